@@ -1,0 +1,58 @@
+"""npe2 reader: NIfTI files as napari layers, placed by their affine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from napari.utils.notifications import show_error
+
+from .core.errors import MilnaInputError
+from .core.geometry import DisplaySpace
+from .core.nifti import is_nifti_path, load_volume
+from .layers import layer_tuple
+
+
+def _current_state():
+    import napari
+
+    from .viewer_state import ViewerState
+
+    viewer = napari.current_viewer()
+    return ViewerState.of(viewer) if viewer is not None else None
+
+
+def get_reader(path: str | Sequence[str]):
+    """Return :func:`read_nifti` when every path is a NIfTI file, else None."""
+    paths = [path] if isinstance(path, str) else list(path)
+    if paths and all(is_nifti_path(p) for p in paths):
+        return read_nifti
+    return None
+
+
+def read_nifti(path: str | Sequence[str]) -> list[tuple]:
+    """Read NIfTI files into layer-data tuples.
+
+    A file that cannot be used gives one notification naming it and what is wrong;
+    the other files still open and the viewer carries on.
+
+    Parameters
+    ----------
+    path : str or sequence of str
+
+    Returns
+    -------
+    list of tuple
+        ``(data, kwargs, layer_type)`` per file, or napari's null-layer sentinel
+        ``[(None,)]`` when no file could be read.
+    """
+    paths = [path] if isinstance(path, str) else list(path)
+    state = _current_state()
+    space = state.space if state is not None else DisplaySpace.world()
+    layers = []
+    for p in paths:
+        try:
+            source = load_volume(p, allow_run=True)
+            layers.append(layer_tuple(source, space))
+        except MilnaInputError as exc:
+            show_error(str(exc))
+    return layers or [(None,)]

@@ -1,0 +1,37 @@
+"""``milna info FILE``: geometry and kind of a NIfTI file."""
+
+from __future__ import annotations
+
+from ..core.kinds import classify
+from ..core.nifti import load_volume
+
+
+def add_parser(subparsers) -> None:
+    """Register ``milna info``."""
+    p = subparsers.add_parser("info", help="geometry, kind, statistic and df of a NIfTI file")
+    p.add_argument("file", help="NIfTI file (.nii, .nii.gz, .hdr/.img)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args) -> dict:
+    """Open the file (4D runs are not read) and describe it."""
+    source = load_volume(args.file, allow_run=True)
+    info = classify(source)
+    grid = source.grid
+    return {
+        "file": str(source.path),
+        "shape": list(source.shape),
+        "zooms": [float(z) for z in grid.zooms],
+        "affine": grid.affine.tolist(),
+        "axcodes": grid.axcodes,
+        "oblique": not grid.is_axis_aligned,
+        "sform_code": source.sform_code,
+        "qform_code": source.qform_code,
+        "n_volumes": source.n_volumes,
+        "tr": source.tr,
+        "kind": info.kind.value,
+        "stat_type": info.stat_type,
+        "df": list(info.df) if isinstance(info.df, tuple) else info.df,
+        "description": source.description,
+    }

@@ -1,0 +1,208 @@
+"""Turn opened NIfTI sources into napari layers placed by their affine.
+
+Every layer this package makes carries its :class:`LayerSource` in
+``layer.metadata["milna"]``: the file, the nibabel image (header for the writer),
+the grid and the classification. :mod:`napari_milna.viewer_state` places such
+layers in the viewer's display space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from napari.utils import Colormap
+
+from .core.display_values import StatRamp, robust_range, stat_display_max
+from .core.geometry import DisplaySpace, Grid, Placement
+from .core.kinds import ImageInfo, ImageKind, classify
+from .core.nifti import LazyRun, NiftiSource
+from .core.stat_values import threshold_for_p
+
+#: Default display threshold of statistical maps (uncorrected one-sided p).
+DEFAULT_P_THRESHOLD = 0.001
+#: Stacking order: lower ranks sit lower in the layer list.
+KIND_RANK = {
+    ImageKind.RUN: 0,
+    ImageKind.IMAGE: 1,
+    ImageKind.CONTRAST: 2,
+    ImageKind.BETA: 2,
+    ImageKind.VARIANCE: 2,
+    ImageKind.RESELS_PER_VOXEL: 2,
+    ImageKind.PROBABILITY: 3,
+    ImageKind.CSF: 3,
+    ImageKind.STAT: 4,
+    ImageKind.MASK: 5,
+    ImageKind.LABELS: 6,
+}
+METADATA_KEY = "milna"
+
+
+@dataclass
+class LayerSource:
+    """What a layer shows: a grid in world mm and, when it came from a file, that file.
+
+    Attributes
+    ----------
+    grid : Grid
+        Voxel grid of the layer's data (the spatial axes).
+    info : ImageInfo
+        Classification (kind, statistic type, df).
+    source : NiftiSource or None
+        The file the layer was read from; its header is kept on save.
+    df : float or tuple or None
+        Degrees of freedom in use (from the header or set by the user).
+    threshold : float
+        Current display threshold of a statistical map, in its own units.
+    resampled_for_display : bool
+        True when the layer shows a resampled copy (its grid is oblique to the
+        display space); values in the cursor read-out still come from ``grid``.
+    """
+
+    grid: Grid
+    info: ImageInfo
+    source: NiftiSource | None = None
+    df: float | tuple | None = None
+    threshold: float = 0.0
+    vmax: float = 1.0
+    resampled_for_display: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def image(self):
+        """The nibabel image (header source for writing), or None."""
+        return self.source.image if self.source is not None else None
+
+    @property
+    def is_run(self) -> bool:
+        """True for a 4D run."""
+        return self.source is not None and self.source.is_run
+
+    def value_at(self, ijk, t: int = 0) -> float | None:
+        """Voxel value at integer index ``ijk`` (volume ``t`` for runs), None outside the grid."""
+        ijk = np.asarray(ijk, dtype=int)
+        if self.source is None or not self.grid.contains_index(ijk):
+            return None
+        if self.source.is_run:
+            if "run" not in self.extra:
+                self.extra["run"] = self.source.run()
+            return float(self.extra["run"].volume(t)[tuple(ijk)])
+        return float(self.source.volume()[tuple(ijk)])
+
+
+def source_of(layer) -> LayerSource | None:
+    """The :class:`LayerSource` of a layer, or None for layers not made by napari-milna."""
+    meta = getattr(layer, "metadata", None) or {}
+    src = meta.get(METADATA_KEY)
+    return src if isinstance(src, LayerSource) else None
+
+
+def stat_colormap(ramp: StatRamp, name: str = "milna-stat") -> Colormap:
+    """A napari colormap for a statistical ramp (transparent below threshold)."""
+    controls, colors = ramp.controls_and_colors()
+    return Colormap(colors=colors, controls=controls, name=name, interpolation="linear")
+
+
+def placement_kwargs(placement: Placement, ndim: int) -> dict:
+    """napari ``scale``, ``translate`` and ``affine`` for a layer of ``ndim`` (3 or 4) axes."""
+    extra = ndim - 3
+    scale = np.r_[np.ones(extra), placement.scale]
+    translate = np.r_[np.zeros(extra), placement.translate]
+    affine = np.eye(ndim + 1)
+    affine[extra:, extra:] = placement.affine
+    return {"scale": scale, "translate": translate, "affine": affine}
+
+
+def _stat_kwargs(data: np.ndarray, info: ImageInfo) -> tuple[dict, float, float]:
+    vmax = stat_display_max(data)
+    two_sided = info.stat_type in ("T", "Z")
+    threshold = 0.0
+    try:
+        if info.stat_type == "Z" or info.df is not None:
+            threshold = float(threshold_for_p(DEFAULT_P_THRESHOLD, info.stat_type, info.df))
+    except ValueError:
+        threshold = 0.0
+    ramp = StatRamp(threshold, vmax, two_sided)
+    kwargs = {
+        "colormap": stat_colormap(ramp),
+        "contrast_limits": ramp.limits,
+        "blending": "translucent",
+        "interpolation2d": "nearest",
+    }
+    return kwargs, threshold, vmax
+
+
+def layer_tuple(source: NiftiSource, space: DisplaySpace, info: ImageInfo | None = None):
+    """A napari layer-data tuple for an opened NIfTI file, placed in ``space``.
+
+    Parameters
+    ----------
+    source : NiftiSource
+    space : DisplaySpace
+        The viewer's display space (world mm or a reference grid).
+    info : ImageInfo, optional
+        Classification; computed from the file when omitted.
+
+    Returns
+    -------
+    tuple
+        ``(data, kwargs, layer_type)`` as napari readers return.
+    """
+    if source.is_run:
+        data = source.run()
+        info = info or classify(source)
+        vol0 = data.volume(0)
+        kwargs = {"colormap": "gray", "contrast_limits": robust_range(vol0)}
+        layer_type = "image"
+    else:
+        data = source.volume()
+        info = info or classify(source, data)
+        layer_type = "image"
+        kwargs = {}
+        if info.kind in (ImageKind.MASK, ImageKind.LABELS):
+            data = np.asarray(np.nan_to_num(data), dtype=np.int32 if data.max() > 255 else np.uint8)
+            layer_type = "labels"
+            kwargs = {"opacity": 0.5 if info.kind == ImageKind.LABELS else 0.35}
+        elif info.kind == ImageKind.STAT:
+            kwargs, threshold, vmax = _stat_kwargs(data, info)
+        elif info.kind in (ImageKind.CSF, ImageKind.PROBABILITY):
+            kwargs = {"colormap": "cyan", "contrast_limits": (0.0, 1.0), "blending": "additive",
+                      "opacity": 0.6}
+        elif info.kind in (ImageKind.CONTRAST, ImageKind.BETA):
+            lim = max(abs(v) for v in robust_range(data, 0.5, 99.5))
+            kwargs = {"colormap": "twilight_shifted", "contrast_limits": (-lim, lim)}
+        elif info.kind in (ImageKind.VARIANCE, ImageKind.RESELS_PER_VOXEL):
+            kwargs = {"colormap": "magma", "contrast_limits": robust_range(data)}
+        else:
+            kwargs = {"colormap": "gray", "contrast_limits": robust_range(data)}
+    layer_src = LayerSource(grid=source.grid, info=info, source=source, df=info.df)
+    if info.kind == ImageKind.STAT and not source.is_run:
+        layer_src.threshold = threshold
+        layer_src.vmax = vmax
+    if layer_type == "image" and isinstance(data, np.ndarray) and data.dtype.kind == "f":
+        # NaN (masked-out) voxels show as empty; the read-out still reports NaN.
+        data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
+    kwargs.update(placement_kwargs(space.place(source.grid.affine), np.ndim(data)))
+    kwargs["name"] = source.name
+    kwargs["metadata"] = {METADATA_KEY: layer_src}
+    return data, kwargs, layer_type
+
+
+def with_threshold(layer_src: LayerSource, threshold: float) -> tuple[LayerSource, Colormap]:
+    """New source record and colormap for a statistical layer at ``threshold``."""
+    two_sided = layer_src.info.stat_type in ("T", "Z")
+    ramp = StatRamp(threshold, layer_src.vmax, two_sided)
+    return replace(layer_src, threshold=threshold), stat_colormap(ramp)
+
+
+__all__ = [
+    "KIND_RANK",
+    "METADATA_KEY",
+    "LayerSource",
+    "LazyRun",
+    "layer_tuple",
+    "placement_kwargs",
+    "source_of",
+    "stat_colormap",
+    "with_threshold",
+]

@@ -1,0 +1,1 @@
+"""The deterministic sample study (installed as ``napari_milna.sample_data``)."""
