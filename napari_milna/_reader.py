@@ -47,12 +47,21 @@ def read_nifti(path: str | Sequence[str]) -> list[tuple]:
     """
     paths = [path] if isinstance(path, str) else list(path)
     state = _current_state()
-    space = state.space if state is not None else DisplaySpace.world()
     layers = []
     for p in paths:
         try:
             source = load_volume(p, allow_run=True)
-            layers.append(layer_tuple(source, space))
         except MilnaInputError as exc:
             show_error(str(exc))
+            continue
+        if state is None:
+            space = (
+                DisplaySpace.world()
+                if source.grid.is_axis_aligned
+                else (DisplaySpace.of_reference(source.grid, source.name))
+            )
+            layers.append(layer_tuple(source, space))
+            continue
+        state.prepare_for(source.grid, source.name)
+        layers.append(layer_tuple(source, state.space, spacing=state.display_spacing()))
     return layers or [(None,)]

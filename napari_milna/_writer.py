@@ -102,8 +102,9 @@ def write_labels(path: str, data, meta: dict) -> list[str]:
         else:
             display_to_world, code = _display_to_world()
             affine = display_to_world @ layer_world_affine(meta, np.ndim(data))
-            img = build_image(labels, affine=affine, sform_code=code,
-                              description="napari-milna labels")
+            img = build_image(
+                labels, affine=affine, sform_code=code, description="napari-milna labels"
+            )
         out = save_image(img, with_nifti_suffix(path), overwrite=True)
     except (MilnaInputError, OSError, ValueError) as exc:
         show_error(str(exc) if isinstance(exc, MilnaInputError) else f"{path}: {exc}")

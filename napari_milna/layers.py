@@ -17,6 +17,7 @@ from .core.display_values import StatRamp, robust_range, stat_display_max
 from .core.geometry import DisplaySpace, Grid, Placement
 from .core.kinds import ImageInfo, ImageKind, classify
 from .core.nifti import LazyRun, NiftiSource
+from .core.resample import display_aligned_grid, resample_to_grid
 from .core.stat_values import threshold_for_p
 
 #: Default display threshold of statistical maps (uncorrected one-sided p).
@@ -104,7 +105,7 @@ def stat_colormap(ramp: StatRamp, name: str = "milna-stat") -> Colormap:
 
 
 def placement_kwargs(placement: Placement, ndim: int) -> dict:
-    """napari ``scale``, ``translate`` and ``affine`` for a layer of ``ndim`` (3 or 4) axes."""
+    """Napari ``scale``, ``translate`` and ``affine`` for a layer of ``ndim`` (3 or 4) axes."""
     extra = ndim - 3
     scale = np.r_[np.ones(extra), placement.scale]
     translate = np.r_[np.zeros(extra), placement.translate]
@@ -132,7 +133,12 @@ def _stat_kwargs(data: np.ndarray, info: ImageInfo) -> tuple[dict, float, float]
     return kwargs, threshold, vmax
 
 
-def layer_tuple(source: NiftiSource, space: DisplaySpace, info: ImageInfo | None = None):
+def layer_tuple(
+    source: NiftiSource,
+    space: DisplaySpace,
+    info: ImageInfo | None = None,
+    spacing=None,
+):
     """A napari layer-data tuple for an opened NIfTI file, placed in ``space``.
 
     Parameters
@@ -142,6 +148,9 @@ def layer_tuple(source: NiftiSource, space: DisplaySpace, info: ImageInfo | None
         The viewer's display space (world mm or a reference grid).
     info : ImageInfo, optional
         Classification; computed from the file when omitted.
+    spacing : array-like, optional
+        Voxel size of the display grid, used only when the image is oblique to
+        ``space`` and must be resampled for display (default: its own smallest voxel).
 
     Returns
     -------
@@ -160,14 +169,20 @@ def layer_tuple(source: NiftiSource, space: DisplaySpace, info: ImageInfo | None
         layer_type = "image"
         kwargs = {}
         if info.kind in (ImageKind.MASK, ImageKind.LABELS):
-            data = np.asarray(np.nan_to_num(data), dtype=np.int32 if data.max() > 255 else np.uint8)
+            data = np.asarray(
+                np.nan_to_num(data), dtype=np.int32 if data.max() > 255 else np.uint8
+            )
             layer_type = "labels"
             kwargs = {"opacity": 0.5 if info.kind == ImageKind.LABELS else 0.35}
         elif info.kind == ImageKind.STAT:
             kwargs, threshold, vmax = _stat_kwargs(data, info)
         elif info.kind in (ImageKind.CSF, ImageKind.PROBABILITY):
-            kwargs = {"colormap": "cyan", "contrast_limits": (0.0, 1.0), "blending": "additive",
-                      "opacity": 0.6}
+            kwargs = {
+                "colormap": "cyan",
+                "contrast_limits": (0.0, 1.0),
+                "blending": "additive",
+                "opacity": 0.6,
+            }
         elif info.kind in (ImageKind.CONTRAST, ImageKind.BETA):
             lim = max(abs(v) for v in robust_range(data, 0.5, 99.5))
             kwargs = {"colormap": "twilight_shifted", "contrast_limits": (-lim, lim)}
@@ -182,10 +197,84 @@ def layer_tuple(source: NiftiSource, space: DisplaySpace, info: ImageInfo | None
     if layer_type == "image" and isinstance(data, np.ndarray) and data.dtype.kind == "f":
         # NaN (masked-out) voxels show as empty; the read-out still reports NaN.
         data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
-    kwargs.update(placement_kwargs(space.place(source.grid.affine), np.ndim(data)))
+    if spacing is None:
+        spacing = np.full(3, float(source.grid.zooms.min()))
+    data, placement = display_version(layer_src, data, space, spacing, layer_type == "labels")
+    kwargs.update(placement_kwargs(placement, np.ndim(data)))
     kwargs["name"] = source.name
     kwargs["metadata"] = {METADATA_KEY: layer_src}
     return data, kwargs, layer_type
+
+
+class ResampledRun:
+    """A 4D run shown on another grid: each requested volume is resampled on demand."""
+
+    def __init__(self, run, source: Grid, target: Grid):
+        self.run, self.source, self.target = run, source, target
+        self.shape = (run.shape[0],) + target.shape
+        self.dtype = np.dtype(np.float32)
+        self.ndim = 4
+        self._cache: dict[int, np.ndarray] = {}
+
+    def volume(self, t: int) -> np.ndarray:
+        """Volume ``t`` on the target grid."""
+        if t not in self._cache:
+            if len(self._cache) > 8:
+                self._cache.clear()
+            vol = resample_to_grid(self.run.volume(t), self.source, self.target, order=1)
+            self._cache[t] = vol.astype(np.float32)
+        return self._cache[t]
+
+    def __getitem__(self, key):
+        if not isinstance(key, tuple):
+            key = (key,)
+        key = key + (slice(None),) * (4 - len(key))
+        times = np.arange(self.shape[0])[key[0]]
+        if np.ndim(times) == 0:
+            return self.volume(int(times))[key[1:]]
+        return np.stack([self.volume(int(t))[key[1:]] for t in times])
+
+
+def display_version(src: LayerSource, data, space: DisplaySpace, spacing, labels: bool):
+    """The data to show for a layer in ``space`` and its placement.
+
+    When the layer's grid is axis-aligned in ``space`` this is ``data`` itself, placed
+    by its affine. Otherwise napari could not slice it: the volume (or each volume
+    of a run, on demand) is resampled onto a display-aligned grid -- nearest
+    neighbour for labels, trilinear otherwise -- and ``src`` records it
+    (``resampled_for_display``, ``extra["display_grid"]``).
+
+    Parameters
+    ----------
+    src : LayerSource
+    data : array-like
+        The layer's data on its own grid (labels: the current, possibly edited, labels).
+    space : DisplaySpace
+    spacing : array-like
+        Voxel size of the display grid when resampling.
+    labels : bool
+
+    Returns
+    -------
+    data, Placement
+    """
+    placement = space.place(src.grid.affine)
+    src.extra["placed_space"] = space
+    if not placement.needs_resampling:
+        src.resampled_for_display = False
+        src.extra.pop("display_grid", None)
+        return data, placement
+    target = display_aligned_grid(src.grid, space, spacing)
+    if isinstance(data, LazyRun):
+        shown = ResampledRun(data, src.grid, target)
+    else:
+        order = 0 if labels else 1
+        shown = resample_to_grid(np.nan_to_num(np.asarray(data)), src.grid, target, order=order)
+        if not labels:
+            shown = shown.astype(np.float32)
+    src.resampled_for_display = True
+    src.extra["display_grid"] = target
+    return shown, space.place(target.affine)
 
 
 def with_threshold(layer_src: LayerSource, threshold: float) -> tuple[LayerSource, Colormap]:
@@ -199,7 +288,8 @@ __all__ = [
     "KIND_RANK",
     "METADATA_KEY",
     "LayerSource",
-    "LazyRun",
+    "ResampledRun",
+    "display_version",
     "layer_tuple",
     "placement_kwargs",
     "source_of",

@@ -11,6 +11,7 @@ axial, coronal and sagittal views.
 
 from __future__ import annotations
 
+import warnings
 import weakref
 
 import numpy as np
@@ -20,37 +21,14 @@ from psygnal import Signal
 
 from .core.geometry import DisplaySpace, Grid, Plane, plane_layout
 from .core.kinds import ImageInfo, ImageKind
-from .core.resample import display_aligned_grid, resample_to_grid
-from .layers import KIND_RANK, METADATA_KEY, LayerSource, placement_kwargs, source_of
-
-
-class ResampledRun:
-    """A 4D run shown on another grid: each requested volume is resampled on demand."""
-
-    def __init__(self, run, source: Grid, target: Grid):
-        self.run, self.source, self.target = run, source, target
-        self.shape = (run.shape[0],) + target.shape
-        self.dtype = np.dtype(np.float32)
-        self.ndim = 4
-        self._cache: dict[int, np.ndarray] = {}
-
-    def volume(self, t: int) -> np.ndarray:
-        """Volume ``t`` on the target grid."""
-        if t not in self._cache:
-            if len(self._cache) > 8:
-                self._cache.clear()
-            vol = resample_to_grid(self.run.volume(t), self.source, self.target, order=1)
-            self._cache[t] = vol.astype(np.float32)
-        return self._cache[t]
-
-    def __getitem__(self, key):
-        if not isinstance(key, tuple):
-            key = (key,)
-        key = key + (slice(None),) * (4 - len(key))
-        times = np.arange(self.shape[0])[key[0]]
-        if np.ndim(times) == 0:
-            return self.volume(int(times))[key[1:]]
-        return np.stack([self.volume(int(t))[key[1:]] for t in times])
+from .layers import (
+    KIND_RANK,
+    METADATA_KEY,
+    LayerSource,
+    display_version,
+    placement_kwargs,
+    source_of,
+)
 
 
 class ViewerState:
@@ -127,55 +105,63 @@ class ViewerState:
         if target != index:
             layers.move(index, target)
 
-    def _display_spacing(self) -> np.ndarray:
+    def display_spacing(self) -> np.ndarray:
+        """Voxel size of display grids for resampled layers (the reference's, else the finest)."""
         if self.reference_grid is not None and not self.space.is_world:
             return self.reference_grid.zooms
         grids = [source_of(lay).grid for lay in self.milna_layers()]
         return np.full(3, min(float(g.zooms.min()) for g in grids)) if grids else np.ones(3)
 
-    def place(self, layer) -> None:
-        """Set a napari-milna layer's transform (resampling only if napari could not slice it)."""
+    def place(self, layer, force: bool = False) -> None:
+        """Set a napari-milna layer's transform in the current space.
+
+        Resamples for display only the layers napari could not slice (oblique to the
+        display space), and says so. Does nothing when the layer is already placed in
+        this space (the reader places new layers itself).
+        """
         src = source_of(layer)
-        if src is None:
+        if src is None or (src.extra.get("placed_space") is self.space and not force):
             return
-        placement = self.space.place(src.grid.affine)
-        ndim = layer.ndim
-        if placement.needs_resampling and src.source is not None:
-            target = display_aligned_grid(src.grid, self.space, self._display_spacing())
-            order = 0 if isinstance(layer, Labels) else 1
-            if src.is_run:
-                layer.data = ResampledRun(src.source.run(), src.grid, target)
+        labels = isinstance(layer, Labels)
+        was_resampled = src.resampled_for_display
+        if labels:
+            if was_resampled:
+                original = src.extra["original_labels"]
             else:
-                data = src.source.volume() if order else np.asarray(layer.data)
-                if src.resampled_for_display and order == 0:
-                    data = src.extra["original_labels"]
-                else:
-                    src.extra.setdefault("original_labels", np.asarray(layer.data))
-                layer.data = resample_to_grid(np.nan_to_num(data), src.grid, target, order=order)
-            if isinstance(layer, Labels):
-                layer.editable = False
-            src.resampled_for_display = True
-            src.extra["display_grid"] = target
-            placement = self.space.place(target.affine)
-            show_warning(
-                f"{layer.name} is oblique to the display space ({self.space.describe()}); it is "
-                "shown resampled onto the display grid, and the cursor panel reads values "
-                "from its own voxels."
+                original = np.asarray(layer.data)
+        elif src.is_run:
+            original = src.source.run()
+        else:
+            original = np.nan_to_num(src.source.volume()) if src.source is not None else layer.data
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Non-orthogonal slicing")
+            data, placement = display_version(
+                src, original, self.space, self.display_spacing(), labels
             )
-        elif src.resampled_for_display:
-            if src.is_run:
-                layer.data = src.source.run()
-            elif isinstance(layer, Labels):
-                layer.data = src.extra.pop("original_labels")
-                layer.editable = True
-            else:
-                layer.data = np.nan_to_num(src.source.volume())
-            src.resampled_for_display = False
-            src.extra.pop("display_grid", None)
-        kwargs = placement_kwargs(placement, ndim)
-        layer.affine = kwargs["affine"]
-        layer.scale = kwargs["scale"]
-        layer.translate = kwargs["translate"]
+            if src.resampled_for_display:
+                if labels:
+                    src.extra["original_labels"] = original
+                    layer.editable = False
+                layer.data = data
+                show_warning(
+                    f"{layer.name} is oblique to the display space ({self.space.describe()}); "
+                    "it is shown resampled onto the display grid, and the cursor panel reads "
+                    "values from its own voxels."
+                )
+            elif was_resampled:
+                layer.data = original
+                if labels:
+                    src.extra.pop("original_labels", None)
+                    layer.editable = True
+            kwargs = placement_kwargs(placement, np.ndim(data))
+            layer.affine = kwargs["affine"]
+            layer.scale = kwargs["scale"]
+            layer.translate = kwargs["translate"]
+
+    def prepare_for(self, grid: Grid, name: str) -> None:
+        """Switch to ``grid``'s voxel space before an oblique image arrives in world mode."""
+        if self.space.is_world and not grid.is_axis_aligned:
+            self.set_reference(grid, name, announce=True)
 
     def _adopt_new_labels(self, layer) -> None:
         """Give a labels layer made by napari's "new labels" the grid of its image layer.
@@ -195,14 +181,20 @@ class ViewerState:
             same = (
                 np.allclose(np.asarray(layer.scale)[-n:], np.asarray(other.scale)[-n:])
                 and np.allclose(np.asarray(layer.translate)[-n:], np.asarray(other.translate)[-n:])
-                and np.allclose(layer.affine.affine_matrix[-4:, -4:],
-                                other.affine.affine_matrix[-4:, -4:])
+                and np.allclose(
+                    layer.affine.affine_matrix[-4:, -4:], other.affine.affine_matrix[-4:, -4:]
+                )
             )
             if same:
-                info = ImageInfo(ImageKind.LABELS, source="napari new labels",
-                                 label=f"labels on the grid of {other.name}")
+                info = ImageInfo(
+                    ImageKind.LABELS,
+                    source="napari new labels",
+                    label=f"labels on the grid of {other.name}",
+                )
                 layer.metadata[METADATA_KEY] = LayerSource(
-                    grid=src.grid, info=info, source=None,
+                    grid=src.grid,
+                    info=info,
+                    source=None,
                     extra={"grid_source": src.source, "unsaved": True},
                 )
                 return
@@ -217,7 +209,7 @@ class ViewerState:
             self.space = DisplaySpace.of_reference(grid, name or "reference")
             self.reference_grid = grid
         for layer in self.milna_layers():
-            self.place(layer)
+            self.place(layer, force=True)
         if announce:
             show_info(
                 f"{name} is oblique ({grid.axcodes}); the viewer now shows its voxel grid. "
@@ -283,10 +275,14 @@ class ViewerState:
         if self.space.is_world:
             spatial = ("x (mm)", "y (mm)", "z (mm)")
         else:
-            spatial = tuple(f"{c} ({self.space.reference} {a})" for c, a in
-                            zip("ijk", self.space.axcodes))
-        labels = ("volume",) * off + spatial if off == 1 else tuple(
-            f"axis {i}" for i in range(off)) + spatial
+            spatial = tuple(
+                f"{c} ({self.space.reference} {a})" for c, a in zip("ijk", self.space.axcodes)
+            )
+        labels = (
+            ("volume",) * off + spatial
+            if off == 1
+            else tuple(f"axis {i}" for i in range(off)) + spatial
+        )
         viewer.dims.axis_labels = labels
         if reset:
             viewer.reset_view()

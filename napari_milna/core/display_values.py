@@ -79,7 +79,9 @@ class StatRamp:
         else:
             cut = thr / vmax
             controls = [0.0, max(cut - _EPS, 0.0), cut, 1.0] if cut > 0 else [0.0, _EPS, 1.0]
-            colors = [CLEAR, CLEAR, WARM_LOW, WARM_HIGH] if cut > 0 else [CLEAR, WARM_LOW, WARM_HIGH]
+            colors = (
+                [CLEAR, CLEAR, WARM_LOW, WARM_HIGH] if cut > 0 else [CLEAR, WARM_LOW, WARM_HIGH]
+            )
         return np.asarray(controls, dtype=float), np.asarray(colors, dtype=float)
 
     def color_of(self, value: float) -> np.ndarray:

@@ -29,5 +29,9 @@ def input_error(path: str | os.PathLike | None, problem: str) -> MilnaInputError
     MilnaInputError
     """
     problem = problem.strip().rstrip(".")
-    text = f"{os.fspath(path)}: {problem}." if path is not None else f"{problem[:1].upper()}{problem[1:]}."
+    text = (
+        f"{os.fspath(path)}: {problem}."
+        if path is not None
+        else f"{problem[:1].upper()}{problem[1:]}."
+    )
     return MilnaInputError(" ".join(text.split()))

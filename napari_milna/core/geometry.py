@@ -46,7 +46,7 @@ def voxel_sizes(affine) -> np.ndarray:
 
 
 def is_axis_aligned(affine, tol: float = AXIS_ALIGNED_TOL) -> bool:
-    """True when the affine's linear part is diagonal (axis flips allowed, no rotation or permutation)."""
+    """True when the affine's linear part is diagonal (flips allowed, no rotation or swap)."""
     linear = _as_affine(affine)[:3, :3]
     scale = np.abs(np.diag(linear))
     if np.any(scale <= 0):

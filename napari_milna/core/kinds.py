@@ -121,7 +121,10 @@ def _by_name(stem: str) -> ImageInfo | None:
         (r"^spmt_\d+", ImageInfo(ImageKind.STAT, "T", None, "SPM", "SPM T map")),
         (r"^spmf_\d+", ImageInfo(ImageKind.STAT, "F", None, "SPM", "SPM F map")),
         (r"^con_\d+", ImageInfo(ImageKind.CONTRAST, None, None, "SPM", "SPM contrast image")),
-        (r"^ess_\d+", ImageInfo(ImageKind.CONTRAST, None, None, "SPM", "SPM extra sum of squares")),
+        (
+            r"^ess_\d+",
+            ImageInfo(ImageKind.CONTRAST, None, None, "SPM", "SPM extra sum of squares"),
+        ),
         (r"^beta_\d+", ImageInfo(ImageKind.BETA, None, None, "SPM", "SPM parameter estimate")),
         (r"^resms$", ImageInfo(ImageKind.VARIANCE, None, None, "SPM", "SPM residual variance")),
         (r"^rpv$", ImageInfo(ImageKind.RESELS_PER_VOXEL, None, None, "SPM", "SPM resels/voxel")),
@@ -135,9 +138,18 @@ def _by_name(stem: str) -> ImageInfo | None:
         (r"_pve_0$", ImageInfo(ImageKind.CSF, None, None, "FSL", "FSL FAST CSF partial volume")),
         (r"_pve_[12]$", ImageInfo(ImageKind.PROBABILITY, None, None, "FSL", "FSL FAST PVE")),
         (r"^c3", ImageInfo(ImageKind.CSF, None, None, "SPM", "SPM segment CSF (c3)")),
-        (r"label-csf_probseg$", ImageInfo(ImageKind.CSF, None, None, "fMRIPrep/BIDS", "CSF probability")),
-        (r"_probseg$", ImageInfo(ImageKind.PROBABILITY, None, None, "fMRIPrep/BIDS", "tissue probability")),
-        (r"desc-brain_mask$", ImageInfo(ImageKind.MASK, None, None, "fMRIPrep/BIDS", "brain mask")),
+        (
+            r"label-csf_probseg$",
+            ImageInfo(ImageKind.CSF, None, None, "fMRIPrep/BIDS", "CSF probability"),
+        ),
+        (
+            r"_probseg$",
+            ImageInfo(ImageKind.PROBABILITY, None, None, "fMRIPrep/BIDS", "tissue probability"),
+        ),
+        (
+            r"desc-brain_mask$",
+            ImageInfo(ImageKind.MASK, None, None, "fMRIPrep/BIDS", "brain mask"),
+        ),
         (r"_mask$", ImageInfo(ImageKind.MASK, None, None, "BIDS", "mask")),
         (r"_dseg$", ImageInfo(ImageKind.LABELS, None, None, "BIDS", "label image")),
         (r"stat-t(_|$)", ImageInfo(ImageKind.STAT, "T", None, "BIDS/nilearn", "T map")),
@@ -146,7 +158,10 @@ def _by_name(stem: str) -> ImageInfo | None:
         (r"stat-effect(_|$)", ImageInfo(ImageKind.CONTRAST, None, None, "BIDS/nilearn", "effect")),
         (r"(^|_)(z_map|zmap)$", ImageInfo(ImageKind.STAT, "Z", None, "nilearn", "Z map")),
         (r"(^|_)(t_map|tmap)$", ImageInfo(ImageKind.STAT, "T", None, "nilearn", "T map")),
-        (r"desc-preproc_bold$", ImageInfo(ImageKind.RUN, None, None, "fMRIPrep", "preprocessed BOLD")),
+        (
+            r"desc-preproc_bold$",
+            ImageInfo(ImageKind.RUN, None, None, "fMRIPrep", "preprocessed BOLD"),
+        ),
         (r"_bold$", ImageInfo(ImageKind.RUN, None, None, "BIDS", "BOLD run")),
     ]
     for pattern, info in rules:

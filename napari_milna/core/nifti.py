@@ -213,9 +213,7 @@ class NiftiSource:
 
 def _has_scaling(image) -> bool:
     slope, inter = image.header.get_slope_inter()
-    return not (
-        (slope is None or slope == 1.0) and (inter is None or inter == 0.0)
-    )
+    return not ((slope is None or slope == 1.0) and (inter is None or inter == 0.0))
 
 
 def _value_dtype(image) -> np.dtype:
