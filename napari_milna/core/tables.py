@@ -1,0 +1,81 @@
+"""Atomic text and TSV writes, and BIDS-like output names.
+
+A table is written to a temporary file in the destination folder and renamed into
+place: a crash or a bad input never leaves half a file, and an existing file is only
+replaced when the caller says so.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .errors import input_error
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    Parameters
+    ----------
+    path : str or path-like
+    text : str
+    overwrite : bool
+        Replace an existing file; without it an existing file is an error.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    MilnaInputError
+        The file exists (and ``overwrite`` is False) or its folder does not.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise input_error(path, "already exists; choose another name or allow overwriting")
+    if not path.parent.is_dir():
+        raise input_error(path.parent, "is not an existing folder")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_tsv(frame, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write a pandas DataFrame as a BIDS TSV (header, tabs, ``n/a`` for missing), atomically."""
+    text = frame.to_csv(sep="\t", index=False, na_rep="n/a", float_format="%.10g")
+    return atomic_write_text(path, text, overwrite=overwrite)
+
+
+_ENTITY = re.compile(r"^([a-zA-Z0-9]+)-([a-zA-Z0-9]+)$")
+
+
+def bids_entities(name: str) -> dict[str, str]:
+    """The ``key-value`` entities of a BIDS file name, in order (suffix dropped).
+
+    ``sub-01_ses-drug_task-rest_desc-preproc_bold.nii.gz`` gives
+    ``{"sub": "01", "ses": "drug", "task": "rest", "desc": "preproc"}``.
+    """
+    stem = Path(name).name.split(".", 1)[0]
+    out: dict[str, str] = {}
+    for part in stem.split("_"):
+        match = _ENTITY.match(part)
+        if match:
+            out[match.group(1)] = match.group(2)
+    return out
+
+
+def bids_name(entities: dict[str, str], suffix: str, extension: str = ".nii.gz") -> str:
+    """Join entities (in the given order), a suffix and an extension into a file name."""
+    parts = [f"{k}-{v}" for k, v in entities.items() if v is not None]
+    return "_".join(parts + [suffix]) + extension
