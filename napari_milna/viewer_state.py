@@ -19,6 +19,7 @@ from napari.layers import Image, Labels
 from napari.utils.notifications import show_info, show_warning
 from psygnal import Signal
 
+from ._compat import camera
 from .core.geometry import DisplaySpace, Grid, Plane, plane_layout
 from .core.kinds import ImageInfo, ImageKind
 from .layers import (
@@ -234,12 +235,12 @@ class ViewerState:
         point[-3:] = spatial
         viewer.dims.point = tuple(point)
         if viewer.dims.ndisplay == 2:
-            center = list(viewer.camera.center)
+            center = list(camera(viewer).center)
             order = list(viewer.dims.order)
             displayed = order[-2:]
             off = viewer.dims.ndim - 3
             center[-2:] = [spatial[displayed[0] - off], spatial[displayed[1] - off]]
-            viewer.camera.center = tuple(center)
+            camera(viewer).center = tuple(center)
 
     # ------------------------------------------------------------------ views
     def set_plane(self, plane: Plane) -> None:
@@ -268,7 +269,7 @@ class ViewerState:
         order = list(range(off)) + [off + lay.slice_axis, off + lay.row_axis, off + lay.col_axis]
         if viewer.dims.ndisplay == 2:
             viewer.dims.order = tuple(order)
-            viewer.camera.orientation2d = (
+            camera(viewer).orientation2d = (
                 "up" if lay.row_up else "down",
                 "right" if lay.col_right else "left",
             )

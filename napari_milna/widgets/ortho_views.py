@@ -1,0 +1,85 @@
+"""Linked orthogonal views (axial, coronal, sagittal at one cursor) via napari-orthogonal-views.
+
+napari-orthogonal-views adds two side canvases that share the main viewer's layers
+and cursor. Its side views follow napari's default axis order; here they are
+re-oriented to the anatomical conventions of the main view (superior up, left on
+the left in neurological mode) and kept in step when the plane or convention changes.
+"""
+
+from __future__ import annotations
+
+from napari.utils.notifications import show_warning
+
+from .._compat import camera
+from ..core.geometry import plane_layout
+from ..viewer_state import ViewerState
+
+#: The two planes shown beside each main plane: (right view, bottom view).
+COMPANIONS = {
+    "axial": ("sagittal", "coronal"),
+    "coronal": ("sagittal", "axial"),
+    "sagittal": ("coronal", "axial"),
+}
+
+
+def _manager(viewer):
+    try:
+        from napari_orthogonal_views.ortho_view_manager import _get_manager
+    except ImportError:  # pragma: no cover - optional dependency
+        return None
+    return _get_manager(viewer)
+
+
+def side_viewer_models(viewer) -> list:
+    """The viewer models of the right and bottom side views (empty when hidden)."""
+    manager = _manager(viewer)
+    if manager is None or not manager.is_shown():
+        return []
+    models = []
+    for widget in (manager.right_widget, manager.bottom_widget):
+        container = getattr(widget, "vm_container", None)
+        if container is not None:
+            models.append(container.viewer_model)
+    return models
+
+
+def orient_side_views(viewer) -> None:
+    """Give each side view the dims order and camera orientation of its companion plane."""
+    state = ViewerState.of(viewer)
+    models = side_viewer_models(viewer)
+    if not models or viewer.dims.ndim < 3:
+        return
+    off = viewer.dims.ndim - 3
+    for model, plane in zip(models, COMPANIONS[state.plane]):
+        lay = plane_layout(state.space.axcodes, plane, state.radiological)
+        order = list(range(off)) + [off + lay.slice_axis, off + lay.row_axis, off + lay.col_axis]
+        model.dims.order = tuple(order)
+        camera(model).orientation2d = (
+            "up" if lay.row_up else "down",
+            "right" if lay.col_right else "left",
+        )
+        model.reset_view()
+        model.dims.point = tuple(viewer.dims.point)
+
+
+def set_orthogonal_views(viewer, show: bool) -> bool:
+    """Show or hide the linked orthogonal views; returns whether they are shown."""
+    manager = _manager(viewer)
+    if manager is None:
+        show_warning("Orthogonal views need the napari-orthogonal-views package.")
+        return False
+    if show and not manager.is_shown():
+        point = tuple(viewer.dims.point)
+        manager.show()
+        manager.set_axes(False)
+        state = ViewerState.of(viewer)
+        if not getattr(manager, "_milna_connected", False):
+            state.changed.connect(lambda *_: orient_side_views(viewer))
+            viewer.dims.events.order.connect(lambda *_: orient_side_views(viewer))
+            manager._milna_connected = True
+        viewer.dims.point = point
+        orient_side_views(viewer)
+        viewer.reset_view()
+    elif not show and manager.is_shown():
+        manager.hide()
+    return manager.is_shown()

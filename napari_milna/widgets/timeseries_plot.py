@@ -1,0 +1,115 @@
+"""Time series at the cursor for 4D runs, read in a worker thread."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from ..layers import source_of
+from ..viewer_state import ViewerState
+
+PLOT_STYLE = {"facecolor": "#262930", "text": "#d6d6d6", "line": "#ffb000", "marker": "#4ec9ff"}
+
+
+def run_layers(viewer) -> list:
+    """Visible napari-milna layers that show a 4D run."""
+    return [lay for lay in viewer.layers if (s := source_of(lay)) is not None and s.is_run]
+
+
+class TimeSeriesPlot(QWidget):
+    """Plot of the run's signal at the cursor voxel (click to move the cursor).
+
+    Reading one voxel across a compressed run touches every volume, so it runs in a
+    worker thread; a newer request supersedes an older one.
+    """
+
+    def __init__(self, viewer, parent=None):
+        super().__init__(parent)
+        self.viewer = viewer
+        self.state = ViewerState.of(viewer)
+        self.figure = Figure(figsize=(3.2, 1.6), dpi=100, facecolor=PLOT_STYLE["facecolor"])
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas.setMinimumHeight(150)
+        self.axes = self.figure.add_subplot(111)
+        self.status = QLabel("Click in the image to plot the run at that voxel.")
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas)
+        layout.addWidget(self.status)
+        self._request = 0
+        self._worker = None
+        self.last_series: np.ndarray | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(150)
+        self._timer.timeout.connect(self.update_plot)
+        viewer.dims.events.point.connect(lambda e=None: self._timer.start())
+        self._style_axes()
+
+    def _style_axes(self) -> None:
+        ax = self.axes
+        ax.set_facecolor(PLOT_STYLE["facecolor"])
+        for spine in ax.spines.values():
+            spine.set_color(PLOT_STYLE["text"])
+        ax.tick_params(colors=PLOT_STYLE["text"], labelsize=7)
+        ax.xaxis.label.set_color(PLOT_STYLE["text"])
+        ax.yaxis.label.set_color(PLOT_STYLE["text"])
+
+    def update_plot(self) -> None:
+        """Start reading the time series at the current cursor for the top run layer."""
+        from napari.qt.threading import thread_worker
+
+        layers = run_layers(self.viewer)
+        if not layers or self.viewer.dims.ndim < 3:
+            return
+        layer = layers[-1]
+        src = source_of(layer)
+        world = self.state.world_point(self.viewer.dims.point)
+        ijk = tuple(int(v) for v in src.grid.to_index(world))
+        if not src.grid.contains_index(ijk):
+            self.status.setText(f"{layer.name}: cursor outside the run's field of view.")
+            return
+        self._request += 1
+        request = self._request
+        run = src.extra.setdefault("run", src.source.run())
+        tr = src.source.tr
+
+        @thread_worker
+        def read():
+            return run.timeseries(ijk)
+
+        worker = read()
+        worker.returned.connect(
+            lambda series: self._show(request, layer.name, ijk, world, series, tr)
+        )
+        self.status.setText(f"Reading {layer.name} at voxel {ijk} ...")
+        self._worker = worker
+        worker.start()
+
+    def _show(self, request, name, ijk, world, series, tr) -> None:
+        if request != self._request:
+            return
+        self.last_series = np.asarray(series)
+        ax = self.axes
+        ax.clear()
+        self._style_axes()
+        t = np.arange(series.size) * (tr or 1.0)
+        ax.plot(t, series, color=PLOT_STYLE["line"], lw=1)
+        if self.viewer.dims.ndim == 4:
+            current = int(round(self.viewer.dims.point[0]))
+            if 0 <= current < series.size:
+                ax.axvline(t[current], color=PLOT_STYLE["marker"], lw=0.8)
+        ax.set_xlabel("time (s)" if tr else "volume", fontsize=7)
+        self.figure.tight_layout(pad=0.4)
+        self.canvas.draw_idle()
+        x, y, z = world
+        mean, sd = float(series.mean()), float(series.std())
+        tsnr = mean / sd if sd > 0 else 0.0
+        self.status.setText(
+            f"{name} voxel {ijk} ({x:.1f}, {y:.1f}, {z:.1f} mm): mean {mean:.1f}, "
+            f"sd {sd:.2f}, tSNR {tsnr:.1f}"
+        )

@@ -1,0 +1,120 @@
+"""The main dock: display, statistical thresholds, cursor read-out and time series."""
+
+from __future__ import annotations
+
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QCheckBox, QScrollArea, QVBoxLayout, QWidget
+from superqt import QCollapsible
+
+from ..viewer_state import ViewerState
+from .cursor_panel import CursorPanel
+from .display_controls import DisplayControls
+from .orientation_labels import OrientationLabels
+from .ortho_views import set_orthogonal_views
+from .stat_threshold import StatThresholdControls
+from .timeseries_plot import TimeSeriesPlot
+
+
+def click_sets_cursor(viewer, event):
+    """Mouse callback: a click (press and release without dragging) moves the cursor there.
+
+    Only in pan / zoom mode, so painting and drawing are untouched. The cursor is
+    napari's dims point: the slice shown in the other planes and the read-out position.
+    """
+    layer = viewer.layers.selection.active
+    mode = str(getattr(layer, "mode", "pan_zoom")) if layer is not None else "pan_zoom"
+    if event.button != 1 or mode not in ("pan_zoom", "Mode.PAN_ZOOM"):
+        return
+    start = tuple(event.position)
+    dragged = False
+    yield
+    while event.type == "mouse_move":
+        dragged = True
+        yield
+    if dragged or len(start) < 3:
+        return
+    point = list(viewer.dims.point)
+    displayed = viewer.dims.displayed
+    for axis in displayed:
+        point[axis] = start[axis]
+    viewer.dims.point = tuple(point)
+
+
+def install_cursor_click(viewer) -> None:
+    """Add :func:`click_sets_cursor` to the viewer once."""
+    if click_sets_cursor not in viewer.mouse_drag_callbacks:
+        viewer.mouse_drag_callbacks.append(click_sets_cursor)
+
+
+class ViewerDock(QWidget):
+    """Brainstem viewer dock of napari-milna.
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+    """
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.state = ViewerState.of(napari_viewer)
+        self.display = DisplayControls(napari_viewer)
+        self.ortho = QCheckBox("Orthogonal views")
+        self.ortho.setToolTip("Axial, coronal and sagittal views linked at one cursor")
+        self.ortho.toggled.connect(self._on_ortho)
+        self.stats = StatThresholdControls(napari_viewer)
+        self.cursor = CursorPanel(napari_viewer)
+        self.timeseries = TimeSeriesPlot(napari_viewer)
+        self.orientation = OrientationLabels(napari_viewer)
+        install_cursor_click(napari_viewer)
+
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        for title, widget, expanded in (
+            ("Display", self._with(self.display, self.ortho), True),
+            ("Statistical map", self.stats, True),
+            ("Cursor", self.cursor, True),
+            ("Time series at cursor", self.timeseries, True),
+        ):
+            section = QCollapsible(title)
+            section.addWidget(widget)
+            if expanded:
+                section.expand(animate=False)
+            layout.addWidget(section)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
+        self._scroll, self._body = scroll, body
+        napari_viewer.layers.events.inserted.connect(self._fit_width)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+    def _fit_width(self, event=None) -> None:
+        """Keep the dock at least as wide as its content, so nothing is clipped."""
+        bar = self._scroll.verticalScrollBar().sizeHint().width()
+        self._scroll.setMinimumWidth(self._body.minimumSizeHint().width() + bar + 4)
+
+    def showEvent(self, event):  # noqa: N802 (Qt API)
+        """Fit the width when first shown."""
+        self._fit_width()
+        super().showEvent(event)
+
+    @staticmethod
+    def _with(*widgets) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for w in widgets:
+            layout.addWidget(w)
+        return box
+
+    def _on_ortho(self, checked: bool) -> None:
+        shown = set_orthogonal_views(self.viewer, checked)
+        if shown != checked:
+            self.ortho.blockSignals(True)
+            self.ortho.setChecked(shown)
+            self.ortho.blockSignals(False)
