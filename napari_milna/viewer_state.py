@@ -88,6 +88,9 @@ class ViewerState:
             self.place(layer)
         self._restack(layer)
         self.apply_view(reset=len(self.milna_layers()) == 1)
+        focus = src.extra.pop("focus_mm", None)
+        if focus is not None:
+            self.go_to_world(focus)
 
     def _restack(self, layer) -> None:
         """Move ``layer`` below the first layer of a higher kind rank (runs at the bottom)."""

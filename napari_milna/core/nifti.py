@@ -212,7 +212,12 @@ class NiftiSource:
 
 
 def _has_scaling(image) -> bool:
-    slope, inter = image.header.get_slope_inter()
+    """True when voxel values are scaled (nibabel moves scl_slope / scl_inter to the proxy)."""
+    proxy = image.dataobj
+    slope = getattr(proxy, "slope", None)
+    inter = getattr(proxy, "inter", None)
+    if slope is None and inter is None:
+        slope, inter = image.header.get_slope_inter()
     return not ((slope is None or slope == 1.0) and (inter is None or inter == 0.0))
 
 

@@ -33,9 +33,29 @@ def log_sf(value, stat_type: StatType, df=None) -> np.ndarray:
     if stat_type == "Z":
         return stats.norm.logsf(value)
     if stat_type == "T":
-        return stats.t.logsf(value, float(df))
+        return _t_logsf(value, float(df))
     d1, d2 = (float(v) for v in df)
     return stats.f.logsf(value, d1, d2)
+
+
+def _t_logsf(value: np.ndarray, df: float) -> np.ndarray:
+    """log of the T upper tail, finite even where scipy's logsf underflows to -inf.
+
+    For large t, sf = I_x(v/2, 1/2) / 2 with x = v / (v + t^2) small, and
+    I_x(a, b) ~ x^a / (a B(a, b)) (leading term of the incomplete beta series).
+    """
+    out = np.asarray(stats.t.logsf(value, df), dtype=float)
+    bad = np.isneginf(out) & np.isfinite(value)
+    if np.any(bad):
+        t = np.asarray(value, dtype=float)[bad] if out.ndim else float(value)
+        a = df / 2.0
+        log_x = np.log(df) - np.log(df + np.square(t))
+        tail = np.log(0.5) + a * log_x - np.log(a) - special.betaln(a, 0.5)
+        if out.ndim:
+            out[bad] = tail
+        else:
+            out = np.asarray(tail, dtype=float)
+    return out
 
 
 def p_value(value, stat_type: StatType, df=None, two_sided: bool = False) -> np.ndarray:
