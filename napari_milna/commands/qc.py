@@ -1,0 +1,144 @@
+"""``milna qc EPI [EPI ...]``: brainstem coverage / dropout QC of one run or many.
+
+One file: the run is checked in this process and the result printed (``tsnr_median``
+over the brain mask, ``n_volumes``, ``rois`` with their verdicts). Several files, a
+glob or an fMRIPrep derivatives folder: the runs are checked in parallel with dask
+(local processes, or ``--scheduler ADDRESS`` for a running dask.distributed cluster)
+and the result is ``{"runs": [...], "tsv": ..., "html": ...}``. Files are written only
+with ``--out-dir``, atomically, and never over existing ones without ``--overwrite``.
+A run that cannot be read is an error row in batch mode; when every run fails (or
+the single run does), the command exits with status 2 and one sentence naming the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.errors import input_error
+from ..core.nifti import nifti_stem
+from ..core.qc import DROPOUT_THRESHOLD, run_qc
+from ..core.qc_batch import find_runs, render_mosaic, run_batch, write_html, write_tsv
+
+
+def add_parser(subparsers) -> None:
+    """Register ``milna qc``."""
+    p = subparsers.add_parser(
+        "qc",
+        help="brainstem coverage, signal dropout, SPM implicit mask, tSNR and CSF QC of EPI runs",
+        description="Brainstem coverage / dropout QC: tSNR (nipype definition), signal ratio "
+        "to the brain median, SPM implicit-mask drop (0.8 x global), CSF partial volume and "
+        "pulsation, per ROI with a verdict (ok / warn / fail) and a reason in words.",
+    )
+    p.add_argument(
+        "epi", nargs="+",
+        help="4D EPI run(s), globs, or a BIDS derivatives folder (*_desc-preproc_bold.nii.gz)",
+    )
+    p.add_argument("--brain-mask", help="brain mask (default: found next to each run, else "
+                   "computed with nilearn compute_epi_mask)")
+    p.add_argument("--csf", help="CSF probability map or binary mask (default: the subject's "
+                   "label-CSF_probseg when found)")
+    p.add_argument("--roi", nargs="+", default=[], metavar="ROI",
+                   help="ROI mask(s) (desc-<NAME>_mask) or dseg label image(s) with a .tsv")
+    p.add_argument("--detrend", type=int, default=0, metavar="K",
+                   help="remove Legendre drifts of degree 1..K first (nipype regress_poly)")
+    p.add_argument("--dropout-threshold", type=float, default=DROPOUT_THRESHOLD, metavar="R",
+                   help="signal ratio to the brain median below which a voxel is dropout "
+                   "(default 0.5)")
+    p.add_argument("--out-dir", help="write the TSV and the HTML report here")
+    p.add_argument("--overwrite", action="store_true", help="replace existing report files")
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help="address of a dask.distributed scheduler (default: local processes)")
+    p.add_argument("--workers", type=int, help="local worker processes (batch mode)")
+    p.add_argument("--no-mask-pairing", action="store_true",
+                   help="do not look for fMRIPrep brain masks / CSF probsegs next to the runs")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def _single(args) -> bool:
+    if len(args.epi) != 1:
+        return False
+    item = args.epi[0]
+    return not Path(item).is_dir() and not any(ch in item for ch in "*?[")
+
+
+def _outputs(args, stem: str) -> tuple[Path, Path] | None:
+    if not args.out_dir:
+        return None
+    out = Path(args.out_dir)
+    if out.exists() and not out.is_dir():
+        raise input_error(out, "is a file, not a folder for the QC report")
+    out.mkdir(parents=True, exist_ok=True)
+    tsv, html = out / f"{stem}.tsv", out / f"{stem}.html"
+    for path in (tsv, html):
+        if path.exists() and not args.overwrite:
+            raise input_error(path, "already exists; use --overwrite to replace it")
+    return tsv, html
+
+
+def run(args) -> dict:
+    """Check one run (in process) or many (dask) and write the report when asked."""
+    if not 0 < args.dropout_threshold < 1:
+        raise input_error(
+            None, f"--dropout-threshold must lie between 0 and 1, not {args.dropout_threshold}"
+        )
+    if _single(args):
+        return _run_single(args)
+    return _run_many(args)
+
+
+def _run_single(args) -> dict:
+    from ..core.qc_batch import RunInputs, bids_entities, find_brain_mask, find_csf_probseg
+
+    epi = Path(args.epi[0])
+    outputs = _outputs(args, f"{nifti_stem(epi)}_qc")
+    pair = not args.no_mask_pairing and epi.exists()
+    run_in = RunInputs(
+        epi,
+        find_brain_mask(epi) if pair else None,
+        find_csf_probseg(epi) if pair else None,
+        bids_entities(epi),
+    )
+    res = run_qc(
+        epi,
+        brain_mask=args.brain_mask or run_in.brain_mask,
+        csf=args.csf or run_in.csf,
+        rois=args.roi,
+        detrend=args.detrend,
+        dropout_threshold=args.dropout_threshold,
+    )
+    out = res.to_dict()
+    out["entities"] = run_in.entities
+    if outputs:
+        import base64
+
+        row = dict(out, mosaic_png=base64.b64encode(render_mosaic(res)).decode("ascii"))
+        out["tsv"] = str(write_tsv([row], outputs[0], overwrite=args.overwrite))
+        out["html"] = str(write_html([row], outputs[1], overwrite=args.overwrite))
+    return out
+
+
+def _run_many(args) -> dict:
+    runs = find_runs(args.epi, pair_masks=not args.no_mask_pairing)
+    outputs = _outputs(args, "qc")
+    results = run_batch(
+        runs,
+        rois=args.roi,
+        brain_mask=args.brain_mask,
+        csf=args.csf,
+        detrend=args.detrend,
+        dropout_threshold=args.dropout_threshold,
+        scheduler=args.scheduler,
+        n_workers=args.workers,
+        mosaic=outputs is not None,
+    )
+    errors = [r for r in results if r.get("error")]
+    if results and len(errors) == len(results):
+        first = errors[0]["error"]
+        raise input_error(None, f"no run could be checked; first problem: {first}")
+    out = {"n_runs": len(results), "n_errors": len(errors), "tsv": None, "html": None}
+    if outputs:
+        out["tsv"] = str(write_tsv(results, outputs[0], overwrite=args.overwrite))
+        out["html"] = str(write_html(results, outputs[1], overwrite=args.overwrite))
+    out["runs"] = [{k: v for k, v in r.items() if k != "mosaic_png"} for r in results]
+    return out
