@@ -85,9 +85,7 @@ class LayerSource:
         if self.source is None or not self.grid.contains_index(ijk):
             return None
         if self.source.is_run:
-            if "run" not in self.extra:
-                self.extra["run"] = self.source.run()
-            return float(self.extra["run"].volume(t)[tuple(ijk)])
+            return float(self.source.run().volume(t)[tuple(ijk)])
         return float(self.source.volume()[tuple(ijk)])
 
 

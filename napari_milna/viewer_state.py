@@ -82,6 +82,8 @@ class ViewerState:
             if isinstance(layer, Labels):
                 self._adopt_new_labels(layer)
             return
+        if src.is_run:
+            src.source.run().start_indexing()
         if self.space.is_world and not src.grid.is_axis_aligned:
             self.set_reference(src.grid, layer.name, announce=True)
         else:

@@ -22,6 +22,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 from nibabel.filebasedimages import ImageFileError
+from nibabel.fileholders import FileHolder
 from nibabel.spatialimages import HeaderDataError
 
 from .errors import input_error
@@ -77,7 +78,9 @@ def _expected_data_bytes(img) -> tuple[int, int]:
     hdr = img.header
     itemsize = np.dtype(hdr.get_data_dtype()).itemsize
     n = int(np.prod([int(d) for d in hdr.get_data_shape()], dtype=np.float64))
-    return int(hdr.get("vox_offset", 0)), n * itemsize
+    # nibabel keeps the on-disk offset on the array proxy (the image header is reset to 0)
+    offset = getattr(img.dataobj, "offset", None)
+    return int(offset if offset is not None else hdr.get_data_offset()), n * itemsize
 
 
 def _check_size(img, path: Path) -> None:
@@ -119,6 +122,42 @@ def _check_size(img, path: Path) -> None:
         )
 
 
+#: indexed_gzip settings: an index point every 1 MiB of uncompressed data and 1 MiB reads,
+#: so one volume of a compressed run is a short seek away once the index is built.
+GZ_INDEX_SPACING = 2**20
+GZ_READ_BUFFER = 2**20
+
+
+def _load_random_access_gz(path: Path):
+    """Open a single-file ``.nii.gz`` through indexed_gzip with small reads, or return None.
+
+    nibabel's default (16 MiB read buffer) makes the first small read slow; here the
+    header and volume 0 cost about 1 MiB of decompression. The index is completed in
+    the background for runs (:meth:`LazyRun.start_indexing`).
+    """
+    if not str(path).lower().endswith(".nii.gz"):
+        return None
+    try:
+        import indexed_gzip
+    except ImportError:  # pragma: no cover - a core dependency
+        return None
+    with gzip.open(path, "rb") as fh:
+        head = fh.read(4)
+    if len(head) < 4:
+        return None
+    sizeof_hdr = {struct.unpack("<i", head)[0], struct.unpack(">i", head)[0]}
+    classes = {348: nib.Nifti1Image, 540: nib.Nifti2Image}
+    klass = next((classes[n] for n in sizeof_hdr if n in classes), None)
+    if klass is None:
+        return None
+    fobj = indexed_gzip.IndexedGzipFile(
+        str(path), spacing=GZ_INDEX_SPACING, readbuf_size=GZ_READ_BUFFER
+    )
+    image = klass.from_file_map({"image": FileHolder(filename=str(path), fileobj=fobj)})
+    image.extra = {"indexed_gzip": fobj}
+    return image
+
+
 @dataclass
 class NiftiSource:
     """An opened, validated NIfTI file.
@@ -140,6 +179,7 @@ class NiftiSource:
     grid: Grid
     shape: tuple[int, ...]
     _volume: np.ndarray | None = field(default=None, repr=False)
+    _run: LazyRun | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -205,10 +245,12 @@ class NiftiSource:
         return self._volume
 
     def run(self) -> LazyRun:
-        """A lazy ``(t, i, j, k)`` view of a 4D run."""
+        """The lazy ``(t, i, j, k)`` view of a 4D run (one per source, shared)."""
         if not self.is_run:
             raise ValueError(f"{self.path} is a 3D image, not a run")
-        return LazyRun(self)
+        if self._run is None:
+            self._run = LazyRun(self)
+        return self._run
 
 
 def _has_scaling(image) -> bool:
@@ -264,7 +306,9 @@ def open_nifti(path: str | os.PathLike, *, mmap: bool = True) -> NiftiSource:
     if not is_nifti_path(path):
         raise input_error(path, "is not a NIfTI file (expected .nii, .nii.gz or .hdr/.img)")
     try:
-        image = nib.load(str(path), mmap="c" if mmap else False, keep_file_open=True)
+        image = _load_random_access_gz(path) or nib.load(
+            str(path), mmap="c" if mmap else False, keep_file_open=True
+        )
     except (ImageFileError, HeaderDataError, OSError, EOFError, zlib.error, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise input_error(path, f"is not a readable NIfTI file ({reason})") from None
@@ -355,6 +399,44 @@ class LazyRun:
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         vol_bytes = i * j * k * self.dtype.itemsize
         self._cache_size = max(1, min(CACHE_VOLUMES, CACHE_BYTES // max(vol_bytes, 1)))
+        self.indexed = threading.Event()
+        self._gz = getattr(source.image, "extra", {}).get("indexed_gzip")
+        if self._gz is None:
+            self.indexed.set()
+
+    def start_indexing(self) -> None:
+        """Build the full gzip index of a compressed run in a background thread.
+
+        A second handle walks the file once (about 1 s per 250 MB uncompressed) and
+        hands its index to the reading handle, after which any volume is a short seek
+        away. Reads go on meanwhile; nothing is kept but the index.
+        """
+        if self.indexed.is_set() or getattr(self, "_indexer", None) is not None:
+            return
+
+        def build():
+            import io
+
+            import indexed_gzip
+
+            try:
+                other = indexed_gzip.IndexedGzipFile(
+                    str(self.source.path), spacing=GZ_INDEX_SPACING, readbuf_size=GZ_READ_BUFFER
+                )
+                other.build_full_index()
+                buffer = io.BytesIO()
+                other.export_index(fileobj=buffer)
+                other.close()
+                buffer.seek(0)
+                with self._lock:
+                    self._gz.import_index(fileobj=buffer)
+            except (OSError, ValueError, RuntimeError):
+                pass  # random access still works, only more slowly
+            finally:
+                self.indexed.set()
+
+        self._indexer = threading.Thread(target=build, name="milna-gz-index", daemon=True)
+        self._indexer.start()
 
     @property
     def size(self) -> int:
@@ -420,10 +502,21 @@ class LazyRun:
         return out.astype(dtype) if dtype is not None else out
 
     def timeseries(self, ijk) -> np.ndarray:
-        """The time series at one voxel, reading every volume once (no cache)."""
+        """The time series at one voxel (float64), reading the run in bounded chunks.
+
+        Touches every volume once without caching; memory stays below about 32 MiB
+        of file span per read, so a compressed run is decompressed once, in pieces.
+        """
         i, j, k = (int(v) for v in ijk)
-        with self._lock:
-            return np.asarray(self._proxy[i, j, k, :], dtype=np.float64)
+        n = self.shape[0]
+        vol_bytes = max(int(np.prod(self.shape[1:])) * self.dtype.itemsize, 1)
+        step = max(1, (32 * 2**20) // vol_bytes)
+        out = np.empty(n, dtype=np.float64)
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            with self._lock:
+                out[start:stop] = np.asarray(self._proxy[i, j, k, start:stop], dtype=np.float64)
+        return out
 
     def __repr__(self) -> str:
         return f"LazyRun({self.source.path.name}, shape={self.shape}, dtype={self.dtype})"

@@ -75,7 +75,7 @@ class TimeSeriesPlot(QWidget):
             return
         self._request += 1
         request = self._request
-        run = src.extra.setdefault("run", src.source.run())
+        run = src.source.run()
         tr = src.source.tr
 
         @thread_worker
