@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -151,8 +152,9 @@ def stream_run(
     n_volumes = run.shape[0]
     n_voxels = int(np.prod(run.shape[1:]))
     step = chunk_volumes or default_chunk_volumes(n_voxels, n_volumes)
-    report_progress(progress, 0, n_volumes)
-    for start in range(0, n_volumes, step):
+    starts = list(range(0, n_volumes, step))
+
+    def read(start):
         stop = min(n_volumes, start + step)
         raw = run.chunk(start, stop)
         is_float = raw.dtype.kind == "f"
@@ -162,10 +164,25 @@ def stream_run(
         if is_float and not np.isfinite(block).all():
             finite = np.isfinite(block)
             block[~finite] = 0.0
-        for accumulator in accumulators:
-            accumulator.update(block, start, finite)
-        del block
-        report_progress(progress, stop, n_volumes)
+        return block, finite
+
+    report_progress(progress, 0, n_volumes)
+    # One reader thread decompresses and converts the next chunk while this one is
+    # processed (zlib and numpy release the GIL): at most two chunks in memory.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="milna-read") as reader:
+        pending = reader.submit(read, starts[0])
+        try:
+            for i, start in enumerate(starts):
+                block, finite = pending.result()
+                if i + 1 < len(starts):
+                    pending = reader.submit(read, starts[i + 1])
+                for accumulator in accumulators:
+                    accumulator.update(block, start, finite)
+                del block, finite
+                report_progress(progress, min(n_volumes, start + step), n_volumes)
+        except BaseException:
+            pending.cancel()
+            raise
 
 
 class TemporalMoments(RunAccumulator):
