@@ -229,3 +229,20 @@ def test_verdict_rules_and_words():
     assert (v, reason) == ("fail", "38% of PAG voxels below half the brain median signal")
     v, reason = roi_verdict("RVM", dict(ok, tsnr_median=9.0))
     assert v == "fail" and "median tSNR 9.0 in RVM (below 10)" in reason
+
+
+@pytest.mark.slow
+def test_sample_study_planted_ventral_dropout_flags_the_rvm_not_the_pag():
+    try:
+        from napari_milna.sample_data import ensure_sample_study
+    except ImportError:
+        pytest.skip("the sample study generator is not available")
+    study = ensure_sample_study()
+    res = run_qc(study.bold, brain_mask=study.brain_mask, csf=study.csf_probseg,
+                 rois=[study.regions_dseg])
+    rois = {r.name: r for r in res.rois}
+    assert rois["PAG"].verdict == "ok"
+    assert rois["RVM"].verdict in ("warn", "fail")
+    # the planted dropout lowers the RVM's signal ratio below the PAG's
+    assert rois["RVM"].signal_ratio < rois["PAG"].signal_ratio
+    assert rois["RVM"].dropout_fraction > 0 or rois["RVM"].spm_drop_fraction > 0.1
