@@ -144,3 +144,17 @@ def test_bad_arguments():
         rft.ec_densities(3.0, "X")
     with pytest.raises(ValueError):
         rft.rft_threshold(1.5, SPHERE)
+
+
+def test_expected_ec_matches_nipy_when_installed():
+    # nipy (Taylor & Worsley's implementation) works in Lipschitz-Killing curvatures of a
+    # unit-roughness field: L_d = R_d (4 ln 2)^(d/2). Optional: nipy is not a dependency.
+    nrft = pytest.importorskip("nipy.algorithms.statistics.rft")
+    lkc = np.asarray(SPHERE) * A ** (np.arange(4) / 2)
+    u = np.array([2.5, 3.5, 4.5])
+    np.testing.assert_allclose(rft.expected_ec(u, SPHERE, "Z"), nrft.Gaussian()(u, search=lkc),
+                               rtol=1e-10)
+    np.testing.assert_allclose(rft.expected_ec(u, SPHERE, "T", 20),
+                               nrft.TStat(dfd=20)(u, search=lkc), rtol=1e-10)
+    np.testing.assert_allclose(rft.expected_ec(u**2, SPHERE, "F", (3, 20)),
+                               nrft.FStat(dfn=3, dfd=20)(u**2, search=lkc), rtol=1e-10)
