@@ -9,6 +9,7 @@ the left in neurological mode) and kept in step when the plane or convention cha
 from __future__ import annotations
 
 from napari.utils.notifications import show_warning
+from qtpy.QtCore import QTimer
 
 from .._compat import camera
 from ..core.geometry import plane_layout
@@ -62,6 +63,15 @@ def orient_side_views(viewer) -> None:
         model.dims.point = tuple(viewer.dims.point)
 
 
+def _fit_views(viewer) -> None:
+    point = tuple(viewer.dims.point)
+    viewer.reset_view()
+    for model in side_viewer_models(viewer):
+        model.reset_view()
+    viewer.dims.point = point
+    ViewerState.of(viewer).go_to_world(ViewerState.of(viewer).world_point(point))
+
+
 def set_orthogonal_views(viewer, show: bool) -> bool:
     """Show or hide the linked orthogonal views; returns whether they are shown."""
     manager = _manager(viewer)
@@ -79,7 +89,8 @@ def set_orthogonal_views(viewer, show: bool) -> bool:
             manager._milna_connected = True
         viewer.dims.point = point
         orient_side_views(viewer)
-        viewer.reset_view()
+        # fit all three views once Qt has laid out the split canvases
+        QTimer.singleShot(100, lambda: _fit_views(viewer))
     elif not show and manager.is_shown():
         manager.hide()
     return manager.is_shown()
