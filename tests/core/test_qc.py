@@ -246,3 +246,18 @@ def test_sample_study_planted_ventral_dropout_flags_the_rvm_not_the_pag():
     # the planted dropout lowers the RVM's signal ratio below the PAG's
     assert rois["RVM"].signal_ratio < rois["PAG"].signal_ratio
     assert rois["RVM"].dropout_fraction > 0 or rois["RVM"].spm_drop_fraction > 0.1
+
+
+def test_private_roi_reader_when_roi_io_is_absent(study, tmp_path, monkeypatch):
+    from napari_milna.core import qc
+
+    monkeypatch.setattr(qc, "_shared_load_roi", None)
+    labels = np.zeros(SHAPE, np.uint8)
+    labels[PAG_BOX] = 1
+    labels[DROPOUT_BOX] = 2
+    dseg = save(tmp_path / "sub-01_dseg.nii.gz", labels)
+    (tmp_path / "sub-01_dseg.tsv").write_text("index\tname\n1\tPAG\n2\tRVM\n")
+    res = run_qc(study["bold"], brain_mask=study["mask"], rois=[dseg, study["rvm"]])
+    assert [r.name for r in res.rois] == ["PAG", "RVM", "RVM"]
+    assert res.rois[1].dropout_fraction == 1.0
+    assert res.rois[2].dropout_fraction == pytest.approx(9 / 27)
