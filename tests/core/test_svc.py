@@ -193,7 +193,7 @@ def test_fwe_rate_on_null_fields_in_a_pag_sized_roi():
     assert 100 <= roi.sum() <= 200
     smooth = smoothness_from_fwhm_mm(6.0, grid)
     rng = np.random.default_rng(2024)
-    n_fields, alpha = 800, 0.05
+    n_fields, alpha = 600, 0.05
     hits = 0
     for field in smooth_null_fields(rng, n_fields, shape, smooth.fwhm_voxels):
         res = small_volume_correction(field, roi, grid, smooth, "Z", height_p=0.01)
