@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import input_error
+from .errors import MilnaInputError, input_error
 from .geometry import Grid
 
 #: Slice orders understood by :func:`slice_order`.
@@ -147,3 +148,105 @@ def volume_sample_times(n_volumes: int, tr: float, slice_time: float = 0.0) -> n
     if not 0 <= slice_time < tr + 1e-9:
         raise ValueError(f"the slice time {slice_time} s is outside the TR of {tr} s")
     return np.arange(int(n_volumes)) * float(tr) + float(slice_time)
+
+
+@dataclass
+class SliceChoice:
+    """The acquisition time used to sample physiological phases, and where it came from."""
+
+    time: float
+    index: int | None
+    source: str
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return {"slice_time": float(self.time), "slice_index": self.index, "source": self.source}
+
+
+def _header_slice_times(source) -> np.ndarray | None:
+    """Slice times from the NIfTI header (slice_code, slice_duration), or None."""
+    try:
+        times = source.header.get_slice_times()
+    except Exception:  # nibabel raises HeaderDataError for missing fields
+        return None
+    if times is None or any(t is None for t in times):
+        return None
+    return np.asarray(times, dtype=float)
+
+
+def choose_slice_time(
+    bold,
+    *,
+    slice_index: int | None = None,
+    at=None,
+    slice_order: str | None = None,
+    slice_time: float | None = None,
+) -> SliceChoice:
+    """Acquisition time (s within the TR) at which RETROICOR samples the phases.
+
+    In order of precedence:
+
+    1. ``slice_time`` given: used as is;
+    2. ``slice_index`` or a world point ``at`` (slice through it on the BOLD grid,
+       along the sidecar's ``SliceEncodingDirection``): its time from the sidecar's
+       ``SliceTiming``, else from the NIfTI header's slice timing fields, else from
+       the TR and ``slice_order``;
+    3. neither, and the sidecar says ``SliceTimingCorrected`` with a ``StartTime``:
+       the slice-timing reference time (every slice was shifted to it);
+    4. otherwise an error asking for one of the above.
+
+    Parameters
+    ----------
+    bold : path-like or NiftiSource
+    slice_index : int, optional
+    at : array-like (3,), optional
+        World mm.
+    slice_order : str, optional
+        One of :data:`SLICE_ORDERS`, used when no slice timing is stored.
+    slice_time : float, optional
+
+    Returns
+    -------
+    SliceChoice
+    """
+    from .nifti import NiftiSource, open_nifti
+
+    if slice_time is not None:
+        return SliceChoice(float(slice_time), slice_index, "given")
+    source = bold if isinstance(bold, NiftiSource) else open_nifti(bold)
+    try:
+        meta = read_bold_sidecar(source.path)
+    except MilnaInputError:
+        meta = {}
+    axis, _ = slice_axis_from_sidecar(meta) if meta else (2, False)
+    if at is not None:
+        slice_index = slice_through(source.grid, at, axis)
+    tr = source.tr or meta.get("RepetitionTime")
+    if slice_index is None:
+        if meta.get("SliceTimingCorrected") and meta.get("StartTime") is not None:
+            return SliceChoice(float(meta["StartTime"]), None,
+                               "StartTime of the slice-timing corrected run (BOLD sidecar)")
+        raise input_error(
+            source.path,
+            "gives no slice to sample the physiological phases at; give a slice index, a "
+            "world coordinate (e.g. the PAG) or a slice time",
+        )
+    n_slices = source.grid.shape[axis]
+    if not 0 <= slice_index < n_slices:
+        raise input_error(source.path, f"has {n_slices} slices; slice {slice_index} does not "
+                                       "exist")
+    if meta.get("SliceTiming"):
+        times = slice_times_from_sidecar(meta)
+        if times.size != n_slices:
+            raise input_error(meta.get("_path"), f"lists {times.size} SliceTiming values for "
+                                                 f"{n_slices} slices")
+        return SliceChoice(float(times[slice_index]), slice_index, "SliceTiming (BOLD sidecar)")
+    header_times = _header_slice_times(source)
+    if header_times is not None and header_times.size == n_slices:
+        return SliceChoice(float(header_times[slice_index]), slice_index,
+                           "NIfTI header slice timing")
+    if slice_order is None or not tr:
+        raise input_error(source.path, "stores no slice timing (no SliceTiming in its sidecar, "
+                                       "none in its header); give the slice order and TR")
+    times = slice_times_from_order(n_slices, float(tr), slice_order)
+    return SliceChoice(float(times[slice_index]), slice_index, f"TR and {slice_order} order")

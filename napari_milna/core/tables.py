@@ -79,3 +79,16 @@ def bids_name(entities: dict[str, str], suffix: str, extension: str = ".nii.gz")
     """Join entities (in the given order), a suffix and an extension into a file name."""
     parts = [f"{k}-{v}" for k, v in entities.items() if v is not None]
     return "_".join(parts + [suffix]) + extension
+
+
+def derivative_prefix(path: str | os.PathLike, drop=("desc",)) -> str:
+    """Output-name prefix of a derivative of ``path``: its BIDS entities minus ``drop``.
+
+    ``sub-01_task-pain_space-MNI_desc-preproc_bold.nii.gz`` -> ``sub-01_task-pain_space-MNI``.
+    A name without entities gives its stem without a trailing ``_bold``.
+    """
+    ent = {k: v for k, v in bids_entities(Path(path).name).items() if k not in drop}
+    if ent:
+        return "_".join(f"{k}-{v}" for k, v in ent.items())
+    stem = Path(path).name.split(".", 1)[0]
+    return stem.removesuffix("_bold") or stem

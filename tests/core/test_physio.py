@@ -81,12 +81,14 @@ def test_neurokit_peaks_match_known_beats():
     rec = PhysioRecording({"cardiac": sig, "respiratory": np.sin(t)}, fs, 0.0)
     peaks = detect_cardiac_peaks(rec)
     assert peaks.times.size == beats.size
-    assert np.max(np.abs(peaks.times - beats)) <= 1.5 / fs
+    # Beats off the sample grid, a flat-topped bump and noise: within 2.5 samples.
+    assert np.max(np.abs(peaks.times - beats)) <= 2.5 / fs
+    assert np.mean(np.abs(peaks.times - beats)) <= 0.75 / fs
     assert peaks.flagged == []
-    # Phases at volume times from detected peaks agree with the truth to ~1 sample.
+    # Phases at volume times from detected peaks agree with the truth to ~2 samples.
     vt = np.arange(2.0, beats[-1] - 1, 2.0)
     dphi = np.angle(np.exp(1j * (cardiac_phase(vt, peaks.times) - cardiac_phase(vt, beats))))
-    assert np.max(np.abs(dphi)) < 2 * np.pi * 2.5 / fs / 0.75
+    assert np.max(np.abs(dphi)) < 2 * np.pi * 4 / fs / 0.75
 
 
 def test_missed_and_extra_beats_are_flagged():
@@ -108,6 +110,20 @@ def test_detection_flags_a_dropped_beat():
     rec = PhysioRecording({"cardiac": sig, "respiratory": np.sin(t)}, fs, 0.0)
     peaks = detect_cardiac_peaks(rec)
     assert any(f.kind == "missed" and abs(f.start - beats[39]) < 0.02 for f in peaks.flagged)
+
+
+def test_asymmetric_pulse_peak_is_the_raw_maximum():
+    """A steep upstroke and slow decay: neurokit2's filtered peak lags; the refined one
+    sits on the raw maximum (beats on the sample grid)."""
+    fs = 100.0
+    beats = np.round(beat_times(60, start=0.5, seed=8) * fs) / fs
+    t = np.arange(0, beats[-1] + 1.0, 1 / fs)
+    sig = np.zeros_like(t)
+    for b in beats:
+        u = t - b
+        sig += np.where(u < 0, np.exp(-0.5 * (u / 0.04) ** 2), np.exp(-0.5 * (u / 0.18) ** 2))
+    rec = PhysioRecording({"cardiac": sig, "respiratory": np.sin(t)}, fs, 0.0)
+    np.testing.assert_allclose(detect_cardiac_peaks(rec).times, beats, atol=1e-9)
 
 
 def test_flat_cardiac_trace_is_refused():

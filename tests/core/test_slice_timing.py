@@ -54,3 +54,45 @@ def test_volume_sample_times():
     np.testing.assert_allclose(volume_sample_times(3, 2.0, 0.5), [0.5, 2.5, 4.5])
     with pytest.raises(ValueError):
         volume_sample_times(3, 2.0, 2.5)
+
+
+def _bold(tmp_path, name="sub-01_task-pain_bold.nii.gz", header_times=None):
+    import nibabel as nib
+
+    affine = np.diag([2.5, 2.5, 3.0, 1.0])
+    affine[:3, 3] = [-10, -45, -30]
+    img = nib.Nifti1Image(np.zeros((8, 8, 6, 3), np.float32), affine)
+    img.header.set_xyzt_units("mm", "sec")
+    img.header["pixdim"][4] = 2.4
+    if header_times is not None:
+        img.header.set_dim_info(slice=2)
+        img.header.set_slice_duration(2.4 / 6)
+        img.header.set_slice_times(header_times)
+    path = tmp_path / name
+    nib.save(img, path)
+    return path
+
+
+def test_choose_slice_time_sources(tmp_path):
+    from napari_milna.core.slice_timing import choose_slice_time
+
+    bold = _bold(tmp_path)
+    assert choose_slice_time(bold, slice_time=0.3).time == 0.3
+    with pytest.raises(MilnaInputError, match="gives no slice to sample"):
+        choose_slice_time(bold)
+    with pytest.raises(MilnaInputError, match="stores no slice timing"):
+        choose_slice_time(bold, slice_index=2)
+    # TR 2.4 s, 6 slices interleaved 0 2 4 1 3 5: slice 3 is acquired 5th -> 4 * 0.4 s
+    choice = choose_slice_time(bold, slice_index=3, slice_order="interleaved")
+    assert choice.time == pytest.approx(1.6) and choice.index == 3
+    # the world point z = -30 + 3 * 3 = -21 mm lies in slice 3
+    assert choose_slice_time(bold, at=(0, -31, -21), slice_order="interleaved").index == 3
+    side = tmp_path / "sub-01_task-pain_bold.json"
+    side.write_text(json.dumps({"SliceTiming": [0, 1.2, 0.4, 1.6, 0.8, 2.0]}))
+    assert choose_slice_time(bold, slice_index=3).time == pytest.approx(1.6)
+    side.write_text(json.dumps({"SliceTimingCorrected": True, "StartTime": 1.2}))
+    choice = choose_slice_time(bold)
+    assert choice.time == 1.2 and "slice-timing corrected" in choice.source
+    header = _bold(tmp_path, "h_bold.nii.gz", header_times=[0, 1.2, 0.4, 1.6, 0.8, 2.0])
+    choice = choose_slice_time(header, slice_index=4)
+    assert choice.time == pytest.approx(0.8) and choice.source == "NIfTI header slice timing"

@@ -1,0 +1,47 @@
+"""``milna motion PARAMS``: framewise displacement and scrubbing of a run."""
+
+from __future__ import annotations
+
+from ..core.motion import (
+    FD_THRESHOLD_MM,
+    HEAD_RADIUS_MM,
+    MOTION_FORMATS,
+    assess_motion,
+    read_motion,
+)
+
+
+def add_parser(subparsers) -> None:
+    """Register ``milna motion``."""
+    p = subparsers.add_parser(
+        "motion",
+        help="framewise displacement (Power 2012) and the FD scrub mask",
+        description="Read SPM rp_*.txt, FSL .par, AFNI 3dvolreg 1D or fMRIPrep confounds and "
+        "print FD per volume, mean FD and the volumes to scrub.",
+    )
+    p.add_argument("params", help="motion parameter file")
+    p.add_argument("--format", required=True, choices=MOTION_FORMATS, dest="fmt",
+                   help="spm (x y z pitch roll yaw), fsl (rx ry rz tx ty tz), afni (roll pitch "
+                        "yaw dS dL dP, degrees), fmriprep (confounds TSV)")
+    p.add_argument("--threshold", type=float, default=FD_THRESHOLD_MM,
+                   help="scrub volumes with FD above this many mm (default 0.5)")
+    p.add_argument("--before", type=int, default=0,
+                   help="also scrub this many volumes before each one above threshold")
+    p.add_argument("--after", type=int, default=0,
+                   help="also scrub this many volumes after (Power 2014: --before 1 --after 2)")
+    p.add_argument("--radius", type=float, default=HEAD_RADIUS_MM,
+                   help="head radius in mm for rotations (default 50)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args) -> dict:
+    """FD and scrubbing as a dict."""
+    from ..core.errors import input_error
+
+    if not args.threshold > 0:
+        raise input_error(None, f"the FD threshold must be positive, not {args.threshold}")
+    if args.before < 0 or args.after < 0:
+        raise input_error(None, "--before and --after must be 0 or more")
+    params = read_motion(args.params, args.fmt)
+    return assess_motion(params, args.threshold, args.before, args.after, args.radius).to_dict()

@@ -1,0 +1,118 @@
+"""``milna retroicor PHYSIO``: RETROICOR regressors of a run from its BIDS physio file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.errors import input_error
+from ..core.nifti import open_nifti
+from ..core.physio import read_bids_physio, read_peak_times, write_peak_times
+from ..core.retroicor import FourierOrders, compute_retroicor, write_regressors
+from ..core.slice_timing import SLICE_ORDERS, choose_slice_time
+
+
+def add_parser(subparsers) -> None:
+    """Register ``milna retroicor``."""
+    p = subparsers.add_parser(
+        "retroicor",
+        help="RETROICOR regressors (Glover 2000, Harvey 2008) from a BIDS physio file",
+        description="Cardiac peaks (neurokit2), cardiac and respiratory phases and their "
+        "Fourier regressors, sampled at each volume's acquisition time of one slice. "
+        "Writes a TSV with one row per volume.",
+    )
+    p.add_argument("physio", help="BIDS *_physio.tsv.gz (its JSON sidecar next to it)")
+    p.add_argument("--tr", type=float, help="repetition time in s (default: from --bold)")
+    p.add_argument("--n-volumes", type=int, help="number of volumes (default: from --bold)")
+    p.add_argument("--slice-time", type=float,
+                   help="acquisition time (s within the TR) of the slice to sample at")
+    p.add_argument("--bold", help="the BOLD run: TR, volumes and slice timing (JSON sidecar "
+                                  "SliceTiming, NIfTI header, or --slice-order)")
+    p.add_argument("--slice", type=int, dest="slice_index", help="slice index on the BOLD grid")
+    p.add_argument("--at", type=float, nargs=3, metavar=("X", "Y", "Z"),
+                   help="use the slice through this world point (mm), e.g. the PAG 0.5 -31 -9")
+    p.add_argument("--slice-order", choices=SLICE_ORDERS,
+                   help="slice order when the BOLD stores no slice timing")
+    p.add_argument("--orders", type=int, nargs=3, default=[3, 4, 1],
+                   metavar=("CARDIAC", "RESP", "INTER"),
+                   help="Fourier orders (default 3 4 1: 18 regressors)")
+    p.add_argument("--cardiac-kind", choices=("auto", "ppg", "ecg"), default="auto",
+                   help="pulse oximeter or ECG (default: ECG when the column is 'ecg')")
+    p.add_argument("--peaks", help="corrected cardiac peak times (s, one per line) to use "
+                                   "instead of detection")
+    p.add_argument("--save-peaks", help="write the peak times used (TSV, editable) here")
+    p.add_argument("--r2-map", help="also write the partial R^2 map of the regressors over "
+                                    "drift (+ task with --events) here (needs --bold)")
+    p.add_argument("--events", help="BIDS events: task regressors in the base model of --r2-map")
+    p.add_argument("--out", required=True, help="output TSV")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args) -> dict:
+    """Compute and write the regressors."""
+    out = Path(args.out)
+    targets = [out] + ([Path(args.save_peaks)] if args.save_peaks else [])
+    if args.r2_map:
+        if not args.bold:
+            raise input_error(None, "--r2-map needs --bold (the run whose variance is explained)")
+        from ..core.nifti_write import with_nifti_suffix
+
+        targets.append(with_nifti_suffix(args.r2_map))
+    for target in targets:
+        if target.exists() and not args.overwrite:
+            raise input_error(target, "already exists; choose another name or add --overwrite")
+    recording = read_bids_physio(args.physio)
+    tr, n_volumes = args.tr, args.n_volumes
+    if args.bold:
+        source = open_nifti(args.bold)
+        if not source.is_run:
+            raise input_error(source.path, "is a 3D image; --bold needs the 4D run")
+        if tr is not None and source.tr and abs(tr - source.tr) > 1e-3:
+            raise input_error(source.path, f"has a TR of {source.tr:g} s, not {tr:g} s")
+        if n_volumes is not None and n_volumes != source.n_volumes:
+            raise input_error(source.path, f"has {source.n_volumes} volumes, not {n_volumes}")
+        tr = tr or source.tr
+        n_volumes = n_volumes or source.n_volumes
+        choice = choose_slice_time(source, slice_index=args.slice_index, at=args.at,
+                                   slice_order=args.slice_order, slice_time=args.slice_time)
+    else:
+        if args.slice_index is not None or args.at is not None:
+            raise input_error(None, "--slice and --at need --bold (the grid and slice timing)")
+        from ..core.slice_timing import SliceChoice
+
+        given = args.slice_time if args.slice_time is not None else 0.0
+        how = "given" if args.slice_time is not None else "volume start (no slice given)"
+        choice = SliceChoice(given, None, how)
+    if not tr or not n_volumes:
+        raise input_error(None, "give --tr and --n-volumes, or --bold")
+    peaks = read_peak_times(args.peaks) if args.peaks else None
+    result = compute_retroicor(
+        recording, n_volumes, tr, slice_time=choice.time, orders=FourierOrders(*args.orders),
+        peaks=peaks, cardiac_kind=args.cardiac_kind, slice_index=choice.index,
+    )
+    write_regressors(result, out, overwrite=args.overwrite)
+    summary = result.to_dict()
+    summary["slice_time_source"] = choice.source
+    if args.r2_map:
+        summary["r2_map"] = _r2_map(args, source, result, tr, n_volumes)
+    if args.save_peaks:
+        summary["peaks_file"] = str(
+            write_peak_times(result.peaks, args.save_peaks, overwrite=args.overwrite)
+        )
+    return summary
+
+
+def _r2_map(args, source, result, tr, n_volumes) -> dict:
+    """Partial R^2 of the regressors over drift (+ task), written next to the TSV."""
+    from ..core.first_level import read_events, task_design
+    from ..core.nifti_write import save_like
+    from ..core.retroicor import retroicor_variance_map
+
+    base = None
+    if args.events:
+        base = task_design(read_events(args.events, n_volumes, tr), n_volumes, tr).to_numpy()
+    vmap = retroicor_variance_map(source.run(), result.regressors, base, tr=tr)
+    path = save_like(vmap.partial_r2, source.image, args.r2_map, overwrite=args.overwrite,
+                     description="RETROICOR partial R2")
+    return {"file": str(path), **vmap.to_dict()}
