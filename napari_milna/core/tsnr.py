@@ -135,6 +135,7 @@ def stream_run(
     *,
     chunk_volumes: int | None = None,
     progress: Progress | None = None,
+    prefetch: bool = False,
 ) -> None:
     """Read ``run`` once, chunk by chunk, and feed every accumulator.
 
@@ -148,6 +149,10 @@ def stream_run(
     progress : callable, optional
         ``progress(volumes_done, n_volumes)`` after each chunk; returning True (or
         raising) stops the pass (:class:`QCCancelled`).
+    prefetch : bool
+        Read the next chunk in a background thread while this one is processed. Off
+        by default: on the 2-core machines measured (benchmarks/bench_qc_streaming.py)
+        it gained nothing when idle and lost up to 1.6x when other work ran.
     """
     n_volumes = run.shape[0]
     n_voxels = int(np.prod(run.shape[1:]))
@@ -167,6 +172,14 @@ def stream_run(
         return block, finite
 
     report_progress(progress, 0, n_volumes)
+    if not prefetch:
+        for start in starts:
+            block, finite = read(start)
+            for accumulator in accumulators:
+                accumulator.update(block, start, finite)
+            del block, finite
+            report_progress(progress, min(n_volumes, start + step), n_volumes)
+        return
     # One reader thread decompresses and converts the next chunk while this one is
     # processed (zlib and numpy release the GIL): at most two chunks in memory.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="milna-read") as reader:

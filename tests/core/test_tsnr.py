@@ -190,3 +190,18 @@ def test_region_series_is_the_roi_mean(tmp_path):
     flat = x.reshape(n_vox, 12, order="F").astype(float)
     np.testing.assert_allclose(acc.series[0], flat[idx].mean(0))
     assert np.isnan(acc.series[1]).all()
+
+
+def test_prefetching_reader_gives_the_same_numbers(run_file):
+    path, x = run_file
+    run = open_nifti(path).run()
+    n_vox = x[..., 0].size
+    a, b = T.TemporalMoments(n_vox, 37, 2), T.TemporalMoments(n_vox, 37, 2)
+    T.stream_run(run, [a], chunk_volumes=4, prefetch=True)
+    T.stream_run(run, [b], chunk_volumes=4, prefetch=False)
+    np.testing.assert_array_equal(a.m2, b.m2)
+    np.testing.assert_array_equal(a.projections, b.projections)
+    raw_std = np.sqrt(a.m2 / 37).reshape(x.shape[:3], order="F")
+    np.testing.assert_allclose(raw_std, x.std(-1), atol=1e-9)
+    with pytest.raises(T.QCCancelled):
+        T.stream_run(run, [a], chunk_volumes=4, prefetch=True, progress=lambda d, t: d >= 8)
