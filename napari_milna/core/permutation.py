@@ -228,11 +228,23 @@ def sign_flip_test(
     total = total_flips if exhaustive else n_random
     done = 0
 
-    def tally(r_block: np.ndarray) -> None:
-        stat = np.abs(r_block) if two_sided else r_block
-        maxima.append(stat.max(axis=1))
+    def tally(r_block: np.ndarray, mirrored: bool = False) -> None:
+        """Maxima and voxel counts of the flips in ``r_block`` (and of their mirrors)."""
+        if two_sided:
+            stat = np.abs(r_block)  # a mirrored flip has the same |r|: count it twice
+            peak = stat.max(axis=1)
+            maxima.extend([peak, peak] if mirrored else [peak])
+            if uncorrected:
+                hits = np.add.reduce(stat >= key_obs, axis=0, dtype=np.int64)
+                counts[:] += 2 * hits if mirrored else hits
+            return
+        maxima.append(r_block.max(axis=1))
+        if mirrored:
+            maxima.append(-r_block.min(axis=1))
         if uncorrected:
-            counts[:] += np.add.reduce(stat >= key_obs, axis=0, dtype=np.int64)
+            counts[:] += np.add.reduce(r_block >= key_obs, axis=0, dtype=np.int64)
+            if mirrored:
+                counts[:] += np.add.reduce(r_block <= -key_obs, axis=0, dtype=np.int64)
 
     def report(k: int) -> None:
         nonlocal done
@@ -245,9 +257,7 @@ def sign_flip_test(
             half = total_flips // 2
             for start in range(0, half, rows):
                 stop = min(start + rows, half)
-                r_block = _enumerated_flips(start, stop, n) @ xn
-                tally(r_block)
-                tally(-r_block)
+                tally(_enumerated_flips(start, stop, n) @ xn, mirrored=True)
                 report(2 * (stop - start))
         else:
             rng = np.random.default_rng(seed)
