@@ -37,6 +37,7 @@ the moments (nipype's ``nan_to_num``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -172,6 +173,25 @@ def stream_run(
         return block, finite
 
     report_progress(progress, 0, n_volumes)
+    with _single_threaded_blas():
+        _stream(read, starts, step, n_volumes, accumulators, progress, prefetch)
+
+
+def _single_threaded_blas():
+    """Hold BLAS to one thread (threadpoolctl, a scikit-learn / nilearn dependency).
+
+    The per-chunk products are skinny (voxels x a few volumes times a few drifts);
+    multi-threaded OpenBLAS gains little on them and stalls badly when the cores are
+    shared (measured 8x slower under load on 2 cores).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _stream(read, starts, step, n_volumes, accumulators, progress, prefetch) -> None:
     if not prefetch:
         for start in starts:
             block, finite = read(start)
@@ -181,7 +201,8 @@ def stream_run(
             report_progress(progress, min(n_volumes, start + step), n_volumes)
         return
     # One reader thread decompresses and converts the next chunk while this one is
-    # processed (zlib and numpy release the GIL): at most two chunks in memory.
+    # processed (overlap only where the decompressor releases the GIL): at most two
+    # chunks in memory.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="milna-read") as reader:
         pending = reader.submit(read, starts[0])
         try:
