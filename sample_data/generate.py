@@ -166,6 +166,7 @@ def _truth(anat, covs, traces, run, cross, labels) -> dict:
             "peak_coverage": round(float(cov.max()), 6),
             "n_voxels_coverage_ge_0.5": int((cov >= 0.5).sum()),
             "n_voxels_label": int((labels == r.label).sum()),
+            "coverage_mean_label_voxels": round(float(cov[labels == r.label].mean()), 6),
             "coverage_sum_voxels": round(float(cov.sum()), 4),
             "physio_sd_percent_mean": float(
                 (run.physio_sd["total"] * cov).sum() / cov.sum()),
@@ -213,7 +214,9 @@ def _truth(anat, covs, traces, run, cross, labels) -> dict:
                 c: [float(v) for v in run.events.onset[run.events.trial_type == c]]
                 for c in run_mod.CYCLE_ONSETS_S
             },
-            "hrf": "nilearn glover_hrf, unit integral (plateau = amplitude)",
+            "hrf": "nilearn glover_hrf with unit integral; pain_psc / sensory_psc are the "
+                   "amplitudes of the boxcar-convolved regressor (GLM betas, percent)",
+            "block_peak_gain": run_mod.block_peak_gain(),
             "signal_model": "S0 * dropout * (1 + (bold + physio + drift + spike) / 100), "
                             "magnitude of complex Gaussian noise, int16",
             "noise_sd": run_mod.NOISE_SD,

@@ -10,8 +10,10 @@ Each voxel's noiseless signal is ``S0 * D * (1 + (bold + physio + drift + spike)
 * ``S0``: tissue-mix baseline with a coil bias field (:mod:`.anatomy`);
 * ``D``: multiplicative susceptibility dropout (ventral brainstem near the RVM and the
   orbitofrontal cortex, Gaussian blobs, :data:`DROPOUT`);
-* ``bold``: percent signal change, block boxcar convolved with nilearn's Glover HRF
-  (unit integral, so the plateau equals the amplitude), times each region's coverage;
+* ``bold``: amplitude (percent) x block boxcar convolved with nilearn's Glover HRF of
+  unit integral (the regressor nilearn and SPM build, so a GLM beta estimates the
+  amplitude; a 15 s block peaks at :func:`block_peak_gain` = 1.56 x the amplitude and
+  undershoots after), times each region's coverage;
 * ``physio``: the RETROICOR model (3 cardiac, 4 respiratory, 1 interaction order)
   evaluated with the phases of the saved physio traces at each voxel's slice time,
   voxel coefficients with smoothly varying phases and an amplitude map concentrated on
@@ -43,13 +45,14 @@ N_CYCLES = 6
 BLOCK_S = 15.0
 #: Onset of each condition within a 60 s cycle.
 CYCLE_ONSETS_S = {"pain": 0.0, "sensory": 30.0}
-#: Pain response, percent signal change at full coverage (block plateau).
+#: Pain response amplitude (percent signal change per unit of the unit-integral HRF
+#: regressor, i.e. the GLM beta) at full coverage. The PAG covers at most 70 % of a voxel.
 PAIN_PSC = {
-    "PAG": 1.5, "RVM": 0.8, "pINS_L": 2.0, "pINS_R": 2.0,
-    "THAL_L": 1.5, "THAL_R": 1.5, "ACC": 1.5,
+    "PAG": 1.5, "RVM": 0.8, "pINS_L": 1.2, "pINS_R": 1.2,
+    "THAL_L": 1.0, "THAL_R": 1.0, "ACC": 1.0,
 }
 #: Sensory (touch) response: smaller, insula and thalamus only.
-SENSORY_PSC = {"pINS_L": 0.8, "pINS_R": 0.8, "THAL_L": 0.6, "THAL_R": 0.6}
+SENSORY_PSC = {"pINS_L": 0.5, "pINS_R": 0.5, "THAL_L": 0.4, "THAL_R": 0.4}
 #: Thermal noise sd per complex channel, scanner units (GM baseline is about 780).
 NOISE_SD = 8.0
 #: Susceptibility dropout: factor = prod(1 - depth * exp(-0.5 * |(x - centre) / sigma|^2)).
@@ -119,6 +122,12 @@ def block_response(onsets, duration: float, times: np.ndarray) -> np.ndarray:
         box[(grid >= onset) & (grid < onset + duration)] = 1.0
     conv = np.convolve(box, hrf)[: grid.size]
     return np.interp(times, grid, conv)
+
+
+def block_peak_gain() -> float:
+    """Peak of the response to one isolated block per unit amplitude (about 1.56 for 15 s)."""
+    t = np.arange(0.0, 60.0, 0.02)
+    return float(block_response([0.0], BLOCK_S, t).max())
 
 
 def _gaussian_blob(xyz, centre, sigma) -> np.ndarray:
