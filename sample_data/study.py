@@ -173,8 +173,13 @@ def _is_replaceable(root: Path) -> bool:
     return not any(root.iterdir()) or _marker(root) is not None
 
 
-def _install(tmp: Path, root: Path, replace: bool) -> None:
-    """Rename the finished ``tmp`` folder to ``root`` (first rename wins)."""
+def _install(tmp: Path, root: Path, replace_old: bool, replace_complete: bool) -> None:
+    """Rename the finished ``tmp`` folder to ``root`` (first rename wins).
+
+    ``replace_old``: a sample study of another version in ``root`` may be replaced.
+    ``replace_complete``: a complete study of this version may be replaced too (the
+    user asked to regenerate); otherwise such a study wins and ``tmp`` is discarded.
+    """
     try:
         os.rename(tmp, root)  # also replaces an empty folder on POSIX
         return
@@ -183,10 +188,10 @@ def _install(tmp: Path, root: Path, replace: bool) -> None:
             root.rmdir()
             os.rename(tmp, root)
             return
-    if not replace and is_complete(root):
+    if is_complete(root) and not replace_complete:
         return  # another process finished first; our identical copy is discarded
-    if replace and _marker(root) is not None:
-        old = root.with_name(f".{root.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+    if (replace_old or replace_complete) and _marker(root) is not None:
+        old = root.with_name(f".{root.name}.old-{os.getpid()}-{uuid.uuid4().hex[:12]}")
         os.rename(root, old)
         os.rename(tmp, root)
         shutil.rmtree(old, ignore_errors=True)
@@ -215,12 +220,16 @@ def generate_sample_study(root: str | os.PathLike, *, overwrite: bool = False) -
         When ``root`` is a file or a non-empty folder that is not a sample study, or
         holds a sample study and ``overwrite`` is False.
     """
+    return _generate(root, replace_old=overwrite, replace_complete=overwrite)
+
+
+def _generate(root, replace_old: bool, replace_complete: bool) -> SampleStudy:
     from .generate import write_study
 
     root = Path(root).expanduser().absolute()
     if not _is_replaceable(root):
         raise input_error(root, "already exists and is not a sample study; choose an empty folder")
-    if not overwrite and _marker(root) is not None:
+    if not (replace_old or replace_complete) and _marker(root) is not None:
         raise input_error(root, "already holds a sample study; ask to overwrite it")
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = root.with_name(f".{root.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:12]}")
@@ -231,7 +240,7 @@ def generate_sample_study(root: str | os.PathLike, *, overwrite: bool = False) -
         marker = {"sample_version": SAMPLE_VERSION, "seed": SAMPLE_SEED,
                   "generation_seconds": round(time.perf_counter() - start, 2)}
         (tmp / COMPLETE_MARKER).write_text(json.dumps(marker) + "\n")
-        _install(tmp, root, replace=overwrite)
+        _install(tmp, root, replace_old, replace_complete)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -268,10 +277,10 @@ def ensure_sample_study(root: str | os.PathLike | None = None, force: bool = Fal
     -------
     SampleStudy
     """
-    root = Path(root).expanduser().absolute() if root is not None else default_sample_dir()
+    root = Path(root if root is not None else default_sample_dir()).expanduser().absolute()
     if not force and is_complete(root):
         return load_sample_study(root)
     with _lock(root):
         if not force and is_complete(root):
             return load_sample_study(root)
-        return generate_sample_study(root, overwrite=True)
+        return _generate(root, replace_old=True, replace_complete=force)

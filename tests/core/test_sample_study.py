@@ -551,6 +551,25 @@ def test_rename_wins_without_a_lock(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]  # the loser's copy is gone
 
 
+def test_force_and_old_versions_regenerate(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(generate_mod, "write_study", _fake_writer(calls, delay=0))
+    root = tmp_path / "cache"
+    ensure_sample_study(root)
+    ensure_sample_study(root)
+    assert len(calls) == 1
+    ensure_sample_study(root, force=True)
+    assert len(calls) == 2 and is_complete(root)
+    marker = root / ".sample-study-complete.json"
+    marker.write_text(json.dumps({"sample_version": SAMPLE_VERSION - 1}))
+    assert not is_complete(root)
+    ensure_sample_study(root)
+    assert len(calls) == 3 and is_complete(root)
+    with pytest.raises(MilnaInputError, match="already holds a sample study"):
+        generate_sample_study(root)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
 def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
     def crash(folder):
         (Path(folder) / "half.nii.gz").write_bytes(b"partial")
