@@ -108,10 +108,10 @@ def test_time_series_at_cursor(dock_with, epi_run, qtbot):
     ijk = (10, 12, 7)
     ViewerState.of(viewer).go_to_world(nib.affines.apply_affine(affine, ijk))
     dock.timeseries.update_plot()
-    qtbot.waitUntil(lambda: dock.timeseries.last_series is not None, timeout=5000)
+    qtbot.waitUntil(lambda: "tSNR" in dock.timeseries.status.text(), timeout=15000)
     expected = np.asarray(nib.load(str(epi_run)).dataobj)[ijk]
     np.testing.assert_array_equal(dock.timeseries.last_series, expected)
-    assert "tSNR" in dock.timeseries.status.text()
+    assert f"voxel {ijk}" in dock.timeseries.status.text()
 
 
 def test_click_moves_the_cursor(dock_with, spm_tmap):
@@ -153,3 +153,10 @@ def test_display_space_switch(dock_with, oblique_epi, spm_tmap):
     combo.activated.emit(0)
     assert ViewerState.of(viewer).space.is_world
     assert "world mm" in dock.display.space_note.text()
+
+
+def test_plugin_dock_opens_by_plugin_name(make_napari_viewer):
+    """What `napari -w napari-milna` does: the plugin's first dock is the brainstem viewer."""
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-milna")
+    assert isinstance(widget, ViewerDock)
