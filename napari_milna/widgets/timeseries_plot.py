@@ -42,13 +42,18 @@ class TimeSeriesPlot(QWidget):
         layout.addWidget(self.status)
         self._request = 0
         self._worker = None
+        self._closed = False
+        self.destroyed.connect(self._mark_closed)
         self.last_series: np.ndarray | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)
         self._timer.timeout.connect(self.update_plot)
-        viewer.dims.events.point.connect(lambda e=None: self._timer.start())
+        viewer.dims.events.point.connect(self._on_point)
         self._style_axes()
+
+    def _mark_closed(self, *args) -> None:
+        self._closed = True
 
     def _style_axes(self) -> None:
         ax = self.axes
@@ -58,6 +63,13 @@ class TimeSeriesPlot(QWidget):
         ax.tick_params(colors=PLOT_STYLE["text"], labelsize=7)
         ax.xaxis.label.set_color(PLOT_STYLE["text"])
         ax.yaxis.label.set_color(PLOT_STYLE["text"])
+
+    def _on_point(self, event=None) -> None:
+        if not self._closed:
+            try:
+                self._timer.start()
+            except RuntimeError:
+                self._closed = True
 
     def update_plot(self) -> None:
         """Start reading the time series at the current cursor for the top run layer."""
@@ -91,8 +103,14 @@ class TimeSeriesPlot(QWidget):
         worker.start()
 
     def _show(self, request, name, ijk, world, series, tr) -> None:
-        if request != self._request:
+        if request != self._request or self._closed:
             return
+        try:
+            self._draw(name, ijk, world, series, tr)
+        except RuntimeError:  # the dock was closed while the worker read the run
+            self._closed = True
+
+    def _draw(self, name, ijk, world, series, tr) -> None:
         self.last_series = np.asarray(series)
         ax = self.axes
         ax.clear()
