@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from napari_milna.cli import main
 @pytest.fixture(scope="module")
 def study_root(tmp_path_factory) -> Path:
     # The same folder as tests/core/test_sample_study.py: generated once per session.
-    root = tmp_path_factory.getbasetemp() / "milna-sample-study"
+    env = os.environ.get("MILNA_SAMPLE_DIR")
+    root = Path(env) if env else tmp_path_factory.getbasetemp() / "milna-sample-study"
     ensure_sample_study(root)
     return root
 

@@ -1,7 +1,8 @@
 """The deterministic sample study: checked against computations made here, not by the generator.
 
 The study is generated once per test session into the session's temporary folder
-(shared with tests/test_cli_sample.py through ``ensure_sample_study``).
+(shared with tests/test_cli_sample.py through ``ensure_sample_study``), or into
+``$MILNA_SAMPLE_DIR`` when the test session sets it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -41,7 +43,9 @@ AFFINE = np.array(
 
 
 def session_study_root(tmp_path_factory) -> Path:
-    return tmp_path_factory.getbasetemp() / "milna-sample-study"
+    """$MILNA_SAMPLE_DIR when a session sets it (one study for all tests), else a fresh folder."""
+    env = os.environ.get("MILNA_SAMPLE_DIR")
+    return Path(env) if env else tmp_path_factory.getbasetemp() / "milna-sample-study"
 
 
 @pytest.fixture(scope="module")
