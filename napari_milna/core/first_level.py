@@ -17,6 +17,7 @@ design. Voxels outside the GLM mask are NaN, as in SPM's ``spmT`` / ``con`` imag
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -324,8 +325,11 @@ def fit_first_level(
         high_pass=high_pass, smoothing_fwhm=smoothing_fwhm, noise_model=noise_model,
         mask_img=mask_img, minimize_memory=True, signal_scaling=0,
     )
-    model.fit(source.image, events=events, confounds=confounds,
-              sample_masks=None if sample_mask is None else kept)
+    with warnings.catch_warnings():
+        # nilearn notes that it uses the given mask instead of computing one: expected.
+        warnings.filterwarnings("ignore", message=".*Generation of a mask has been requested")
+        model.fit(source.image, events=events, confounds=confounds,
+                  sample_masks=None if sample_mask is None else kept)
     if progress is not None:
         progress(1, total)
     design = model.design_matrices_[0]

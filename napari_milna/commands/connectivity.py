@@ -1,0 +1,61 @@
+"""``milna connectivity BOLD [BOLD ...]``: insula -> DMN resting-state connectivity."""
+
+from __future__ import annotations
+
+from ..core.connectivity import HIGH_PASS_HZ, LOW_PASS_HZ
+from ..core.motion import FD_THRESHOLD_MM
+
+
+def add_parser(subparsers) -> None:
+    """Register ``milna connectivity``."""
+    p = subparsers.add_parser(
+        "connectivity",
+        help="insula -> default-mode network seed connectivity (Fisher z maps)",
+        description="Insula seeds and DMN nodes from the Seitzman 2020 / Power 2011 "
+        "coordinates bundled with nilearn; per run a Fisher z map per seed and the mean z "
+        "with the DMN; per subject with ses-drug and ses-placebo runs, the difference maps.",
+    )
+    p.add_argument("bold", nargs="+", help="resting-state runs in MNI space")
+    p.add_argument("--confounds", nargs="+",
+                   help="one confounds TSV per run (fMRIPrep: 6 motion + csf + white_matter, "
+                        "and FD scrubbing)")
+    p.add_argument("--confound-columns", nargs="+", help="columns to take from --confounds")
+    p.add_argument("--fd-threshold", type=float, default=FD_THRESHOLD_MM,
+                   help="scrub volumes with FD above this (mm, default 0.5)")
+    p.add_argument("--seed", nargs=4, action="append", metavar=("NAME", "X", "Y", "Z"),
+                   help="a seed of your own (MNI mm, 5 mm sphere); repeat for more")
+    p.add_argument("--mask", help="brain mask (default: nilearn's EPI mask)")
+    p.add_argument("--high-pass", type=float, default=HIGH_PASS_HZ, help="Hz (default 0.01)")
+    p.add_argument("--low-pass", type=float, default=LOW_PASS_HZ, help="Hz (default 0.1)")
+    p.add_argument("--smoothing", type=float, default=0.0, help="FWHM in mm (default none)")
+    p.add_argument("--drug", default="drug", help="ses- label of the drug session")
+    p.add_argument("--placebo", default="placebo", help="ses- label of the placebo session")
+    p.add_argument("--out", required=True, help="existing output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace existing maps")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args) -> dict:
+    """Compute, write and summarise."""
+    from ..core.connectivity import Seed
+    from ..core.connectivity_study import resting_connectivity
+    from ..core.errors import input_error
+
+    seeds = None
+    if args.seed:
+        seeds = []
+        for name, *xyz in args.seed:
+            try:
+                seeds.append(Seed(name, tuple(float(v) for v in xyz)))
+            except ValueError:
+                raise input_error(None, f"seed {name}: coordinates must be numbers") from None
+    study = resting_connectivity(
+        args.bold, args.out, confounds=args.confounds, confound_columns=args.confound_columns,
+        fd_threshold=args.fd_threshold, seeds=seeds, mask=args.mask,
+        high_pass=args.high_pass if args.high_pass > 0 else None,
+        low_pass=args.low_pass if args.low_pass > 0 else None,
+        smoothing_fwhm=args.smoothing if args.smoothing > 0 else None,
+        drug=args.drug, placebo=args.placebo, overwrite=args.overwrite,
+    )
+    return study.to_dict()

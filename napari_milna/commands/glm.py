@@ -1,0 +1,89 @@
+"""``milna glm BOLD --events TSV``: first-level pain GLM with the protocol's confounds."""
+
+from __future__ import annotations
+
+from ..core.first_level import HIGH_PASS_HZ, SMOOTHING_FWHM_MM
+from ..core.motion import FD_THRESHOLD_MM, MOTION_FORMATS
+from ..core.nuisance import CSF_EROSION, CSF_LEVEL, TASK_CORRELATION_LEVEL
+from ..core.retroicor import FourierOrders
+from ..core.slice_timing import SLICE_ORDERS
+
+
+def add_parser(subparsers) -> None:
+    """Register ``milna glm``."""
+    p = subparsers.add_parser(
+        "glm",
+        help="first-level pain GLM (nilearn): Pain > Baseline, Pain > Sensory as SPM-style T maps",
+        description="Block design from BIDS events, confounds RETROICOR + motion + CSF, FD "
+        "scrubbing, 5 mm smoothing, cosine drift 128 s, AR(1). Writes T maps (df in the "
+        "header like SPM) and effect maps, and reports the peak t in the PAG (with and "
+        "without RETROICOR when --physio is given).",
+    )
+    p.add_argument("bold", help="preprocessed 4D run")
+    p.add_argument("--events", required=True, help="BIDS *_events.tsv (pain / sensory blocks)")
+    p.add_argument("--confounds", nargs="+", default=[],
+                   help="extra confound TSVs (fMRIPrep file: 6 motion + csf + white_matter)")
+    p.add_argument("--confound-columns", nargs="+",
+                   help="columns to take from the --confounds files")
+    p.add_argument("--physio", help="BIDS *_physio.tsv.gz for RETROICOR regressors")
+    p.add_argument("--peaks", help="corrected cardiac peak times (s) for RETROICOR")
+    p.add_argument("--slice", type=int, dest="slice_index", help="slice to sample physio at")
+    p.add_argument("--at", type=float, nargs=3, metavar=("X", "Y", "Z"),
+                   help="sample physio at the slice through this point (mm)")
+    p.add_argument("--slice-time", type=float, help="sample physio at this time within the TR")
+    p.add_argument("--slice-order", choices=SLICE_ORDERS, help="slice order if none is stored")
+    p.add_argument("--orders", type=int, nargs=3, default=[3, 4, 1],
+                   metavar=("CARDIAC", "RESP", "INTER"), help="RETROICOR orders (3 4 1)")
+    p.add_argument("--motion", help="motion parameters (six regressors and FD scrubbing)")
+    p.add_argument("--motion-format", choices=MOTION_FORMATS)
+    p.add_argument("--fd-threshold", type=float, default=FD_THRESHOLD_MM,
+                   help="scrub volumes with FD above this (mm, default 0.5)")
+    p.add_argument("--scrub-before", type=int, default=0)
+    p.add_argument("--scrub-after", type=int, default=0)
+    p.add_argument("--csf", help="CSF probability map (e.g. *_label-CSF_probseg.nii.gz)")
+    p.add_argument("--csf-level", type=float, default=CSF_LEVEL,
+                   help="CSF probability threshold (default 0.9)")
+    p.add_argument("--csf-erosion", type=int, default=CSF_EROSION,
+                   help="erosion in voxels (default 1)")
+    p.add_argument("--csf-restrict", help="ventricle mask restricting the CSF mask")
+    p.add_argument("--csf-warn", type=float, default=TASK_CORRELATION_LEVEL,
+                   help="warn when |r(CSF, task)| exceeds this (default 0.3)")
+    p.add_argument("--smoothing", type=float, default=SMOOTHING_FWHM_MM,
+                   help="FWHM in mm (default 5; 0 for none)")
+    p.add_argument("--high-pass", type=float, default=HIGH_PASS_HZ,
+                   help="cosine drift cut-off in Hz (default 1/128)")
+    p.add_argument("--noise-model", choices=("ar1", "ols"), default="ar1")
+    p.add_argument("--mask", help="brain mask (default: nilearn's EPI mask)")
+    p.add_argument("--roi", nargs="*", default=["PAG"],
+                   help="report the peak t in these ROIs: PAG, RVM or mask files (default PAG)")
+    p.add_argument("--no-compare", action="store_true",
+                   help="do not refit without RETROICOR for the comparison")
+    p.add_argument("--out", required=True, help="existing output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace existing maps")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args) -> dict:
+    """Fit, write and report."""
+    from ..core.errors import input_error
+    from ..core.pain_glm import pain_glm
+
+    if args.motion and not args.motion_format:
+        raise input_error(args.motion, "needs --motion-format (spm, fsl, afni or fmriprep)")
+    result = pain_glm(
+        args.bold, args.events, args.out,
+        physio=args.physio, peaks=args.peaks, slice_index=args.slice_index, at=args.at,
+        slice_time=args.slice_time, slice_order=args.slice_order,
+        orders=FourierOrders(*args.orders), motion=args.motion,
+        motion_format=args.motion_format, fd_threshold=args.fd_threshold,
+        scrub_before=args.scrub_before, scrub_after=args.scrub_after, csf=args.csf,
+        csf_level=args.csf_level, csf_erosion=args.csf_erosion, csf_restrict=args.csf_restrict,
+        csf_warn_level=args.csf_warn, confounds=args.confounds,
+        confound_columns=args.confound_columns,
+        smoothing_fwhm=args.smoothing if args.smoothing > 0 else None,
+        high_pass=args.high_pass, noise_model=args.noise_model, mask=args.mask,
+        report_rois=args.roi, compare_without_retroicor=not args.no_compare,
+        overwrite=args.overwrite,
+    )
+    return result.to_dict()
