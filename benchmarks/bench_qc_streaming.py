@@ -7,10 +7,12 @@ its own subprocess:
 * ``numpy``: ``nibabel`` loads the whole run as float32 (``get_fdata(dtype=float32)``)
   and numpy computes mean and std over time (the baseline);
 * ``stream``: :func:`napari_milna.core.tsnr.temporal_stats` (one streamed pass);
-* ``stream_qc``: the full single-pass QC accumulators (moments, SPM implicit mask,
-  CSF coupling, ROI series) through :func:`napari_milna.core.qc.run_qc`-like streaming;
+* ``stream_prefetch``: the same with the next chunk read in a background thread;
+* ``stream_qc``: every QC accumulator in the same pass (moments with a degree-2
+  Legendre detrend, SPM implicit mask, CSF coupling, ROI series), as ``run_qc`` does;
 * ``imports``: the same imports and nothing else (the interpreter's own footprint).
 
+Variants run interleaved ``--repeat`` times; best and median wall times are shown.
 Peak memory is the child's peak resident set (``VmHWM``, whole process) and, in a
 second run of each variant, the ``tracemalloc`` peak (numpy reports its buffers to
 tracemalloc). Prints wall times, peaks and ratios ``stream / numpy``. Goal: time
@@ -50,6 +52,12 @@ if variant == "numpy":
     value = float(np.median(mean[std > 0] / std[std > 0]))
 elif variant == "stream":
     stats = T.temporal_stats(path)
+    value = float(np.median(stats.tsnr[stats.std > 0]))
+elif variant == "stream_prefetch":
+    run = open_nifti(path).run()
+    mom = T.TemporalMoments(int(np.prod(run.shape[1:])), run.shape[0], 0)
+    T.stream_run(run, [mom], prefetch=True)
+    stats = mom.result()
     value = float(np.median(stats.tsnr[stats.std > 0]))
 elif variant == "stream_qc":
     run = open_nifti(path).run()
@@ -123,34 +131,41 @@ def main() -> None:
             f"run {SHAPE + (args.volumes,)} int16, {path.stat().st_size / 2**20:.0f} MiB "
             f"compressed, generated in {time.perf_counter() - t0:.1f} s"
         )
+        variants = ("imports", "numpy", "stream", "stream_prefetch", "stream_qc")
+        timed = {v: [] for v in variants}
+        # interleaved, so that other load on the machine hits every variant alike
+        for _ in range(args.repeat):
+            for variant in variants:
+                timed[variant].append(run_variant(variant, path, False))
         results = {}
-        for variant in ("imports", "numpy", "stream", "stream_qc"):
-            timed = [run_variant(variant, path, False) for _ in range(args.repeat)]
-            traced = run_variant(variant, path, True)
+        for variant in variants:
+            runs = timed[variant]
             results[variant] = {
-                "time": min(r["time"] for r in timed),
-                "maxrss": min(r["maxrss"] for r in timed),
-                "traced": traced["traced"],
-                "value": timed[0]["value"],
+                "time": min(r["time"] for r in runs),
+                "median_time": float(np.median([r["time"] for r in runs])),
+                "maxrss": max(r["maxrss"] for r in runs),
+                "traced": run_variant(variant, path, True)["traced"],
+                "value": runs[0]["value"],
             }
     base_rss = results["imports"]["maxrss"]
     mib = 2**20
     print(
-        f"{'variant':<10} {'time s':>8} {'maxrss MiB':>11} {'above imports':>14} "
-        f"{'traced MiB':>11}"
+        f"{'variant':<16} {'best s':>7} {'median s':>9} {'maxrss MiB':>11} "
+        f"{'above imports':>14} {'traced MiB':>11}"
     )
     for name, r in results.items():
         print(
-            f"{name:<10} {r['time']:8.2f} {r['maxrss'] / mib:11.0f} "
+            f"{name:<16} {r['time']:7.2f} {r['median_time']:9.2f} {r['maxrss'] / mib:11.0f} "
             f"{(r['maxrss'] - base_rss) / mib:14.0f} {r['traced'] / mib:11.1f}"
         )
     ref = results["numpy"]
-    for name in ("stream", "stream_qc"):
+    for name in ("stream", "stream_prefetch", "stream_qc"):
         r = results[name]
         print(
-            f"{name} / numpy: time {r['time'] / ref['time']:.2f}x, "
-            f"maxrss {r['maxrss'] / ref['maxrss']:.3f}x, "
-            f"maxrss above imports {(r['maxrss'] - base_rss) / (ref['maxrss'] - base_rss):.3f}x, "
+            f"{name} / numpy: time {r['time'] / ref['time']:.2f}x best, "
+            f"{r['median_time'] / ref['median_time']:.2f}x median; "
+            f"peak RSS {r['maxrss'] / ref['maxrss']:.3f}x "
+            f"({(r['maxrss'] - base_rss) / (ref['maxrss'] - base_rss):.3f}x above imports), "
             f"tracemalloc peak {r['traced'] / ref['traced']:.3f}x"
         )
     print(
