@@ -14,6 +14,8 @@ from qtpy.QtCore import QTimer
 from .._compat import camera
 from ..core.geometry import plane_layout
 from ..viewer_state import ViewerState
+from .cursor_overlay import OVERLAY_NAME, show_cursor
+from .cursor_overlay import _overlays as _scene_overlays
 
 #: The two planes shown beside each main plane: (right view, bottom view).
 COMPANIONS = {
@@ -61,6 +63,19 @@ def orient_side_views(viewer) -> None:
         )
         model.reset_view()
         model.dims.point = tuple(viewer.dims.point)
+        main_cursor = _scene_overlays(viewer).get(OVERLAY_NAME)
+        show_cursor(model, main_cursor.visible if main_cursor is not None else True)
+
+
+def _hide_their_crosshair_option(manager) -> None:
+    """Hide napari-orthogonal-views' own crosshair switch: ours follows world mm and flips."""
+    from qtpy.QtWidgets import QCheckBox
+
+    controls = getattr(manager, "main_controls_widget", None)
+    for box in controls.findChildren(QCheckBox) if controls is not None else ():
+        if "cross hair" in box.text().lower():
+            box.setChecked(False)
+            box.hide()
 
 
 def _fit_views(viewer) -> None:
@@ -82,6 +97,7 @@ def set_orthogonal_views(viewer, show: bool) -> bool:
         point = tuple(viewer.dims.point)
         manager.show()
         manager.set_axes(False)
+        _hide_their_crosshair_option(manager)
         state = ViewerState.of(viewer)
         if not getattr(manager, "_milna_connected", False):
             state.changed.connect(lambda *_: orient_side_views(viewer))

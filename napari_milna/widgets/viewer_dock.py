@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QCheckBox, QScrollArea, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 from superqt import QCollapsible
 
 from ..viewer_state import ViewerState
+from .cursor_overlay import show_cursor
 from .cursor_panel import CursorPanel
 from .display_controls import DisplayControls
 from .orientation_labels import OrientationLabels
-from .ortho_views import set_orthogonal_views
+from .ortho_views import set_orthogonal_views, side_viewer_models
 from .stat_threshold import StatThresholdControls
 from .timeseries_plot import TimeSeriesPlot
 
@@ -59,6 +60,10 @@ class ViewerDock(QWidget):
         self.viewer = napari_viewer
         self.state = ViewerState.of(napari_viewer)
         self.display = DisplayControls(napari_viewer)
+        self.crosshair = QCheckBox("Cursor crosshair")
+        self.crosshair.setChecked(True)
+        self.crosshair.toggled.connect(self._on_crosshair)
+        show_cursor(napari_viewer, True)
         self.ortho = QCheckBox("Orthogonal views")
         self.ortho.setToolTip("Axial, coronal and sagittal views linked at one cursor")
         self.ortho.toggled.connect(self._on_ortho)
@@ -72,7 +77,7 @@ class ViewerDock(QWidget):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
         for title, widget, expanded in (
-            ("Display", self._with(self.display, self.ortho), True),
+            ("Display", self._with(self.display, self._row(self.crosshair, self.ortho)), True),
             ("Statistical map", self.stats, True),
             ("Cursor", self.cursor, True),
             ("Time series at cursor", self.timeseries, True),
@@ -102,6 +107,20 @@ class ViewerDock(QWidget):
         """Fit the width when first shown."""
         self._fit_width()
         super().showEvent(event)
+
+    def _on_crosshair(self, checked: bool) -> None:
+        show_cursor(self.viewer, checked)
+        for model in side_viewer_models(self.viewer):
+            show_cursor(model, checked)
+
+    @staticmethod
+    def _row(*widgets) -> QWidget:
+        box = QWidget()
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for w in widgets:
+            layout.addWidget(w)
+        return box
 
     @staticmethod
     def _with(*widgets) -> QWidget:

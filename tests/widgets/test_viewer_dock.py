@@ -160,3 +160,18 @@ def test_plugin_dock_opens_by_plugin_name(make_napari_viewer):
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("napari-milna")
     assert isinstance(widget, ViewerDock)
+
+
+def test_crosshair_follows_the_cursor(dock_with, spm_tmap):
+    from napari_milna.widgets.cursor_overlay import OVERLAY_NAME, crosshair_segments
+
+    viewer, dock = dock_with(spm_tmap)
+    assert viewer.scene.overlays[OVERLAY_NAME].visible
+    ViewerState.of(viewer).go_to_world((12.0, -30.0, 0.0))
+    segments = crosshair_segments(viewer.dims.point, viewer.dims.displayed, gap=3.0)
+    # axial: displayed (y, x): horizontal line at y, vertical line at x, gap of 3 mm around
+    x, y = viewer.dims.point[0], viewer.dims.point[1]
+    assert segments[1].tolist() == [x - 3.0, y] and segments[2].tolist() == [x + 3.0, y]
+    assert segments[5].tolist() == [x, y - 3.0] and segments[6].tolist() == [x, y + 3.0]
+    dock.crosshair.setChecked(False)
+    assert not viewer.scene.overlays[OVERLAY_NAME].visible
