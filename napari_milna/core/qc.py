@@ -69,6 +69,7 @@ from .tsnr import (
     SPM_MASK_THRESHOLD,
     CsfCoupling,
     Progress,
+    QCCancelled,
     RegionSeries,
     SpmImplicitMask,
     TemporalMoments,
@@ -80,6 +81,11 @@ try:  # the shared ROI reader (napari_milna.core.roi_io), when present
     from .roi_io import load_roi as _shared_load_roi
 except ImportError:  # pragma: no cover - depends on the other module's presence
     _shared_load_roi = None
+
+__all__ = [
+    "QCCancelled", "QCMaps", "QCResult", "RoiMask", "RoiQC", "THRESHOLDS", "load_brain_mask",
+    "load_csf", "load_rois", "roi_coverage", "roi_verdict", "run_qc",
+]
 
 #: Runs shorter than this are refused (tSNR of a handful of volumes means little).
 MIN_VOLUMES = 10
