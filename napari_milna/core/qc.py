@@ -10,7 +10,8 @@ brain mask
     Given (fMRIPrep ``desc-brain_mask``, SPM ``mask.nii``: voxels > 0), or computed
     with nilearn's :func:`~nilearn.masking.compute_epi_mask` on the temporal mean.
     A computed EPI mask follows the signal, so it leaves out the very regions that
-    drop out: give the anatomical mask where there is one.
+    drop out: give the anatomical mask where there is one. (SPM's ``mask.nii`` is the
+    analysis mask, already without the implicit-mask drops.)
 field of view
     EPI grid voxels whose temporal mean is finite and not 0 (resampled fMRIPrep runs
     are 0 outside the acquired slab).
