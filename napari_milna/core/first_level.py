@@ -12,6 +12,9 @@ written as T maps with the degrees of freedom in the header description as SPM d
 (``SPM{T_[df]} - pain > baseline``), so the SVC tools read them, plus the effect
 (contrast) maps. ``df`` is nilearn's residual df: kept scans minus the rank of the
 design. Voxels outside the GLM mask are NaN, as in SPM's ``spmT`` / ``con`` images.
+nilearn scales each voxel to percent of its mean (``signal_scaling=0``), so effect
+maps are in percent signal change; t values do not depend on that scaling. With AR(1)
+the df is still n - rank (nilearn applies no effective-df correction, unlike SPM).
 """
 
 from __future__ import annotations

@@ -183,6 +183,7 @@ def compute_retroicor(
     cardiac_kind: str = "auto",
     derivative_window_s: float = RESP_DERIVATIVE_WINDOW_S,
     slice_index: int | None = None,
+    progress: Progress | None = None,
 ) -> RetroicorResult:
     """Build RETROICOR regressors for a run from its physiological recording.
 
@@ -202,6 +203,8 @@ def compute_retroicor(
         Window of the slope fit giving sign(dR/dt) (s).
     slice_index : int, optional
         Recorded in the result for reference.
+    progress : callable(done, total), optional
+        Called after the cardiac peaks, the respiratory phase and the regressors.
 
     Returns
     -------
@@ -227,6 +230,8 @@ def compute_retroicor(
     else:
         phi_c = np.zeros(n_volumes)
         peaks = peaks or CardiacPeaks(np.array([]), [], "not used")
+    if progress is not None:
+        progress(1, 3)
     if orders.respiratory or orders.interaction:
         resp = recording.respiratory
         if not np.ptp(resp) > 0:
@@ -236,7 +241,11 @@ def compute_retroicor(
         phi_r = sample_at(recording, phase, times)
     else:
         phi_r = np.zeros(n_volumes)
+    if progress is not None:
+        progress(2, 3)
     regs = retroicor_regressors(phi_c, phi_r, orders)
+    if progress is not None:
+        progress(3, 3)
     return RetroicorResult(
         regs, retroicor_columns(orders), times, phi_c, phi_r, peaks, orders,
         float(slice_time), float(tr), recording.path, slice_index,

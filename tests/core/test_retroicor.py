@@ -53,7 +53,10 @@ def test_compute_from_bids_physio_samples_the_slice_time(tmp_path):
     path, beats, theta, t = write_bids_physio(tmp_path, duration=130.0, start_time=-3.0)
     rec = read_bids_physio(path)
     tr, n, slice_time = 2.0, 60, 0.7
-    result = compute_retroicor(rec, n, tr, slice_time=slice_time)
+    calls = []
+    result = compute_retroicor(rec, n, tr, slice_time=slice_time,
+                               progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
     times = np.arange(n) * tr + slice_time
     np.testing.assert_allclose(result.sample_times, times)
     # Cardiac phase against the true beats (detection is within a sample or so).
