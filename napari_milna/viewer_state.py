@@ -147,8 +147,11 @@ class ViewerState:
             if src.resampled_for_display:
                 if labels:
                     src.extra["original_labels"] = original
-                    layer.editable = False
                 layer.data = data
+                if labels:
+                    # after the data: napari makes labels editable again on new data, and
+                    # strokes on this display copy would be lost when the grid is shown again
+                    layer.editable = False
                 show_warning(
                     f"{layer.name} is oblique to the display space ({self.space.describe()}); "
                     "it is shown resampled onto the display grid, and the cursor panel reads "
