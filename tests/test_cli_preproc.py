@@ -109,9 +109,9 @@ def test_glm_writes_spm_t_maps_with_df(tmp_path, capsys):
     bold, mask, events = _small_run(tmp_path)
     physio, *_ = write_bids_physio(tmp_path, duration=200.0, start_time=-5.0)
     rp = tmp_path / "rp.txt"
-    motion = np.zeros((N, 6))
-    motion[30:, 0] = 1.0  # one 1 mm jump at volume 30
-    motion[:, 3] = np.linspace(0, 0.002, N)
+    rng = np.random.default_rng(9)
+    motion = np.cumsum(rng.normal(0, [0.01, 0.01, 0.01, 1e-4, 1e-4, 1e-4], (N, 6)), axis=0)
+    motion[30:, 0] += 1.0  # one 1 mm jump at volume 30
     rp.write_text("\n".join("  ".join(f"{v:.7e}" for v in r) for r in motion) + "\n")
     out = tmp_path / "glm"
     out.mkdir()
