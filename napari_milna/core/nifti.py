@@ -481,6 +481,70 @@ class LazyRun:
             data = np.asarray(self._proxy[..., start:stop])
         return data.reshape(self.shape[1:] + (stop - start,))
 
+    def iter_chunks(self, step: int):
+        """Walk the run once, front to back, ``step`` volumes at a time.
+
+        Yields ``(start, stop, block)`` with ``block`` the float64 values (scaling
+        applied) of volumes ``start:stop`` as an ``(i, j, k, n)`` array. Nothing is
+        cached. A single-file ``.nii.gz`` is read through one sequential gzip stream
+        with large reads (1.5-2x faster for a whole pass than the random-access
+        handle, which is tuned for a few volumes); other files through the proxy.
+        Streaming computations (QC, RETROICOR R^2, nuisance signals) use this.
+
+        Parameters
+        ----------
+        step : int
+            Volumes per chunk.
+        """
+        n = self.shape[0]
+        step = max(1, int(step))
+        stream = self._sequential_gzip()
+        if stream is None:
+            for start in range(0, n, step):
+                stop = min(n, start + step)
+                yield start, stop, np.asarray(self.chunk(start, stop), dtype=np.float64)
+            return
+        fh, dtype, slope, inter = stream
+        vol_shape = self.shape[1:]
+        vol_items = int(np.prod(vol_shape))
+        try:
+            for start in range(0, n, step):
+                stop = min(n, start + step)
+                nbytes = vol_items * (stop - start) * dtype.itemsize
+                raw = fh.read(nbytes)
+                if len(raw) != nbytes:
+                    raise input_error(
+                        self.source.path,
+                        f"is truncated: volumes {start}-{stop - 1} are incomplete",
+                    )
+                block = np.frombuffer(raw, dtype=dtype).astype(np.float64)
+                del raw
+                if slope != 1.0 or inter != 0.0:
+                    block *= slope
+                    block += inter
+                yield start, stop, block.reshape(vol_shape + (stop - start,), order="F")
+        finally:
+            fh.close()
+
+    def _sequential_gzip(self):
+        """(file, stored dtype, slope, inter) for a front-to-back read, or None."""
+        path = self.source.path
+        if not str(path).lower().endswith(".nii.gz"):
+            return None
+        image = self.source.image
+        offset, _ = _expected_data_bytes(image)
+        dtype = np.dtype(image.header.get_data_dtype())
+        proxy = image.dataobj
+        slope = getattr(proxy, "slope", None)
+        inter = getattr(proxy, "inter", None)
+        if slope is None and inter is None:
+            slope, inter = image.header.get_slope_inter()
+        slope = 1.0 if slope is None or not np.isfinite(slope) else float(slope)
+        inter = 0.0 if inter is None or not np.isfinite(inter) else float(inter)
+        fh = gzip.open(path, "rb")
+        fh.seek(offset)
+        return fh, dtype, slope, inter
+
     def __getitem__(self, key):
         if not isinstance(key, tuple):
             key = (key,)

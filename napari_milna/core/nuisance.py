@@ -84,10 +84,8 @@ def region_mean_signal(
     n_t = run.shape[0]
     mask = np.asarray(mask, dtype=bool)
     out = np.empty(n_t)
-    for start in range(0, n_t, chunk_volumes):
-        stop = min(n_t, start + chunk_volumes)
-        block = run.chunk(start, stop)[mask]
-        out[start:stop] = block.astype(np.float64).mean(axis=0)
+    for start, stop, block in run.iter_chunks(chunk_volumes):
+        out[start:stop] = block[mask].mean(axis=0)
         if progress is not None:
             progress(stop, n_t)
     return out

@@ -342,7 +342,7 @@ def retroicor_variance_map(
     Parameters
     ----------
     run : LazyRun
-        The 4D run (``.shape`` (t, i, j, k), ``.chunk(start, stop)``).
+        The 4D run (``.shape`` (t, i, j, k), ``.iter_chunks(step)``).
     regressors : ndarray, shape (t, p)
         RETROICOR (or any) regressors to assess.
     base : ndarray, shape (t, q), optional
@@ -405,12 +405,11 @@ def retroicor_variance_map(
     sumsq = np.zeros(n_vox)
     proj_base = np.zeros((n_vox, q_base.shape[1]))
     proj_full = np.zeros((n_vox, q_full.shape[1]))
-    for start in range(0, n_t, chunk_volumes):
-        stop = min(n_t, start + chunk_volumes)
+    for start, stop, values in run.iter_chunks(chunk_volumes):
         rows = row_of[start:stop]
         use = rows >= 0
         if use.any():
-            block = run.chunk(start, stop)[mask][:, use].astype(np.float64)
+            block = values[mask][:, use]
             block -= shift[:, None]
             r = rows[use]
             sumsq += np.einsum("vt,vt->v", block, block)

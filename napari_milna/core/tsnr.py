@@ -160,22 +160,13 @@ def stream_run(
     step = chunk_volumes or default_chunk_volumes(n_voxels, n_volumes)
     starts = list(range(0, n_volumes, step))
 
-    sequential = SequentialGzipRun.open(run)
+    chunks = run.iter_chunks(step)
 
     def read(start):
-        stop = min(n_volumes, start + step)
-        if sequential is not None:
-            raw = sequential.chunk(start, stop)
-        else:
-            raw = run.chunk(start, stop)
-        is_float = raw.dtype.kind == "f" or (sequential is not None and sequential.scaled)
-        block = np.asarray(raw, dtype=np.float64).reshape((n_voxels, stop - start), order="F")
-        del raw
-        if sequential is not None and sequential.scaled:
-            block *= sequential.slope
-            block += sequential.inter
+        _, stop, values = next(chunks)
+        block = values.reshape((n_voxels, stop - start), order="F")
         finite = None
-        if is_float and not np.isfinite(block).all():
+        if not np.isfinite(block).all():
             finite = np.isfinite(block)
             block[~finite] = 0.0
         return block, finite
@@ -185,72 +176,7 @@ def stream_run(
         with _single_threaded_blas():
             _stream(read, starts, step, n_volumes, accumulators, progress, prefetch)
     finally:
-        if sequential is not None:
-            sequential.close()
-
-
-class SequentialGzipRun:
-    """Front-to-back reader of a single-file ``.nii.gz`` run, for one streamed pass.
-
-    :meth:`LazyRun.chunk` goes through indexed_gzip with small reads, tuned for random
-    access to a few volumes; a whole pass decompresses about 1.5-2x faster through
-    Python's :mod:`gzip` with large sequential reads (measured on the benchmark run).
-    Chunks must be asked for in order. Values are the stored ones; ``slope`` and
-    ``inter`` (when ``scaled``) are applied by the caller, as nibabel would.
-    """
-
-    def __init__(self, run: LazyRun, fh, dtype: np.dtype, slope, inter):
-        self.run = run
-        self.path = run.source.path
-        self._fh = fh
-        self.dtype = dtype
-        self.scaled = slope is not None and not (slope == 1.0 and (inter or 0.0) == 0.0)
-        self.slope = 1.0 if slope is None else float(slope)
-        self.inter = 0.0 if inter is None else float(inter)
-        self._next = 0
-
-    @classmethod
-    def open(cls, run: LazyRun) -> SequentialGzipRun | None:
-        """A reader for ``run`` when it is a single-file ``.nii.gz``, else None."""
-        import gzip
-
-        path = run.source.path
-        if not str(path).lower().endswith(".nii.gz"):
-            return None
-        header = run.source.header
-        try:
-            proxy_offset = getattr(run.source.image.dataobj, "offset", None)
-            offset = int(proxy_offset if proxy_offset is not None else header.get_data_offset())
-            dtype = np.dtype(header.get_data_dtype())
-            # nibabel moves scl_slope / scl_inter from the header into the proxy on load
-            proxy = run.source.image.dataobj
-            if hasattr(proxy, "slope") and hasattr(proxy, "inter"):
-                slope, inter = float(proxy.slope), float(proxy.inter)
-            else:
-                slope, inter = header.get_slope_inter()
-            fh = gzip.open(path, "rb")
-            fh.seek(offset)
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        return cls(run, fh, dtype, slope, inter)
-
-    def chunk(self, start: int, stop: int) -> np.ndarray:
-        """Stored values of volumes ``start:stop`` as ``(i, j, k, n)`` (Fortran order)."""
-        if start != self._next:
-            raise ValueError(f"sequential reads only: asked for volume {start}, at {self._next}")
-        shape = self.run.shape[1:]
-        nbytes = int(np.prod(shape)) * (stop - start) * self.dtype.itemsize
-        data = self._fh.read(nbytes)
-        if len(data) != nbytes:
-            raise input_error(
-                self.path, f"is truncated: volumes {start}-{stop - 1} are incomplete"
-            )
-        self._next = stop
-        return np.frombuffer(data, dtype=self.dtype).reshape(shape + (stop - start,), order="F")
-
-    def close(self) -> None:
-        """Close the file."""
-        self._fh.close()
+        chunks.close()
 
 
 def _single_threaded_blas():

@@ -102,3 +102,26 @@ def test_nifti_stem():
     assert nifti_stem("/a/sub-01_bold.nii.gz") == "sub-01_bold"
     assert nifti_stem("spmT_0001.nii") == "spmT_0001"
     assert nifti_stem("x.hdr") == "x"
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_iter_chunks_walks_the_run_once_in_order(tmp_path, suffix):
+    rng = np.random.default_rng(3)
+    data = rng.integers(-300, 300, size=(6, 5, 4, 11)).astype(np.int16)
+    path = write_nifti(tmp_path / f"run_bold{suffix}", data, np.eye(4))
+    chunks = list(open_nifti(path).run().iter_chunks(3))
+    assert [(a, b) for a, b, _ in chunks] == [(0, 3), (3, 6), (6, 9), (9, 11)]
+    assert all(c.dtype == np.float64 for _, _, c in chunks)
+    np.testing.assert_array_equal(np.concatenate([c for _, _, c in chunks], axis=3), data)
+
+
+def test_iter_chunks_names_a_file_truncated_after_opening(tmp_path):
+    data = np.ones((8, 8, 8, 6), np.float32)
+    path = write_nifti(tmp_path / "run_bold.nii.gz", data, np.eye(4))
+    run = open_nifti(path).run()
+    import gzip
+
+    raw = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(raw[: len(raw) - 3000]))
+    with pytest.raises(MilnaInputError, match="truncated"):
+        list(run.iter_chunks(2))
