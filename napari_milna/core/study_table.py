@@ -641,7 +641,7 @@ def validate_study(
         a 4D map, or a map on another grid (unless ``resample``).
     """
     where = table.source
-    needed = ", ".join(contrast.conditions)
+    needed = " and ".join(contrast.conditions)
     paths: dict[tuple[str, str, str], Path] = {}
     for subject in table.subjects:
         for treatment in TREATMENTS:
@@ -687,10 +687,10 @@ def validate_study(
         if not source.grid.matches(reference.grid):
             if not resample:
                 raise input_error(
-                    where, f"{table.where(entry)}: {path.name} lies on a "
-                    f"{source.grid.describe()} grid that does not match the "
-                    f"{reference.grid.describe()} grid of {reference.path.name}; resample the "
-                    "maps explicitly (resample option) or give maps on one grid"
+                    where, f"{table.where(entry)}: {path.name} lies on a grid of "
+                    f"{source.grid.describe()} that does not match the grid of "
+                    f"{reference.path.name} ({reference.grid.describe()}); resample the maps "
+                    "explicitly (resample option) or give maps on one grid"
                 )
             resampled.append(path)
     drug_period = {s: table.period(s, "drug") for s in subjects}
