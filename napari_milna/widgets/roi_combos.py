@@ -21,7 +21,8 @@ class LayerCombo(QComboBox):
     allow_none : bool
         Offer "(none)" first.
     preferred : callable, optional
-        Returns the layer to select when nothing was chosen yet (or None).
+        Returns the layer to select (or None); followed as layers come and go until
+        the user picks an entry or :meth:`lock` is called.
     """
 
     #: Emitted with the chosen layer (or None) when the user or a refresh changes it.
@@ -62,6 +63,10 @@ class LayerCombo(QComboBox):
             return None
         return self.viewer.layers[name]
 
+    def lock(self) -> None:
+        """Stop following the preferred layer (as when the user has chosen)."""
+        self._touched = True
+
     def set_layer(self, layer) -> None:
         """Choose ``layer`` (None: the "(none)" entry)."""
         self._touched = True
@@ -80,14 +85,13 @@ class LayerCombo(QComboBox):
         for name in names:
             self.addItem(name, name)
             self.setItemData(self.count() - 1, name, Qt.ItemDataRole.ToolTipRole)
-        if current in names:
+        wanted = self.preferred() if self.preferred is not None and not self._touched else None
+        if wanted is not None and wanted.name in names:
+            self.setCurrentIndex(self.findData(wanted.name))
+        elif current in names:
             self.setCurrentIndex(self.findData(current))
         else:
-            wanted = self.preferred() if self.preferred is not None else None
-            if not self._touched and wanted is not None and wanted.name in names:
-                self.setCurrentIndex(self.findData(wanted.name))
-            else:
-                self.setCurrentIndex(0 if self.count() else -1)
+            self.setCurrentIndex(0 if self.count() else -1)
         self.blockSignals(False)
         if self.currentData() != current:
             self._emit(self.currentIndex())

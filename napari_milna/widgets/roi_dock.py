@@ -8,7 +8,7 @@ napari's brush, refine by rule, read the live facts table, save and reload.
 
 from __future__ import annotations
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -112,7 +112,6 @@ class RoiWorkbench(QWidget):
                 section.expand(animate=False)
             layout.addWidget(section)
             self.sections[title] = section
-        layout.addWidget(self.status)
         layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -121,7 +120,10 @@ class RoiWorkbench(QWidget):
         self._scroll, self._body = scroll, body
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.addWidget(scroll, 1)
+        self.status.setContentsMargins(6, 2, 6, 4)
+        self.status.setMaximumHeight(4 * self.status.fontMetrics().lineSpacing() + 8)
+        outer.addWidget(self.status)
 
         self.reference_combo.layer_changed.connect(session.set_reference)
         self.roi_combo.layer_changed.connect(self._on_roi_chosen)
@@ -133,6 +135,7 @@ class RoiWorkbench(QWidget):
         session.roi_layer_changed.connect(self._on_roi_layer_changed)
         session.message.connect(self._on_message)
         session.state.changed.connect(self._describe)
+        session.labels_changed.connect(lambda: QTimer.singleShot(0, self._fit_width))
         session.set_reference(self.reference_combo.layer())
         self._on_reference_changed()
 
@@ -160,6 +163,8 @@ class RoiWorkbench(QWidget):
             self.session.set_roi_layer(layer)
 
     def _on_roi_layer_changed(self) -> None:
+        if self.session.roi_layer is not None:
+            self.reference_combo.lock()  # ROIs exist on this grid: no automatic switch
         self.roi_combo.refresh()
         layer = self.session.roi_layer
         if layer is not None and self.roi_combo.layer() is not layer:
@@ -198,9 +203,10 @@ class RoiWorkbench(QWidget):
     def _on_message(self, level: str, text: str) -> None:
         colour = {"error": "#ff6b6b", "warning": "#ffb347"}.get(level)
         self.status.setText(f'<span style="color:{colour}">{text}</span>' if colour else text)
+        self.status.setToolTip(text)
 
     # ------------------------------------------------------------------ layout
-    def _fit_width(self) -> None:
+    def _fit_width(self, *args) -> None:
         bar = self._scroll.verticalScrollBar().sizeHint().width()
         self._scroll.setMinimumWidth(self._body.minimumSizeHint().width() + bar + 4)
 

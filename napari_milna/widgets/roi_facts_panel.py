@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtGui import QColor, QIcon, QPixmap
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -40,23 +40,25 @@ COLUMNS = (
     "ROI",
     "voxels",
     "mm³",
-    "centroid x, y, z mm",
+    "centroid mm",
     "CSF",
-    "in brain",
-    "in cover.",
-    "stat mean",
-    "stat peak",
+    "brain",
+    "cover",
+    "mean",
+    "peak",
 )
+#: Widest the table asks the dock to be (px); beyond, it scrolls sideways.
+MAX_TABLE_WIDTH = 560
 COLUMN_TIPS = (
     "ROI name (double-click to rename); a click moves the cursor to its centroid",
     "Number of voxels on the reference grid",
     "Volume: voxels x voxel volume",
-    "Mean world position of the voxel centres (mm)",
+    "Centroid x, y, z: mean world position of the voxel centres (mm)",
     "Mean CSF probability over the ROI",
     "Fraction of ROI voxels inside the brain mask",
     "Fraction of ROI voxels inside the coverage (analysis) mask",
     "Mean of the statistical map over the ROI",
-    "Peak of the statistical map in the ROI",
+    "Peak (maximum) of the statistical map in the ROI",
 )
 
 
@@ -138,8 +140,7 @@ class RoiFactsPanel(QWidget):
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        self.table.setMinimumHeight(96)
+        header.setStretchLastSection(False)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.note = QLabel("")
         self.note.setWordWrap(True)
@@ -248,6 +249,33 @@ class RoiFactsPanel(QWidget):
                 cell.setForeground(QColor("gray") if item.empty else QColor())
         self._filling = False
         self._show_selection(selected)
+        self._fit_table()
+        QTimer.singleShot(0, self._fit_table)  # again once the header is laid out
+
+    def _fit_table(self) -> None:
+        """Size the table to its rows and columns (so the dock shows every column)."""
+        table = self.table
+        header = table.horizontalHeader()
+        table.resizeRowsToContents()
+        frame = 2 * table.frameWidth() + 2
+        hinted = sum(
+            max(table.sizeHintForColumn(c), header.sectionSizeHint(c))
+            for c in range(table.columnCount())
+        )
+        width = frame + hinted + table.iconSize().width() + 8  # the ROI colour swatch
+        table.setMinimumWidth(min(width, MAX_TABLE_WIDTH))
+        heights = [table.rowHeight(r) for r in range(table.rowCount())]
+        row_height = max(heights) if heights else table.verticalHeader().defaultSectionSize()
+        rows_height = sum(heights) + max(2 - len(heights), 0) * row_height  # room for 2 ROIs
+        height = frame + max(header.height(), header.sizeHint().height()) + rows_height
+        if width > MAX_TABLE_WIDTH:
+            height += table.horizontalScrollBar().sizeHint().height()
+        table.setFixedHeight(height)
+
+    def showEvent(self, event):  # noqa: N802 (Qt API)
+        """Fit the table once the style has set row and column sizes."""
+        super().showEvent(event)
+        self._fit_table()
 
     def _show_selection(self, label: int) -> None:
         for r, item in enumerate(self.facts):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import weakref
 
 from napari.utils.notifications import show_error, show_warning
-from qtpy.QtCore import QEvent, QObject
+from qtpy.QtCore import QEvent, QObject, QTimer
 
 from .._compat import qt_viewer
 from ..roi_layers import write_recovery
@@ -41,6 +41,7 @@ class UnsavedGuard(QObject):
         self._qt_viewer_ref = weakref.ref(qt) if qt is not None else (lambda: None)
         self.tearing_down = False
         self.recovered: list = []
+        self._discarded: set[int] = set()  # layers whose edits the user chose to discard
         window.installEventFilter(self)
         if qt is not None:
             qt.installEventFilter(self)
@@ -83,6 +84,9 @@ class UnsavedGuard(QObject):
 
     def _on_removed(self, event) -> None:
         layer = event.value
+        if id(layer) in self._discarded:
+            self._discarded.discard(id(layer))
+            return
         if is_unsaved(layer):
             self.recover(layer, "was removed")
 
@@ -121,4 +125,7 @@ class UnsavedGuard(QObject):
                 if not save_again(layer, self.window):
                     event.ignore()
                     return True
+        else:  # discard: the layers removed while the window closes get no recovery copy
+            self._discarded |= {id(layer) for layer in layers}
+            QTimer.singleShot(0, self._discarded.clear)  # only for this close
         return False

@@ -81,7 +81,7 @@ class RoiRefinePanel(QWidget):
             viewer, lambda: session.image_layers(True), preferred=first(ImageKind.STAT)
         )
         self.grow_min = _spin(-1e6, 1e6, 3.0, decimals=3)
-        self.grow_max = _spin(-1e6, 1e6, 1e6, decimals=3)
+        self.grow_max = _spin(-1e6, 1e6, 1000.0, decimals=3)
         self.grow_connectivity = _combo(("6-conn.", 6), ("26-conn.", 26))
         self.grow_radius = _spin(0, 200, 10.0, decimals=1, step=1.0, suffix=" mm")
         self.grow_radius.setToolTip("Largest distance from the cursor voxel (0: no limit)")
@@ -162,6 +162,7 @@ class RoiRefinePanel(QWidget):
         self.above_button.clicked.connect(lambda: self.threshold("above"))
         self.below_button.clicked.connect(lambda: self.threshold("below"))
         self.threshold_layer.layer_changed.connect(self._threshold_default)
+        self.grow_layer.layer_changed.connect(self._grow_default)
         self.grow_button.clicked.connect(self.grow)
         self.csf_button.clicked.connect(self.exclude_csf)
         self.restrict_button.clicked.connect(self.restrict)
@@ -174,6 +175,7 @@ class RoiRefinePanel(QWidget):
         session.roi_layer_changed.connect(self._show_target)
         session.labels_changed.connect(self._show_target)
         self._threshold_default(self.threshold_layer.layer())
+        self._grow_default(self.grow_layer.layer())
         self._show_target()
 
     # ------------------------------------------------------------------ helpers
@@ -193,6 +195,11 @@ class RoiRefinePanel(QWidget):
         src = source_of(layer) if layer is not None else None
         if src is not None and src.info.kind == ImageKind.STAT and src.threshold:
             self.threshold_spin.setValue(float(src.threshold))
+
+    def _grow_default(self, layer) -> None:
+        src = source_of(layer) if layer is not None else None
+        if src is not None and src.info.kind == ImageKind.STAT and src.threshold:
+            self.grow_min.setValue(float(src.threshold))
 
     def _values(self, layer, what: str, order: int = 1):
         """Values of ``layer`` on the ROI grid (None after a notice)."""
