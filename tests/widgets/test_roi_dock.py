@@ -563,7 +563,7 @@ def test_bad_inputs_are_named_and_nothing_is_lost(workbench, ras_study, tmp_path
 
 
 # ----------------------------------------------------------------------------- unsaved
-def test_unsaved_edits_guard_close_and_removal(workbench, ras_study, tmp_path, monkeypatch):
+def test_unsaved_edits_guard_close_and_removal(workbench, ras_study, tmp_path, monkeypatch, qtbot):
     viewer, dock = workbench(ras_study["stat"])
     seed(dock, "PAG")
     layer = dock.session.roi_layer
@@ -594,10 +594,15 @@ def test_unsaved_edits_guard_close_and_removal(workbench, ras_study, tmp_path, m
     # nothing unsaved: no question
     answers.clear()
     assert guard.eventFilter(window, QCloseEvent()) is False and answers == []
-    # removing a layer with unsaved edits writes a recovery copy and names it
+    # Discard lets the close go on, without writing anything
     layer.brush_size = 1
     layer.paint((20, 17, 19), 1)
     assert is_unsaved(layer)
+    monkeypatch.setattr(roi_dialogs, "ask_unsaved", answer("discard"))
+    assert guard.eventFilter(window, QCloseEvent()) is False
+    assert guard.recovered == [] and not (tmp_path / "recovery").exists()
+    qtbot.wait(10)  # the close did not happen (a synthetic event): the guard re-arms
+    # removing a layer with unsaved edits writes a recovery copy and names it
     edited = roi_data(layer).copy()
     viewer.layers.remove(layer)
     [path] = guard.recovered
