@@ -67,7 +67,8 @@ class MapEntry:
     Attributes
     ----------
     subject, treatment, condition : str
-        ``treatment`` is ``drug`` or ``placebo``; ``condition`` lower case.
+        ``treatment`` is ``drug`` or ``placebo``; ``condition`` lower case from a
+        table, the ``contrast`` label as written from BIDS (matched ignoring case).
     path : Path
         Absolute path of the map.
     period : int or None
@@ -381,7 +382,7 @@ def discover_bids(
         if treatment is None:
             continue
         subject = f"sub-{ent['sub']}"
-        key = (subject, treatment, ent["contrast"].lower())
+        key = (subject, treatment, ent["contrast"])
         if key in found:
             raise input_error(
                 root, f"holds two {treatment} maps of contrast {ent['contrast']} for {subject} "
@@ -496,8 +497,9 @@ def choose_contrast(
     MilnaInputError
         A kind that is not known, or conditions the table does not hold.
     """
-    present = table.conditions
-    listed = ", ".join(present)
+    canonical = {c.lower(): c for c in table.conditions}
+    present = list(canonical)
+    listed = ", ".join(table.conditions)
     if kind is not None and kind not in CONTRAST_KINDS:
         raise input_error(None, f"unknown contrast {kind!r}; use interaction or difference")
     active = active.lower() if active else None
@@ -529,7 +531,7 @@ def choose_contrast(
                 f"{listed}); the interaction ({active} - {control}) needs both; for a ready "
                 "contrast use the drug - placebo difference"
             )
-        return CrossoverContrast("interaction", active, control)
+        return CrossoverContrast("interaction", canonical[active], canonical[control])
     if control is not None:
         raise input_error(None, "a control condition applies only to the interaction contrast")
     if active is None:
@@ -541,7 +543,7 @@ def choose_contrast(
         active = present[0]
     if active not in present:
         raise input_error(table.source, f"has no {active} maps (conditions present: {listed})")
-    return CrossoverContrast("difference", active, None)
+    return CrossoverContrast("difference", canonical[active], None)
 
 
 # ------------------------------------------------------------------------- validation
