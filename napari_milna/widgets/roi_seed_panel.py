@@ -219,6 +219,7 @@ class RoiSeedPanel(QWidget):
         if not name:
             session.notify("warning", "Add ROI: type a name for the new ROI.")
             return None
+        session.ensure_editable_display(announce=True)
         layer = session.ensure_roi_layer()
         names = session.names
         if name in names.values():
