@@ -32,6 +32,11 @@ from .layers import (
 )
 
 
+def unwrap_viewer(viewer):
+    """The napari viewer behind a plugin's public-only proxy (or the viewer itself)."""
+    return getattr(viewer, "__wrapped__", viewer)
+
+
 class ViewerState:
     """Display state of one viewer. Get it with :meth:`of`."""
 
@@ -50,7 +55,12 @@ class ViewerState:
 
     @classmethod
     def of(cls, viewer) -> ViewerState:
-        """The state attached to ``viewer`` (created on first use)."""
+        """The state attached to ``viewer`` (created on first use).
+
+        napari hands plugin docks a public-only proxy of the viewer; the state belongs
+        to the viewer itself, so the proxy is unwrapped first.
+        """
+        viewer = unwrap_viewer(viewer)
         key = id(viewer)
         state = cls._registry.get(key)
         if state is None or state.viewer is not viewer:
@@ -62,6 +72,7 @@ class ViewerState:
     @classmethod
     def existing(cls, viewer) -> ViewerState | None:
         """The state attached to ``viewer``, or None if it has none."""
+        viewer = unwrap_viewer(viewer)
         state = cls._registry.get(id(viewer))
         return state if state is not None and state.viewer is viewer else None
 

@@ -175,3 +175,14 @@ def test_crosshair_follows_the_cursor(dock_with, spm_tmap):
     assert segments[5].tolist() == [x, y - 3.0] and segments[6].tolist() == [x, y + 3.0]
     dock.crosshair.setChecked(False)
     assert not viewer.scene.overlays[OVERLAY_NAME].visible
+
+
+def test_plugin_menu_dock_shares_the_viewer_state(make_napari_viewer, spm_tmap):
+    """napari gives plugin docks a proxy viewer: one state per viewer all the same."""
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-milna", "Brainstem viewer")
+    assert widget.state is ViewerState.of(viewer)
+    n_states = len(ViewerState._registry)
+    viewer.open(spm_tmap, plugin="napari-milna")
+    assert len(ViewerState._registry) == n_states
+    assert widget.stats.layer_combo.currentText() == "spmT_0001"
