@@ -768,6 +768,76 @@ def write_crossover(
     return paths
 
 
+def view_map_names(result: CrossoverResult) -> dict[tuple[str, str], str]:
+    """File names of the group maps of every view: ``(view, "mean" | "t") -> name``.
+
+    With the period covariate the tested view's t is the period-adjusted one, and the
+    ``period`` view (period 2 - period 1) is added.
+    """
+    names = {}
+    for view in result.group:
+        for stat in ("mean", "t"):
+            kind = "t" if stat == "t" else "effect"
+            names[(view, stat)] = f"group_contrast-{view}_stat-{kind}_statmap.nii"
+    if result.period is not None:
+        names[(result.main, "t")] = (
+            f"group_contrast-{result.main}_desc-periodadjusted_stat-t_statmap.nii")
+        names[(result.main, "mean")] = (
+            f"group_contrast-{result.main}_desc-periodadjusted_stat-effect_statmap.nii")
+        names[("period", "mean")] = "group_contrast-period_stat-effect_statmap.nii"
+        names[("period", "t")] = "group_contrast-period_stat-t_statmap.nii"
+    return names
+
+
+def view_map(result: CrossoverResult, view: str, stat: str) -> tuple[np.ndarray, float]:
+    """The group ``mean`` or ``t`` of a view and its df (period-adjusted for the tested view)."""
+    pm = result.period
+    if pm is not None and view in (result.main, "period"):
+        if view == "period":
+            return (pm.period_t if stat == "t" else pm.period_effect), pm.df
+        return (pm.treatment_t if stat == "t" else pm.treatment_effect), pm.df
+    group = result.group[view]
+    return (group.t if stat == "t" else group.mean), group.df
+
+
+def write_view_maps(
+    result: CrossoverResult, folder: str | os.PathLike, *, overwrite: bool = False
+) -> dict[tuple[str, str], Path]:
+    """Write the group mean and t of every view (:func:`view_map_names`) into ``folder``.
+
+    T maps carry ``SPM{T_[df]}`` in the description, as in :func:`write_crossover`.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ref = result.study.reference.image
+    out = {}
+    for (view, stat), name in view_map_names(result).items():
+        data, df = view_map(result, view, stat)
+        what = view_label(result.study, view) if view != "period" else "period 2 - period 1"
+        if stat == "t":
+            img = _t_image(data, ref, df, what)
+        else:
+            img = _plain_image(data, ref, f"crossover mean {what}")
+        out[(view, stat)] = save_image(img, folder / name, overwrite=overwrite)
+    return out
+
+
+def write_subject_maps(
+    result: CrossoverResult, subject: str, folder: str | os.PathLike, *, overwrite: bool = False
+) -> dict[str, Path]:
+    """Write one subject's maps of every view into ``folder`` (``view -> path``)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    i = result.study.subjects.index(subject)
+    ref = result.study.reference.image
+    out = {}
+    for view, stack in result.maps.views.items():
+        what = f"crossover {subject} {view_label(result.study, view)}"
+        path = folder / f"{subject}_contrast-{view}_stat-effect_statmap.nii"
+        out[view] = save_image(_plain_image(stack[i], ref, what), path, overwrite=overwrite)
+    return out
+
+
 def _cell(value) -> str:
     if value is None:
         return "n/a"
@@ -831,6 +901,10 @@ __all__ = [
     "spm_t_description",
     "subject_views",
     "view_label",
+    "view_map",
+    "view_map_names",
     "wilcoxon_p",
     "write_crossover",
+    "write_subject_maps",
+    "write_view_maps",
 ]
