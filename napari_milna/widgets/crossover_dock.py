@@ -110,6 +110,38 @@ def labels_layer_rois(layer, grid) -> list[Roi]:
     return rois_from_labels(np.asarray(data), names, f"layer {layer.name}")
 
 
+class AnalysisFailed:
+    """The worker's result when the input could not be used (one sentence)."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+def analyse(path, options: dict, folder: Path):
+    """Generator behind the dock's worker: yields ``(done, total, subject)``, returns results.
+
+    Returns
+    -------
+    (CrossoverResult, dict of map paths, folder, list of Roi)
+    """
+    from ..core.study_table import choose_contrast, open_study, validate_study
+
+    table = open_study(path)
+    contrast = choose_contrast(table, options["kind"], None, options["control"])
+    study = validate_study(table, contrast, resample=options["resample"])
+    rois = rois_from_files(options["roi_files"], study.grid) if options["roi_files"] else []
+    if options["labels"] is not None:
+        rois += labels_layer_rois(options["labels"], study.grid)
+    per_subject = []
+    for i, subject in enumerate(study.subjects):
+        per_subject.append(subject_views(study, subject))
+        yield (i + 1, study.n_subjects, subject)
+    maps = SubjectMaps.from_views(study.subjects, per_subject, main_view(study), study.grid)
+    result = run_crossover(study, rois, period=options["period"], maps=maps)
+    paths = write_view_maps(result, folder)
+    return result, paths, folder, rois
+
+
 class CrossoverDock(QWidget):
     """Crossover explorer dock of napari-milna.
 
@@ -359,30 +391,20 @@ class CrossoverDock(QWidget):
 
         @thread_worker
         def work():
-            from ..core.study_table import choose_contrast, open_study, validate_study
-
-            table = open_study(path)
-            contrast = choose_contrast(table, options["kind"], None, options["control"])
-            study = validate_study(table, contrast, resample=options["resample"])
-            rois = rois_from_files(options["roi_files"], study.grid) if options[
-                "roi_files"] else []
-            if options["labels"] is not None:
-                rois += labels_layer_rois(options["labels"], study.grid)
-            per_subject = []
-            for i, subject in enumerate(study.subjects):
-                per_subject.append(subject_views(study, subject))
-                yield (i + 1, study.n_subjects, subject)
-            maps = SubjectMaps.from_views(study.subjects, per_subject, main_view(study),
-                                          study.grid)
-            result = run_crossover(study, rois, period=options["period"], maps=maps)
-            paths = write_view_maps(result, folder)
-            return result, paths, folder, rois
+            try:
+                return (yield from analyse(path, options, folder))
+            except (MilnaInputError, OSError) as exc:
+                # returned, not raised: a raised error would also reach napari's handler
+                # (a traceback notification) besides the dock's one-sentence message
+                text = str(exc) if isinstance(exc, MilnaInputError) else str(
+                    input_error(path, f"could not be analysed ({exc})"))
+                return AnalysisFailed(text)
 
         worker = work()
-        worker.yielded.connect(self._on_progress)
-        worker.returned.connect(self._on_done)
-        worker.errored.connect(self._on_error)
-        worker.finished.connect(self._on_finished)
+        worker.yielded.connect(lambda value, w=worker: self._on_progress(value, w))
+        worker.returned.connect(lambda value, w=worker: self._on_done(value, w))
+        worker.errored.connect(lambda exc, w=worker: self._on_error(exc, w))
+        worker.finished.connect(lambda w=worker: self._on_finished(w))
         self.worker = worker
         self.progress.setRange(0, 0)
         self.status.setText(f"Reading {path.name} …")
@@ -398,12 +420,14 @@ class CrossoverDock(QWidget):
             except RuntimeError:
                 pass
             self.worker = None
+            self._on_finished()
+            self.status.setText("Stopped.")
 
     def _alive(self, worker=None) -> bool:
         return not self._closed and (worker is None or worker is self.worker)
 
-    def _on_progress(self, value) -> None:
-        if self._closed:
+    def _on_progress(self, value, worker=None) -> None:
+        if not self._alive(worker):
             return
         done, total, subject = value
         self.progress.setRange(0, total)
@@ -411,8 +435,8 @@ class CrossoverDock(QWidget):
         self.progress.setFormat(f"{done} / {total} subjects")
         self.status.setText(f"Read {subject} ({done} of {total}).")
 
-    def _on_finished(self) -> None:
-        if self._closed:
+    def _on_finished(self, worker=None) -> None:
+        if not self._alive(worker):
             return
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
@@ -420,20 +444,25 @@ class CrossoverDock(QWidget):
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
 
-    def _on_error(self, exc) -> None:
-        if self._closed:
+    def _on_error(self, exc, worker=None) -> None:
+        if not self._alive(worker):
             return
         self.worker = None
+        self._on_finished()
         if isinstance(exc, MilnaInputError):
             self.notify(str(exc), error=True)
         else:
             self.notify(f"The crossover analysis failed: {type(exc).__name__}: {exc}.",
                         error=True)
 
-    def _on_done(self, value) -> None:
-        if self._closed:
+    def _on_done(self, value, worker=None) -> None:
+        if not self._alive(worker):
+            return
+        if isinstance(value, AnalysisFailed):
+            self._on_error(MilnaInputError(value.message), worker)
             return
         self.worker = None
+        self._on_finished()
         result, paths, folder, rois = value
         self.rois = rois
         try:

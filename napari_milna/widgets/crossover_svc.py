@@ -60,8 +60,9 @@ def select_in_svc(dock, layer) -> bool:
             combo.refresh()
         combo.set_layer(layer)
         current = getattr(combo, "layer", None)
-        current = current() if callable(current) else current
-        return current is layer or current is None
+        if current is None:
+            return True
+        return (current() if callable(current) else current) is layer
     return False
 
 
