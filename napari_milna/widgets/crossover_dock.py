@@ -61,7 +61,8 @@ from ..core.crossover import (
     write_view_maps,
 )
 from ..core.errors import MilnaInputError, input_error
-from ..core.nifti import load_volume
+from ..core.nifti import load_volume, nifti_stem
+from ..core.roi_io import read_dseg_tsv
 from ..core.stat_values import threshold_for_p
 from ..layers import layer_tuple, source_of
 from ..viewer_state import ViewerState
@@ -107,6 +108,10 @@ def labels_layer_rois(layer, grid) -> list[Roi]:
             f"({grid.describe()}); resample it onto a study map first"
         )
     names = dict(src.extra.get("roi_names", {})) if src is not None else {}
+    if not names and src is not None and src.source is not None:
+        tsv = src.source.path.parent / (nifti_stem(src.source.path) + ".tsv")
+        if tsv.is_file():
+            names = read_dseg_tsv(tsv)
     return rois_from_labels(np.asarray(data), names, f"layer {layer.name}")
 
 

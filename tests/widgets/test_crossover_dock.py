@@ -215,6 +215,23 @@ def test_period_covariate_and_bad_inputs(make_napari_viewer, qtbot, sample, tmp_
     assert source_of(dock.display_layer).df == 13.0
     assert "ROI" in dock.plot.canvas.figure.axes[0].texts[0].get_text()
 
+    # ROIs from a labels layer (names from its dseg.tsv) give the same statistics as the file
+    viewer.open(str(sample.regions_dseg), plugin="napari-milna")
+    dseg_layer = [lay for lay in viewer.layers if lay.name.endswith("planted_dseg")][0]
+    dock.labels_combo.setCurrentText(dseg_layer.name)
+    dock.period_check.setChecked(False)
+    dock.result = None
+    dock.recompute()
+    qtbot.waitUntil(lambda: dock.result is not None, timeout=TIMEOUT_MS)
+    from_layer = {r.name: r for r in dock.result.rois}
+    table = read_study_table(sample.crossover_table)
+    study = validate_study(table, choose_contrast(table))
+    from_file = run_crossover(study, rois_from_files([sample.regions_dseg], study.grid)).rois
+    assert [r.name for r in from_file] == list(from_layer)
+    for r in from_file:
+        assert from_layer[r.name].t == pytest.approx(r.t, rel=1e-12)
+        assert from_layer[r.name].p_holm == pytest.approx(r.p_holm, rel=1e-12)
+
     # a missing file: one sentence naming the table, row and file; the viewer lives on
     lines = sample.crossover_table.read_text().splitlines()
     folder = sample.crossover_table.parent
