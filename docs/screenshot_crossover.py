@@ -19,6 +19,7 @@ from qtpy.QtWidgets import QApplication
 from napari_milna._compat import camera
 from napari_milna.viewer_state import ViewerState
 from napari_milna.widgets.crossover_dock import CrossoverDock
+from napari_milna.widgets.cursor_overlay import show_cursor
 
 
 def settle(seconds: float) -> None:
@@ -62,6 +63,7 @@ def main() -> None:
     viewer.layers.selection.active = dock.display_layer
     camera(viewer).zoom *= args.zoom
     dock.go_to_roi("PAG")
+    show_cursor(viewer, True)
     settle(2.0)
     iio.imwrite(args.out, viewer.screenshot(canvas_only=False, flash=False))
     viewer.close()
