@@ -132,7 +132,11 @@ def analyse(path, options: dict, folder: Path):
     from ..core.study_table import choose_contrast, open_study, validate_study
 
     table = open_study(path)
-    contrast = choose_contrast(table, options["kind"], None, options["control"])
+    active = None
+    if options["kind"] == "difference" and len(table.conditions) > 1:
+        # the dock's "difference" of a table with several conditions: drug - placebo of pain
+        active = next((c for c in table.conditions if c.lower() == "pain"), None)
+    contrast = choose_contrast(table, options["kind"], active, options["control"])
     study = validate_study(table, contrast, resample=options["resample"])
     rois = rois_from_files(options["roi_files"], study.grid) if options["roi_files"] else []
     if options["labels"] is not None:

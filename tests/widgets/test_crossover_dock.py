@@ -232,6 +232,17 @@ def test_period_covariate_and_bad_inputs(make_napari_viewer, qtbot, sample, tmp_
         assert from_layer[r.name].t == pytest.approx(r.t, rel=1e-12)
         assert from_layer[r.name].p_holm == pytest.approx(r.p_holm, rel=1e-12)
 
+    # the drug - placebo difference (of pain, the table having pain and baseline)
+    dock.contrast_combo.setCurrentIndex(3)
+    dock.labels_combo.setCurrentIndex(0)
+    dock.result = None
+    dock.recompute()
+    qtbot.waitUntil(lambda: dock.result is not None, timeout=TIMEOUT_MS)
+    assert dock.result.main == "difference" and dock.view_combo.findData("interaction") < 0
+    assert source_of(dock.display_layer).df == 14.0
+    np.testing.assert_allclose(source_of(dock.display_layer).source.volume(),
+                               dock.result.group["difference"].t)
+
     # a missing file: one sentence naming the table, row and file; the viewer lives on
     lines = sample.crossover_table.read_text().splitlines()
     folder = sample.crossover_table.parent
