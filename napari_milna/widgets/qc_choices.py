@@ -113,6 +113,8 @@ class RoiChoice(QListWidget):
         self._ticks: dict[int, bool] = {}  # layer id -> ticked (kept across refreshes)
         self._files: dict[str, bool] = {}  # path -> ticked
         self.setMaximumHeight(96)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.itemChanged.connect(self._remember)
         viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.removed.connect(self.refresh)

@@ -58,6 +58,8 @@ from .qc_table import QCTable
 
 COMPUTE_MASK = "compute"
 NO_CSF = "none"
+#: Dock width (px): the table's numeric columns and the plot legend fit.
+MIN_WIDTH = 560
 _NOTIFY = {"info": show_info, "warning": show_warning, "error": show_error}
 _STATUS_COLOURS = {"error": "#ff6b6b", "warning": "#ffb347"}
 
@@ -113,6 +115,11 @@ def short_run_name(name: str) -> str:
         for m in re.finditer(r"(?:sub|ses|task|acq|run|echo)-[A-Za-z0-9]+", name)
     ]
     return "_".join(keep) if keep else name
+
+
+def breakable(text: str) -> str:
+    """``text`` with zero-width spaces after ``_`` and ``/``, so labels can wrap long names."""
+    return str(text).replace("_", "_\u200b").replace("/", "/\u200b")
 
 
 def ask_roi_files(parent) -> list[str]:
@@ -216,12 +223,9 @@ class QCDock(QWidget):
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.legend = QLabel(
-            f'<span style="color:{_hex(DROPOUT_RGBA)}">■</span> dropout (below the threshold '
-            f'x brain median) &nbsp; <span style="color:{_hex(SPM_DROP_RGBA)}">■</span> '
-            "dropped by SPM's implicit mask"
-        )
+        self.legend = QLabel("")
         self.legend.setWordWrap(True)
+        self._show_legend(DROPOUT_THRESHOLD)
         self.table = QCTable()
         self.table.roi_clicked.connect(self.go_to_roi)
         self.detail = QLabel("")
@@ -254,6 +258,7 @@ class QCDock(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
+        scroll.setMinimumWidth(MIN_WIDTH)
         self._scroll, self._body = scroll, body
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -275,7 +280,8 @@ class QCDock(QWidget):
         """One message: napari notification, the status line, and :attr:`messages`."""
         self.messages.append(text)
         colour = _STATUS_COLOURS.get(level)
-        self.status.setText(f'<span style="color:{colour}">{text}</span>' if colour else text)
+        shown = breakable(text)
+        self.status.setText(f'<span style="color:{colour}">{shown}</span>' if colour else shown)
         self.status.setToolTip(text)
         _NOTIFY[level](text)
 
@@ -399,6 +405,7 @@ class QCDock(QWidget):
             self.viewer, result, job.grid_source, short_run_name(job.run_name)
         )
         self.table.show_rois(result.rois)
+        self._show_legend(result.dropout_threshold)
         self.summary.setText(self.summary_html(job, result))
         self.plot.show_series(result.roi_timeseries, result.csf_timeseries, result.tr)
         worst = next((r for r in result.rois if r.verdict == "fail"), None) or next(
@@ -407,12 +414,19 @@ class QCDock(QWidget):
         self._show_detail(worst.name if worst is not None else None)
         counts = {v: sum(r.verdict == v for r in result.rois) for v in ("ok", "warn", "fail")}
         text = (
-            f"QC of {job.run_name}: tSNR median {result.tsnr_median:.1f}; ROIs "
-            f"{counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail."
+            f"QC of {short_run_name(job.run_name)} done: tSNR median {result.tsnr_median:.1f}; "
+            f"ROIs {counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail."
         )
         if result.notes:
             text += " " + " ".join(n.rstrip(".") + "." for n in result.notes)
         self.notify("warning" if result.notes else "info", text)
+
+    def _show_legend(self, threshold: float) -> None:
+        self.legend.setText(
+            f'<span style="color:{_hex(DROPOUT_RGBA)}">■</span> dropout: below {threshold:g} x '
+            f'the brain median signal &nbsp; <span style="color:{_hex(SPM_DROP_RGBA)}">■</span> '
+            "dropped by SPM's implicit mask (0.8 x global)"
+        )
 
     def summary_html(self, job: QCJob, result: QCResult) -> str:
         """The run-level line (tSNR over the brain mask, volumes, masks) and the notes."""
@@ -425,16 +439,16 @@ class QCDock(QWidget):
         csf = job.csf_layer or "none"
         thr = result.dropout_threshold
         lines = [
-            f"<b>{job.run_name}</b>",
+            f"<b>{breakable(job.run_name)}</b>",
             f"tSNR median <b>{result.tsnr_median:.1f}</b> over {result.brain_voxels} "
             f"brain-mask voxels · {result.n_volumes} volumes{tr} · detrend K = "
             f"{result.detrend}",
             f"Brain: {100 * result.brain_dropout_fraction:.1f}% below {thr:g} x median "
             f"signal, {100 * result.brain_spm_drop_fraction:.1f}% dropped by SPM's implicit "
             "mask",
-            f"Brain mask: {brain} · CSF: {csf}",
+            f"Brain mask: {breakable(brain)} · CSF: {breakable(csf)}",
         ]
-        lines += [f"<i>Note: {n}</i>" for n in result.notes]
+        lines += [f"<i>Note: {breakable(n)}</i>" for n in result.notes]
         return "<br>".join(lines)
 
     def _show_detail(self, name: str | None) -> None:
@@ -443,7 +457,7 @@ class QCDock(QWidget):
             self.detail.setText("")
             return
         owner = self.owners.get(name)
-        where = f" (from {owner})" if owner else ""
+        where = f" (from {breakable(owner)})" if owner else ""
         self.detail.setText(f"<b>{roi.name}</b>{where} — {roi.verdict}: {roi.reason}")
 
     def centroid_mm(self, name: str) -> np.ndarray | None:

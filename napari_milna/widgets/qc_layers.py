@@ -23,7 +23,7 @@ from .qc_inputs import QC_LAYER_KEY
 
 #: Overlay colours (RGBA): dropout red, SPM implicit-mask drop yellow.
 DROPOUT_RGBA = (1.0, 0.12, 0.12, 1.0)
-SPM_DROP_RGBA = (1.0, 0.86, 0.1, 1.0)
+SPM_DROP_RGBA = (1.0, 0.85, 0.0, 1.0)
 BRAIN_RGBA = (0.35, 0.75, 1.0, 1.0)
 
 
@@ -71,7 +71,7 @@ def qc_layer_specs(result: QCResult, short: str) -> list[tuple[str, np.ndarray, 
         ("spm_implicit_drop", maps.spm_implicit_drop.astype(np.uint8), ImageKind.MASK, {
             "name": f"QC SPM implicit-mask drop · {short}",
             "colormap": overlay_colormap(SPM_DROP_RGBA, "milna-qc-spm-drop"),
-            "contrast_limits": (0.0, 1.0), "opacity": 0.55,
+            "contrast_limits": (0.0, 1.0), "opacity": 0.7,
         }),
         ("dropout", maps.dropout.astype(np.uint8), ImageKind.MASK, {
             "name": f"QC dropout · {short}",
