@@ -350,10 +350,20 @@ def resample_roi_layer(viewer, roi_layer, stat_layer):
 
 # ---------------------------------------------------------------------- result layers
 def solid_colormap(rgba, name: str) -> Colormap:
-    """Zero transparent, every positive value one colour."""
+    """Zero transparent, every positive value one colour (use contrast limits (0, 1))."""
     clear = [0.0, 0.0, 0.0, 0.0]
     return Colormap(
         colors=[clear, list(rgba), list(rgba)], controls=[0.0, 1e-6, 1.0], name=name,
+        interpolation="linear",
+    )
+
+
+def ramp_colormap(rgba, name: str) -> Colormap:
+    """Zero transparent, then from a faint to the full colour."""
+    clear = [0.0, 0.0, 0.0, 0.0]
+    faint = [*list(rgba)[:3], 0.25]
+    return Colormap(
+        colors=[clear, faint, list(rgba)], controls=[0.0, 1e-6, 1.0], name=name,
         interpolation="linear",
     )
 
@@ -368,25 +378,38 @@ def find_result_layer(viewer, key: str):
 
 
 def show_result_layer(
-    viewer, key: str, data: np.ndarray, grid: Grid, grid_source, name: str, rgba,
-    label: str,
+    viewer, key: str, data: np.ndarray, grid: Grid, grid_source, name: str,
+    colormap: Colormap, contrast_limits: tuple[float, float], label: str, top: bool = False,
 ):
     """Show ``data`` (on ``grid``) as the result layer ``key``: updated in place or replaced.
 
     The layer's :class:`LayerSource` has the map's grid (``source=None``,
     ``extra["grid_source"]`` the map's file), so the viewer state places it by that
     affine and the cursor panel reads its values. There is never more than one layer
-    per ``key``.
+    per ``key``. An existing layer on the same grid is updated in place (changed
+    voxels only), which keeps live updates cheap. A new layer sits above the map
+    (below ROI labels), or on top of every layer with ``top``.
     """
     data = np.asarray(data, dtype=np.float32)
-    vmax = float(max(np.nanmax(data), 1e-6))
+    limits = (float(contrast_limits[0]), float(contrast_limits[1]))
     layer = find_result_layer(viewer, key)
     if layer is not None:
         src = source_of(layer)
-        if src.grid.matches(grid) and not src.resampled_for_display:
-            layer.data = data
-            layer.contrast_limits = (0.0, vmax)
-            layer.name = name
+        current = layer.data
+        if (src.grid.matches(grid) and not src.resampled_for_display
+                and isinstance(current, np.ndarray) and current.shape == data.shape
+                and current.dtype == data.dtype):
+            flat, new = current.reshape(-1), data.reshape(-1)
+            changed = np.flatnonzero(flat != new)
+            if changed.size:
+                flat[changed] = new[changed]
+                layer.refresh()
+            if tuple(layer.contrast_limits) != limits:
+                layer.contrast_limits = limits
+            if layer.colormap.name != colormap.name:
+                layer.colormap = colormap
+            if layer.name != name:
+                layer.name = name
             return layer
         viewer.layers.remove(layer)
     info = ImageInfo(ImageKind.MASK, source="napari-milna SVC", label=label)
@@ -394,15 +417,15 @@ def show_result_layer(
         grid=grid, info=info, source=None, extra={SVC_LAYER_KEY: key, "grid_source": grid_source}
     )
     layer = Image(
-        data, name=name, colormap=solid_colormap(rgba, f"milna-{key}"),
-        contrast_limits=(0.0, vmax),
-        blending="translucent", opacity=0.85, interpolation2d="nearest",
-        metadata={METADATA_KEY: src},
+        data, name=name, colormap=colormap, contrast_limits=limits, blending="translucent",
+        opacity=0.85, interpolation2d="nearest", metadata={METADATA_KEY: src},
     )
     # napari selects a new layer; keep the user's (painting an ROI must not stop)
     active = viewer.layers.selection.active
     selected = set(viewer.layers.selection)
     viewer.add_layer(layer)
+    if top:
+        viewer.layers.move(viewer.layers.index(layer), len(viewer.layers))
     if active is not None and active in viewer.layers:
         viewer.layers.selection.clear()
         viewer.layers.selection.update(selected)
@@ -565,6 +588,7 @@ __all__ = [
     "open_subjects",
     "parse_numbers",
     "present_labels",
+    "ramp_colormap",
     "remove_result_layer",
     "resample_roi_layer",
     "roi_candidates",

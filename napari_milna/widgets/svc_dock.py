@@ -54,6 +54,7 @@ from ..svc_session import (
     roi_labels,
     roi_mask,
     show_result_layer,
+    solid_colormap,
     stat_input,
     survivors_volume,
 )
@@ -65,6 +66,8 @@ from .svc_permutation_panel import PermutationPanel
 from .svc_results_table import SvcResultsTable
 from .svc_smoothness import SmoothnessPanel, SmoothnessPending
 
+#: Width that shows the whole peak table (pixels).
+MIN_WIDTH = 760
 #: Debounce of recomputation after ROI edits and input changes (ms).
 DEBOUNCE_MS = 100
 #: Colour of the FWE survivors overlay: cyan, apart from the warm / cool stat ramps and
@@ -84,6 +87,7 @@ class _Inputs:
     stat: StatInput
     roi: np.ndarray
     roi_text: str
+    roi_name: str
     mask: np.ndarray | None
     mask_name: str | None
     smoothness: object
@@ -150,11 +154,13 @@ class SvcDock(QWidget):
         self.smoothness = SmoothnessPanel()
         self.alpha_spin = QDoubleSpinBox()
         self.alpha_spin.setDecimals(4)
+        self.alpha_spin.setMinimumWidth(95)
         self.alpha_spin.setRange(0.0001, 0.5)
         self.alpha_spin.setSingleStep(0.01)
         self.alpha_spin.setValue(0.05)
         self.height_spin = QDoubleSpinBox()
         self.height_spin.setDecimals(4)
+        self.height_spin.setMinimumWidth(95)
         self.height_spin.setRange(0.0001, 0.5)
         self.height_spin.setSingleStep(0.001)
         self.height_spin.setValue(0.001)
@@ -175,6 +181,7 @@ class SvcDock(QWidget):
         # ---------------------------------------------------------- permutation
         self.permutation = PermutationPanel(viewer, self.search_volume, self.notify)
 
+        self._survivor_colormap = solid_colormap(SURVIVOR_COLOUR, "milna-svc-fwe")
         self._build_layout()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -216,18 +223,21 @@ class SvcDock(QWidget):
         form.addRow("", self.resample_button)
         form.addRow("Analysis mask", self.mask_combo)
         form.addRow("Smoothness", self.smoothness)
-        levels = QHBoxLayout()
-        levels.addWidget(QLabel("FWE alpha"))
-        levels.addWidget(self.alpha_spin)
-        levels.addWidget(QLabel("cluster p"))
-        levels.addWidget(self.height_spin)
-        levels.addWidget(self.two_sided)
-        levels.addStretch(1)
+        form.addRow(self.smoothness.used_label)
+        alpha_row = QHBoxLayout()
+        alpha_row.addWidget(self.alpha_spin)
+        alpha_row.addWidget(self.two_sided)
+        alpha_row.addStretch(1)
+        form.addRow("FWE alpha", alpha_row)
+        height_row = QHBoxLayout()
+        height_row.addWidget(self.height_spin)
+        height_row.addWidget(QLabel("(uncorrected; clusters and listed maxima)"))
+        height_row.addStretch(1)
+        form.addRow("Cluster-forming p", height_row)
         inputs = QWidget()
         box = QVBoxLayout(inputs)
         box.setContentsMargins(0, 0, 0, 0)
         box.addLayout(form)
-        box.addLayout(levels)
         box.addWidget(self.status)
 
         results = QWidget()
@@ -264,7 +274,7 @@ class SvcDock(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
-        self.setMinimumWidth(470)
+        self.setMinimumWidth(MIN_WIDTH)
 
     def _mark_closed(self, *args) -> None:
         self._closed = True
@@ -387,7 +397,9 @@ class SvcDock(QWidget):
         alpha, height_p = self.alpha_spin.value(), self.height_spin.value()
         two_sided = self.two_sided.isChecked()
         key = (id(stat), id(roi_layer), label, id(mask), smoothness, alpha, height_p, two_sided)
-        return _Inputs(stat, roi, f"{roi_layer.name}: {roi_text}", mask,
+        names = label_names(roi_layer)
+        roi_name = names.get(label) or f"{roi_layer.name} label {label}"
+        return _Inputs(stat, roi, f"{roi_layer.name}: {roi_text}", roi_name, mask,
                        mask_layer.name if mask_layer is not None else None, smoothness, alpha,
                        height_p, two_sided, key)
 
@@ -438,6 +450,7 @@ class SvcDock(QWidget):
         self.results.show_result(result, inputs.roi_text)
         self.smoothness.show_used(result.smoothness)
         self.status.setText("")
+        self.status.setVisible(False)
         self._update_overlay()
         self.computed.emit(result)
         return result
@@ -448,6 +461,7 @@ class SvcDock(QWidget):
         self._last_key = self._last_roi = None
         self.results.clear(text)
         self.status.setText(text)
+        self.status.setVisible(True)
         self.smoothness.show_used(None)
         remove_result_layer(self.viewer, "fwe")
         if notify and text != self._last_error:
@@ -464,8 +478,8 @@ class SvcDock(QWidget):
         volume = survivors_volume(result, stat.grid)
         show_result_layer(
             self.viewer, "fwe", volume, stat.grid, stat.source,
-            f"SVC FWE p<{result.alpha:g} ({inputs.roi_text})", SURVIVOR_COLOUR,
-            "voxels surviving SVC FWE (-log10 p FWE)",
+            f"SVC FWE survivors ({inputs.roi_name})", self._survivor_colormap, (0, 1),
+            "voxels surviving SVC FWE (-log10 p FWE)", top=True,
         )
 
     # ------------------------------------------------------------------ actions

@@ -10,6 +10,7 @@ pressed (the core then raises :class:`PermutationCancelled`).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 
@@ -24,6 +25,7 @@ from qtpy.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -39,7 +41,14 @@ from ..core.permutation import (
     SignFlipResult,
     sign_flip_test,
 )
-from ..svc_session import Cancelled, glob_paths, open_subjects, show_result_layer, subject_data
+from ..svc_session import (
+    Cancelled,
+    glob_paths,
+    open_subjects,
+    ramp_colormap,
+    show_result_layer,
+    subject_data,
+)
 from . import svc_smoothness
 
 #: Colour of the permutation -log10 p FWE map (distinct from the SVC survivors' cyan).
@@ -58,14 +67,16 @@ class SubjectList(QWidget):
         self.title = QLabel(title)
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.list.setMinimumHeight(60)
-        self.list.setMaximumHeight(110)
-        self.add_button = QPushButton("Add files...")
+        self.list.setMinimumHeight(50)
+        self.list.setMaximumHeight(80)
+        self.add_button = QPushButton("Files...")
         self.remove_button = QPushButton("Remove")
         self.clear_button = QPushButton("Clear")
         self.glob_edit = QLineEdit()
-        self.glob_edit.setPlaceholderText("folder or glob, e.g. /study/**/*ses-drug*pain*.nii.gz")
-        self.glob_button = QPushButton("Add matches")
+        self.glob_edit.setPlaceholderText("folder or glob: /study/**/*_con.nii.gz")
+        self.glob_edit.setToolTip("A folder, or a glob pattern (** searches sub-folders); "
+                                  "press Enter or Add to list the matching NIfTI files")
+        self.glob_button = QPushButton("Add")
         buttons = QHBoxLayout()
         for b in (self.add_button, self.remove_button, self.clear_button):
             buttons.addWidget(b)
@@ -89,7 +100,7 @@ class SubjectList(QWidget):
 
     def paths(self) -> list[str]:
         """The listed files, in order."""
-        return [self.list.item(i).text() for i in range(self.list.count())]
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
 
     def set_paths(self, paths) -> None:
         """Replace the list."""
@@ -99,10 +110,13 @@ class SubjectList(QWidget):
     def add_paths(self, paths) -> None:
         """Append files not listed yet."""
         have = set(self.paths())
-        for p in paths:
-            if str(p) not in have:
-                self.list.addItem(str(p))
-                have.add(str(p))
+        for p in map(str, paths):
+            if p not in have:
+                item = QListWidgetItem(os.path.basename(p))
+                item.setData(Qt.ItemDataRole.UserRole, p)
+                item.setToolTip(p)
+                self.list.addItem(item)
+                have.add(p)
         self.title.setText(self.title.text().split(" (")[0] + f" ({self.list.count()})")
         self.changed.emit()
 
@@ -156,7 +170,8 @@ class PermutationPanel(QWidget):
         for key, text in DESIGNS:
             self.design_combo.addItem(text, key)
         self.images = SubjectList("Subject images")
-        self.placebo = SubjectList("Placebo images (same subject order)")
+        self.placebo = SubjectList("Placebo images")
+        self.placebo.setToolTip("In the same subject order as the drug images")
         self.images.error = self.placebo.error = lambda text: self.notify("error", text)
         self.placebo.setVisible(False)
         self.n_perm_spin = QSpinBox()
@@ -199,8 +214,10 @@ class PermutationPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)
-        layout.addWidget(self.images)
-        layout.addWidget(self.placebo)
+        lists = QHBoxLayout()
+        lists.addWidget(self.images, 1)
+        lists.addWidget(self.placebo, 1)
+        layout.addLayout(lists)
         layout.addLayout(options)
         layout.addLayout(run_row)
         layout.addWidget(self.progress)
@@ -363,9 +380,12 @@ class PermutationPanel(QWidget):
         if self.show_map.isChecked():
             volume = np.zeros(grid.shape, np.float32)
             volume[kept] = -np.log10(np.maximum(result.p_fwe, np.finfo(float).tiny))
+            top = -np.log10(1.0 / result.n_perm if result.exhaustive
+                            else 1.0 / (1.0 + result.n_perm))
             show_result_layer(
                 self.viewer, "perm", volume, grid, grid_source,
-                f"permutation -log10 pFWE ({roi_name})", PERM_COLOUR,
+                f"permutation -log10 pFWE ({roi_name.split(' (')[0]})",
+                ramp_colormap(PERM_COLOUR, "milna-perm-pfwe"), (0.0, max(top, 1.5)),
                 "sign-flip permutation -log10 p FWE",
             )
 

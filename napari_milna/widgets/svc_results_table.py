@@ -28,15 +28,25 @@ COLUMNS = (
     ("", "kind"),
     ("stat", "value"),
     ("Z", "z"),
-    ("p unc.", "p_uncorrected"),
-    ("p FWE RFT", "p_fwe_rft"),
-    ("p FWE Bonf.", "p_fwe_bonferroni"),
-    ("p FWE", "p_fwe"),
+    ("p unc", "p_uncorrected"),
+    ("pFWE RFT", "p_fwe_rft"),
+    ("pFWE Bonf", "p_fwe_bonferroni"),
+    ("pFWE", "p_fwe"),
     ("q FDR", "q_fdr"),
-    ("x, y, z (mm)", "xyz_mm"),
+    ("x, y, z mm", "xyz_mm"),
     ("voxel", "ijk"),
-    ("cl.", "cluster"),
+    ("cl", "cluster"),
 )
+#: Header tooltips.
+TIPS = {
+    "kind": "peak: the ROI's strongest voxel; max: another local maximum (SPM's listing)",
+    "p_uncorrected": "uncorrected p",
+    "p_fwe_rft": "FWE p by random field theory (SPM12 spm_P_RF over the ROI's resels)",
+    "p_fwe_bonferroni": "FWE p by Bonferroni over S, the ROI voxels with data",
+    "p_fwe": "reported FWE p: min(RFT, Bonferroni), as SPM12's SVC",
+    "q_fdr": "Benjamini-Hochberg q over the ROI voxels",
+    "cluster": "cluster number (summary line)",
+}
 COLUMN = {attr: i for i, (_, attr) in enumerate(COLUMNS)}
 #: Colour of "significant" (readable on napari's dark and light themes).
 SIGNIFICANT = "#5fd35f"
@@ -145,6 +155,9 @@ class SvcResultsTable(QWidget):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels([h for h, _ in COLUMNS])
+        for c, (_, attr) in enumerate(COLUMNS):
+            if attr in TIPS:
+                self.table.horizontalHeaderItem(c).setToolTip(TIPS[attr])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -154,7 +167,8 @@ class SvcResultsTable(QWidget):
             QHeaderView.ResizeMode.ResizeToContents
         )
         self.table.horizontalHeader().setStretchLastSection(False)
-        self.table.setMinimumHeight(90)
+        self.table.setMinimumHeight(60)
+        self.table.setStyleSheet("QTableWidget::item { padding: 0px 3px; }")
         self.table.setToolTip("Click a row to move the cursor to that peak")
         self.table.cellClicked.connect(self._on_click)
         layout = QVBoxLayout(self)

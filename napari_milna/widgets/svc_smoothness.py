@@ -17,7 +17,6 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QPushButton,
     QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -61,7 +60,10 @@ def _split_paths(text: str) -> list[str]:
 
 
 class SmoothnessPanel(QWidget):
-    """Choose the smoothness source; :meth:`smoothness` gives the core's :class:`Smoothness`."""
+    """Choose the smoothness source; :meth:`smoothness` gives the core's :class:`Smoothness`.
+
+    ``used_label`` (laid out by the dock) says which smoothness the last result used.
+    """
 
     #: Something the SVC depends on changed.
     changed = Signal()
@@ -90,12 +92,10 @@ class SmoothnessPanel(QWidget):
         self.used_label = QLabel("")
         self.used_label.setWordWrap(True)
         self.used_label.setStyleSheet("color: #a9b7c6;")
-        layout = QVBoxLayout(self)
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
         layout.addWidget(self.source_combo)
-        layout.addWidget(self.stack)
-        layout.addWidget(self.used_label)
+        layout.addWidget(self.stack, 1)
         self._estimates: dict[tuple, Smoothness] = {}
         self._failed: dict[tuple, str] = {}
         self._pending: tuple | None = None
