@@ -417,9 +417,10 @@ class QCDock(QWidget):
             f"QC of {short_run_name(job.run_name)} done: tSNR median {result.tsnr_median:.1f}; "
             f"ROIs {counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail."
         )
-        if result.notes:
-            text += " " + " ".join(n.rstrip(".") + "." for n in result.notes)
-        self.notify("warning" if result.notes else "info", text)
+        notes = job.skipped + result.notes
+        if notes:
+            text += " " + " ".join(n.rstrip(".") + "." for n in notes)
+        self.notify("warning" if notes else "info", text)
 
     def _show_legend(self, threshold: float) -> None:
         self.legend.setText(
@@ -448,7 +449,7 @@ class QCDock(QWidget):
             "mask",
             f"Brain mask: {breakable(brain)} · CSF: {breakable(csf)}",
         ]
-        lines += [f"<i>Note: {breakable(n)}</i>" for n in result.notes]
+        lines += [f"<i>Note: {breakable(n)}</i>" for n in job.skipped + result.notes]
         return "<br>".join(lines)
 
     def _show_detail(self, name: str | None) -> None:

@@ -266,6 +266,7 @@ class QCJob:
     detrend: int = 0
     dropout_threshold: float = 0.5
     temp_dir: Path | None = None
+    skipped: list[str] = field(default_factory=list)  # inputs left out, in words
 
 
 def gather(
@@ -285,14 +286,15 @@ def gather(
     grid = src.grid
     brain = layer_as_file(brain_layer, temp_dir) if brain_layer is not None else None
     csf = layer_as_file(csf_layer, temp_dir) if csf_layer is not None else None
-    masks, owners, files = [], [], []
+    masks, owners, files, skipped = [], [], [], []
     for layer in roi_layers:
         if unchanged_from_file(layer):
             files.append(Path(source_of(layer).source.path))
             continue
         found = layer_roi_masks(layer, grid)
         if not found:
-            raise MilnaInputError(f"ROI layer {layer.name} holds no ROI voxel; draw or seed one.")
+            skipped.append(f"ROI layer {layer.name} holds no ROI voxel and was left out")
+            continue
         masks.extend(found)
         owners.extend([layer.name] * len(found))
     files.extend(Path(p) for p in roi_files)
@@ -308,6 +310,7 @@ def gather(
         roi_masks=masks,
         roi_files=files,
         roi_owners=owners,
+        skipped=skipped,
         detrend=int(detrend),
         dropout_threshold=float(dropout_threshold),
         temp_dir=temp_dir,

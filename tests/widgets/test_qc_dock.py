@@ -368,7 +368,9 @@ def test_roi_outside_the_field_of_view_fails_and_is_shown(open_dock, synth, qtbo
     away[1:3, 1:3, 1:3] = 1
     add_roi_layer(viewer, Grid((4, 4, 4), far), None, "elsewhere", away, {1: "away"},
                   name="ROIs elsewhere")
+    add_rois(viewer, np.zeros(SHAPE, np.uint8), {}).name = "empty ROIs"
     assert press_run(dock, qtbot) == "done"
+    assert "ROI layer empty ROIs holds no ROI voxel and was left out" in dock.messages[-1]
     assert [r.name for r in dock.table.rows] == ["corner", "away"]
     for name in ("corner", "away"):
         assert dock.table.value(name, "coverage") == 0.0
@@ -415,3 +417,21 @@ def test_sample_study_pag_ok_rvm_flagged(open_dock, qtbot):
     drop = np.asarray(viewer.layers["QC dropout · sub-01_task-pain"].data) > 0
     spm = np.asarray(viewer.layers["QC SPM implicit-mask drop · sub-01_task-pain"].data) > 0
     assert (drop | spm)[rvm].mean() > 0.5 and not (drop | spm)[pag].any()
+
+
+def test_oblique_run_layers_sit_on_its_voxels(open_dock, tmp_path, qtbot):
+    from napari_milna.viewer_state import ViewerState
+    from tests.conftest import make_affine
+
+    oblique = make_affine((2.5, 2.5, 3.0), (-25.0, -30.0, -25.0), flip_x=True,
+                          rotation_deg=(15, 0, 5))
+    bold = save(tmp_path / "sub-01_task-rest_bold.nii.gz", make_run(12), oblique)
+    viewer, dock = open_dock(bold)
+    assert press_run(dock, qtbot) == "done"
+    state = ViewerState.of(viewer)
+    assert not state.space.is_world  # the viewer shows the oblique run's voxel grid
+    for lay in qc_layers(viewer):
+        assert not source_of(lay).resampled_for_display
+        for ijk in ([0, 0, 0], [10, 11, 9]):
+            world = state.world_point(lay.data_to_world(ijk))
+            np.testing.assert_allclose(world, nib.affines.apply_affine(oblique, ijk), atol=1e-6)
