@@ -39,9 +39,9 @@ from .geometry import Grid
 from .nifti_write import build_image, save_image
 from .permutation import MIN_SUBJECTS as PERM_MIN_SUBJECTS
 from .permutation import sign_flip_test
-from .roi_facts import atomic_write_text
 from .roi_io import load_roi
 from .study_table import CrossoverStudy
+from .tables import atomic_write_text
 
 #: Map views per subject, in display order.
 VIEWS = ("drug", "placebo", "difference", "interaction")
@@ -763,8 +763,8 @@ def write_crossover(
         save_image(_plain_image(pm.period_effect, ref, "crossover period 2 - period 1"),
                    paths["period_effect"], overwrite=True)
     if result.rois:
-        atomic_write_text(paths["roi_table"], roi_table_tsv(result.rois))
-        atomic_write_text(paths["subject_table"], subject_table_tsv(result))
+        atomic_write_text(paths["roi_table"], roi_table_tsv(result.rois), overwrite=True)
+        atomic_write_text(paths["subject_table"], subject_table_tsv(result), overwrite=True)
     return paths
 
 

@@ -23,7 +23,6 @@ import html
 import io
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 from .errors import MilnaInputError, input_error
 from .nifti import nifti_stem
 from .qc import DROPOUT_THRESHOLD, QCResult, qc_error_row, run_qc
+from .tables import atomic_write_text
 from .tsnr import Progress, report_progress
 
 #: BIDS suffix of the runs a derivatives folder is searched for.
@@ -433,30 +433,12 @@ def _cell(value) -> str:
     return str(value).replace("\t", " ").replace("\n", " ")
 
 
-def _atomic_write(path, text: str, overwrite: bool) -> Path:
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise input_error(path, "already exists; choose another folder or allow overwriting")
-    if not path.parent.is_dir():
-        raise input_error(path.parent, "is not an existing folder")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def write_tsv(results: Sequence[dict], path, *, overwrite: bool = False) -> Path:
     """The QC table (one row per run and ROI, ``n/a`` for missing values), atomically."""
     lines = ["\t".join(TSV_COLUMNS)]
     for row in table_rows(results):
         lines.append("\t".join(_cell(row.get(c)) for c in TSV_COLUMNS))
-    return _atomic_write(path, "\n".join(lines) + "\n", overwrite)
+    return atomic_write_text(path, "\n".join(lines) + "\n", overwrite=overwrite)
 
 
 _SORT_JS = """
@@ -546,4 +528,4 @@ median; yellow: voxels SPM's implicit mask (0.8 x global) would drop. Click a co
 {''.join(sections)}
 </body></html>
 """
-    return _atomic_write(path, doc, overwrite)
+    return atomic_write_text(path, doc, overwrite=overwrite)

@@ -15,14 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import input_error
 from .geometry import Grid
+from .tables import atomic_write_text
 
 #: CSV columns, in order.
 CSV_COLUMNS = (
@@ -327,28 +326,9 @@ def write_facts_csv(facts, path: str | os.PathLike, *, overwrite: bool = False) 
     MilnaInputError
         When the file exists and ``overwrite`` is False, or the folder is missing.
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise input_error(path, "already exists; choose another name or allow overwriting")
-    if not path.parent.is_dir():
-        raise input_error(path.parent, "is not an existing folder")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for item in facts:
         writer.writerow(item.csv_row())
-    atomic_write_text(path, buffer.getvalue())
-    return path
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    return atomic_write_text(path, buffer.getvalue(), overwrite=overwrite)

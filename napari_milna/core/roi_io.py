@@ -27,8 +27,8 @@ from .errors import input_error
 from .geometry import Grid
 from .nifti import NiftiSource, nifti_stem, open_nifti
 from .nifti_write import build_image, save_image, with_nifti_suffix
-from .roi_facts import atomic_write_text
 from .roi_transfer import resample_roi
+from .tables import atomic_write_text
 
 _DESC = re.compile(r"(?:^|_)desc-([A-Za-z0-9]+)(?:_|$)")
 
@@ -200,7 +200,7 @@ def save_roi_labels(
     img = _build(data, image, f"milna ROIs: {len(table)} labels", "label")
     written = save_image(img, target, overwrite=overwrite)
     rows = "".join(f"{k}\t{table[k]}\n" for k in sorted(table))
-    atomic_write_text(tsv, "index\tname\n" + rows)
+    atomic_write_text(tsv, "index\tname\n" + rows, overwrite=overwrite)
     return written, tsv
 
 
