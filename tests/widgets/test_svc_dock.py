@@ -170,6 +170,14 @@ def test_table_equals_core_and_ec_density_formulas(viewer_dock, tmap, qtbot):
     assert "#1: 1 vox" in summary and "#2: 1 vox" in summary
     assert dock.smoothness.used_label.text().endswith("given in mm")
     assert dock.messages == []
+    # two-sided: alpha / 2 per tail, every p doubled (the core on the same inputs)
+    dock.two_sided.setChecked(True)
+    res2 = wait_for(qtbot, dock, lambda r: r.two_sided)
+    core2 = small_volume_correction(stat, roi, grid, smoothness_from_fwhm_mm(4.0, grid), "T",
+                                    DF, two_sided=True)
+    assert res2.to_dict() == core2.to_dict()
+    assert table.values(0)["p_uncorrected"] == pytest.approx(2 * p_unc, rel=1e-9)
+    assert "FWE 0.05 (two-sided)" in table.summary.text()
 
 
 def test_live_update_debounced_while_painting(viewer_dock, tmap, qtbot):
