@@ -96,6 +96,19 @@ def source_of(layer) -> LayerSource | None:
     return src if isinstance(src, LayerSource) else None
 
 
+def grid_data(layer) -> np.ndarray:
+    """A layer's data on its own grid, never the copy resampled for an oblique display.
+
+    File-backed images and runs are shown from their source anyway; drawn or derived
+    layers (ROIs, QC maps) keep their own-grid data in ``extra["original_data"]``
+    while the viewer shows a display copy.
+    """
+    src = source_of(layer)
+    if src is not None and src.resampled_for_display and "original_data" in src.extra:
+        return np.asarray(src.extra["original_data"])
+    return np.asarray(layer.data)
+
+
 def stat_colormap(ramp: StatRamp, name: str = "milna-stat") -> Colormap:
     """A napari colormap for a statistical ramp (transparent below threshold)."""
     controls, colors = ramp.controls_and_colors()
@@ -267,7 +280,11 @@ def display_version(src: LayerSource, data, space: DisplaySpace, spacing, labels
         shown = ResampledRun(data, src.grid, target)
     else:
         order = 0 if labels else 1
-        shown = resample_to_grid(np.nan_to_num(np.asarray(data)), src.grid, target, order=order)
+        values = np.nan_to_num(np.asarray(data))
+        if values.ndim == 4:  # labels drawn on a run: (t, i, j, k), each volume on its own
+            shown = np.stack([resample_to_grid(v, src.grid, target, order=order) for v in values])
+        else:
+            shown = resample_to_grid(values, src.grid, target, order=order)
         if not labels:
             shown = shown.astype(np.float32)
     src.resampled_for_display = True
@@ -288,6 +305,7 @@ __all__ = [
     "LayerSource",
     "ResampledRun",
     "display_version",
+    "grid_data",
     "layer_tuple",
     "placement_kwargs",
     "source_of",

@@ -30,7 +30,7 @@ from napari.utils.colormaps import DirectLabelColormap
 from .core.geometry import Grid
 from .core.kinds import ImageInfo, ImageKind
 from .core.roi_io import save_roi_labels
-from .layers import METADATA_KEY, LayerSource, source_of
+from .layers import METADATA_KEY, LayerSource, grid_data, source_of
 
 #: Colours of the literature ROIs: saturated, distinct from each other, from the warm /
 #: cool statistical colour ramps and from gray anatomy.
@@ -99,10 +99,7 @@ def roi_grid(layer) -> Grid:
 
 def roi_data(layer) -> np.ndarray:
     """The ROI labels on their own grid (not a display copy resampled for an oblique view)."""
-    src = source_of(layer)
-    if src is not None and src.resampled_for_display:
-        return np.asarray(src.extra["original_labels"])
-    return np.asarray(layer.data)
+    return grid_data(layer)
 
 
 def reference_source(layer):

@@ -33,7 +33,7 @@ from .core.nifti import NiftiSource, nifti_stem, open_nifti
 from .core.permutation import MIN_SUBJECTS, subject_matrix
 from .core.roi_io import read_dseg_tsv
 from .core.roi_transfer import resample_roi
-from .layers import METADATA_KEY, LayerSource, source_of
+from .layers import METADATA_KEY, LayerSource, grid_data, source_of
 
 try:  # the ROI workbench's helpers (names, labels on their own grid, new ROI layers)
     from . import roi_layers as _workbench
@@ -204,10 +204,7 @@ def roi_labels(layer) -> np.ndarray:
     """ROI labels on their own grid (not a display copy resampled for an oblique view)."""
     if _workbench is not None and hasattr(_workbench, "roi_data"):
         return _workbench.roi_data(layer)
-    src = source_of(layer)
-    if src is not None and src.resampled_for_display:
-        return np.asarray(src.extra["original_labels"])
-    return np.asarray(layer.data)
+    return grid_data(layer)
 
 
 def _tsv_names(source: NiftiSource | None) -> dict[int, str]:

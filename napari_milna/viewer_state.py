@@ -141,23 +141,25 @@ class ViewerState:
             return
         labels = isinstance(layer, Labels)
         was_resampled = src.resampled_for_display
-        if labels:
-            if was_resampled:
-                original = src.extra["original_labels"]
-            else:
-                original = np.asarray(layer.data)
-        elif src.is_run:
+        file_backed = src.source is not None
+        if src.is_run:
             original = src.source.run()
+        elif file_backed and not labels:
+            original = np.nan_to_num(src.source.volume())
+        elif was_resampled:
+            # drawn or derived data: the copy on its own grid, kept while a display copy shows
+            original = src.extra["original_data"]
         else:
-            original = np.nan_to_num(src.source.volume()) if src.source is not None else layer.data
+            original = np.asarray(layer.data)
+        keeps_copy = not src.is_run and not (file_backed and not labels)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Non-orthogonal slicing")
             data, placement = display_version(
                 src, original, self.space, self.display_spacing(), labels
             )
             if src.resampled_for_display:
-                if labels:
-                    src.extra["original_labels"] = original
+                if keeps_copy:
+                    src.extra["original_data"] = original
                 layer.data = data
                 if labels:
                     # after the data: napari makes labels editable again on new data, and
@@ -170,8 +172,8 @@ class ViewerState:
                 )
             elif was_resampled:
                 layer.data = original
+                src.extra.pop("original_data", None)
                 if labels:
-                    src.extra.pop("original_labels", None)
                     layer.editable = True
             kwargs = placement_kwargs(placement, np.ndim(data))
             layer.affine = kwargs["affine"]

@@ -143,3 +143,24 @@ def test_bad_files_notify_and_do_not_crash(make_napari_viewer, bad_files, monkey
         assert "\n" not in message and message.endswith(".")
         assert path.split("/")[-1].split(".")[0] in message
     assert len(viewer.layers) == 0
+
+
+def test_drawn_labels_survive_repeated_display_switches(make_napari_viewer, oblique_epi, spm_tmap):
+    """A display copy is never resampled again: switching spaces back restores the voxels."""
+    viewer = make_napari_viewer()
+    [epi] = viewer.open(oblique_epi, plugin="napari-milna")
+    [tmap] = viewer.open(spm_tmap, plugin="napari-milna")
+    viewer.layers.selection.active = epi
+    viewer._new_labels()
+    labels = viewer.layers[-1]
+    labels.paint([0, 7, 11, 5], 2, refresh=True)
+    painted = np.asarray(labels.data).copy()
+    state = ViewerState.of(viewer)
+    epi_grid = source_of(epi).grid
+    state.set_reference(None)  # world mm: the oblique labels get a display copy
+    assert source_of(labels).resampled_for_display and not labels.editable
+    state.set_reference(source_of(tmap).grid, tmap.name)  # another space: still a copy
+    assert source_of(labels).resampled_for_display
+    state.set_reference(epi_grid, epi.name)  # back on its own grid: the very same voxels
+    assert not source_of(labels).resampled_for_display and labels.editable
+    np.testing.assert_array_equal(np.asarray(labels.data), painted)

@@ -64,7 +64,7 @@ from ..core.errors import MilnaInputError, input_error
 from ..core.nifti import load_volume, nifti_stem
 from ..core.roi_io import read_dseg_tsv
 from ..core.stat_values import threshold_for_p
-from ..layers import layer_tuple, source_of
+from ..layers import grid_data, layer_tuple, source_of
 from ..viewer_state import ViewerState
 from .crossover_plot import PairedLinesPlot
 from .crossover_svc import send_to_svc
@@ -95,10 +95,7 @@ def session_folder() -> Path:
 def labels_layer_rois(layer, grid) -> list[Roi]:
     """ROIs of a labels layer on the study grid (names from the layer's ROI names)."""
     src = source_of(layer)
-    if src is not None and src.resampled_for_display:
-        data = src.extra.get("original_labels")
-    else:
-        data = np.asarray(layer.data)
+    data = grid_data(layer)
     layer_grid = src.grid if src is not None else None
     if data is None or tuple(np.shape(data)) != tuple(grid.shape) or (
         layer_grid is not None and not layer_grid.matches(grid)

@@ -24,7 +24,7 @@ from ..core.geometry import Grid
 from ..core.kinds import ImageKind
 from ..core.qc import MIN_VOLUMES, RoiMask
 from ..core.resample import resample_to_grid
-from ..layers import source_of
+from ..layers import grid_data, source_of
 
 try:  # the ROI workbench's names and data (napari_milna.roi_layers), when present
     from ..roi_layers import roi_names as _roi_names
@@ -117,10 +117,7 @@ def looks_like_roi(layer) -> bool:
 
 def layer_labels(layer) -> np.ndarray:
     """A labels layer's data on its own grid (not a copy resampled for display)."""
-    src = source_of(layer)
-    if src is not None and src.resampled_for_display:
-        return np.asarray(src.extra["original_labels"])
-    return np.asarray(layer.data)
+    return grid_data(layer)
 
 
 def _file_data(src) -> np.ndarray:
