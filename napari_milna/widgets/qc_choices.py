@@ -1,105 +1,17 @@
-"""Input pickers of the QC dock: a layer combo with fixed entries and a ticked ROI list."""
+"""The ticked ROI list of the QC dock (layers are picked with :class:`LayerCombo`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import QComboBox, QListWidget, QListWidgetItem
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QListWidget, QListWidgetItem
 
 from ..core.nifti import nifti_stem
 
 #: ``Qt.UserRole`` tags of the ROI list entries.
 LAYER_ITEM, FILE_ITEM = "layer", "file"
-
-
-class LayerChoice(QComboBox):
-    """Layers from ``candidates()`` after fixed entries (``(text, key)``), kept up to date.
-
-    ``preferred()`` picks the layer to select until the user chooses an entry.
-    """
-
-    changed = Signal()
-
-    def __init__(
-        self,
-        viewer,
-        candidates: Callable[[], list],
-        fixed: tuple[tuple[str, str], ...] = (),
-        preferred: Callable[[], object] | None = None,
-        describe: Callable[[object], str] | None = None,
-        parent=None,
-    ):
-        super().__init__(parent)
-        self.viewer = viewer
-        self.candidates = candidates
-        self.fixed = fixed
-        self.preferred = preferred
-        self.describe = describe or (lambda layer: layer.name)
-        self._touched = False
-        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.setMinimumContentsLength(16)
-        self.activated.connect(self._on_activated)
-        self.currentIndexChanged.connect(lambda *_: self.changed.emit())
-        viewer.layers.events.inserted.connect(self._on_inserted)
-        viewer.layers.events.removed.connect(self.refresh)
-        for layer in viewer.layers:
-            layer.events.name.connect(self.refresh)
-        self.refresh()
-
-    def _on_activated(self, index: int) -> None:
-        self._touched = True
-
-    def _on_inserted(self, event=None) -> None:
-        if event is not None:
-            event.value.events.name.connect(self.refresh)
-        self.refresh()
-
-    def key(self):
-        """``("fixed", key)``, ``("layer", layer)`` or None."""
-        data = self.currentData()
-        if not data:
-            return None
-        kind, value = data.split(":", 1)
-        if kind == "fixed":
-            return ("fixed", value)
-        layer = next((lay for lay in self.viewer.layers if str(id(lay)) == value), None)
-        return ("layer", layer) if layer is not None else None
-
-    def layer(self):
-        """The chosen layer, or None (a fixed entry or nothing)."""
-        key = self.key()
-        return key[1] if key is not None and key[0] == "layer" else None
-
-    def choose(self, target) -> None:
-        """Select a layer, or a fixed entry by its key."""
-        self._touched = True
-        data = f"fixed:{target}" if isinstance(target, str) else f"layer:{id(target)}"
-        index = self.findData(data)
-        if index >= 0:
-            self.setCurrentIndex(index)
-
-    def refresh(self, event=None) -> None:
-        """Rebuild the entries, keeping the current choice when it still exists."""
-        current = self.currentData()
-        self.blockSignals(True)
-        self.clear()
-        for text, key in self.fixed:
-            self.addItem(text, f"fixed:{key}")
-        for layer in self.candidates():
-            self.addItem(self.describe(layer), f"layer:{id(layer)}")
-            self.setItemData(self.count() - 1, layer.name, Qt.ItemDataRole.ToolTipRole)
-        wanted = self.preferred() if self.preferred is not None and not self._touched else None
-        index = -1
-        if wanted is not None:
-            index = self.findData(f"layer:{id(wanted)}")
-        if index < 0 and current is not None:
-            index = self.findData(current)
-        self.setCurrentIndex(index if index >= 0 else (0 if self.count() else -1))
-        self.blockSignals(False)
-        if self.currentData() != current:
-            self.changed.emit()
 
 
 class RoiChoice(QListWidget):

@@ -39,7 +39,8 @@ from ..core.errors import MilnaInputError
 from ..core.qc import DROPOUT_THRESHOLD, QCCancelled, QCResult, RoiMask, load_rois, run_qc
 from ..layers import source_of
 from ..viewer_state import ViewerState
-from .qc_choices import LayerChoice, RoiChoice
+from .layer_combo import LayerCombo
+from .qc_choices import RoiChoice
 from .qc_inputs import (
     QCJob,
     csf_candidates,
@@ -170,11 +171,11 @@ class QCDock(QWidget):
         self.destroyed.connect(self._on_destroyed)
 
         v = napari_viewer
-        self.run_combo = LayerChoice(
+        self.run_combo = LayerCombo(
             v, lambda: run_candidates(v),
             describe=lambda lay: lay.name if source_of(lay).is_run else f"{lay.name} (3D)",
         )
-        self.brain_combo = LayerChoice(
+        self.brain_combo = LayerCombo(
             v, lambda: mask_candidates(v), fixed=(("compute (nilearn)", COMPUTE_MASK),),
             preferred=lambda: preferred_brain_mask(v),
         )
@@ -183,7 +184,7 @@ class QCDock(QWidget):
             "EPI with nilearn's compute_epi_mask (which follows the signal, so it leaves out "
             "regions that drop out: give the anatomical mask where there is one)"
         )
-        self.csf_combo = LayerChoice(
+        self.csf_combo = LayerCombo(
             v, lambda: csf_candidates(v), fixed=(("(none)", NO_CSF),),
             preferred=lambda: preferred_csf(v),
         )

@@ -22,7 +22,7 @@ from superqt import QCollapsible
 
 from ..layers import source_of
 from ..roi_layers import roi_grid
-from .roi_combos import LayerCombo
+from .layer_combo import LayerCombo
 from .roi_facts_panel import RoiFactsPanel
 from .roi_files import RoiFilesPanel
 from .roi_guard import UnsavedGuard

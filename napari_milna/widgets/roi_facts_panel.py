@@ -33,7 +33,7 @@ from ..core.roi_facts import RoiFacts, roi_facts_table, write_facts_csv
 from ..layers import source_of
 from ..roi_layers import roi_colour, roi_grid
 from . import roi_dialogs
-from .roi_combos import LayerCombo
+from .layer_combo import LayerCombo
 from .roi_session import RoiSession
 
 COLUMNS = (

@@ -34,7 +34,7 @@ from ..core.roi_refine import (
 from ..core.roi_transfer import mirror_left_right, resample_roi
 from ..layers import source_of
 from ..roi_layers import add_roi_layer, roi_grid
-from .roi_combos import LayerCombo
+from .layer_combo import LayerCombo
 from .roi_session import RoiSession
 
 

@@ -60,8 +60,9 @@ from ..svc_session import (
 )
 from ..viewer_state import ViewerState, unwrap_viewer
 from . import svc_export
+from .layer_combo import LayerCombo
 from .stat_threshold import stat_layers
-from .svc_combos import LabelCombo, SvcLayerCombo
+from .svc_combos import LabelCombo
 from .svc_permutation_panel import PermutationPanel
 from .svc_results_table import SvcResultsTable
 from .svc_smoothness import SmoothnessPanel, SmoothnessPending
@@ -125,7 +126,7 @@ class SvcDock(QWidget):
         self._mask_cache: dict = {}
 
         # ---------------------------------------------------------- inputs
-        self.stat_combo = SvcLayerCombo(viewer, lambda: stat_layers(viewer))
+        self.stat_combo = LayerCombo(viewer, lambda: stat_layers(viewer))
         self.stat_combo.setToolTip("Statistical map (T, Z or F) to correct within the ROI")
         self.type_combo = QComboBox()
         for text, value in STAT_TYPES:
@@ -136,7 +137,7 @@ class SvcDock(QWidget):
             "Degrees of freedom: from SPM's header (SPM{T_[df]}), FSL's dof file or a sidecar; "
             "edit to override. T: one value; F: two (DF1, DF2)"
         )
-        self.roi_combo = SvcLayerCombo(viewer, lambda: roi_candidates(viewer),
+        self.roi_combo = LayerCombo(viewer, lambda: roi_candidates(viewer),
                                        preferred=self._preferred_roi)
         self.roi_combo.setToolTip("Labels layer holding the ROI (one label value per ROI)")
         self.label_combo = LabelCombo()
@@ -147,7 +148,7 @@ class SvcDock(QWidget):
             "the original is kept"
         )
         self.resample_button.setVisible(False)
-        self.mask_combo = SvcLayerCombo(viewer, lambda: mask_candidates(viewer), allow_none=True)
+        self.mask_combo = LayerCombo(viewer, lambda: mask_candidates(viewer), allow_none=True)
         self.mask_combo.setToolTip(
             "Analysis mask (voxels with data); default: the map's non-zero, non-NaN voxels"
         )
