@@ -10,7 +10,7 @@ thread with a progress bar.
 
 from __future__ import annotations
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QEvent, Qt
 from qtpy.QtWidgets import QFormLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 from superqt import QCollapsible
 
@@ -44,6 +44,7 @@ class PreprocessingDock(QWidget):
         # napari hands plugin docks a public-only proxy; the viewer state keys on the viewer
         napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
         self.viewer = napari_viewer
+        self._docked = False
         self.run_combo = RunCombo(napari_viewer)
         self.run_combo.setToolTip("The 4D run (open it in the viewer first)")
         self.mask_field = LayerFileCombo(napari_viewer, is_mask_layer)
@@ -126,6 +127,14 @@ class PreprocessingDock(QWidget):
         """Stop running jobs when the dock closes."""
         self._on_destroyed()
         super().closeEvent(event)
+
+    def event(self, event):
+        """napari removes a closed dock by taking it out of its dock widget: stop the jobs."""
+        if event.type() == QEvent.Type.ParentChange:
+            if self.parent() is None and self._docked:
+                self._on_destroyed()
+            self._docked = self.parent() is not None
+        return super().event(event)
 
     def _on_run(self, layer) -> None:
         """A run was chosen: describe it, fill empty fields from the files next to it."""

@@ -28,6 +28,11 @@ from ..layers import source_of
 NONE_TEXT = "(none)"
 
 
+def _disconnect(viewer, callback) -> None:
+    for emitter in (viewer.layers.events.inserted, viewer.layers.events.removed):
+        emitter.disconnect(callback)
+
+
 class PathField(QWidget):
     """A path typed or chosen with a file dialog.
 
@@ -146,6 +151,12 @@ class LayerFileCombo(QWidget):
 
     def refresh(self, event=None) -> None:
         """Rebuild the entries (layers from files, then chosen files), keeping the choice."""
+        try:
+            self._refresh()
+        except RuntimeError:  # the dock was closed: stop following the layer list
+            _disconnect(self.viewer, self.refresh)
+
+    def _refresh(self) -> None:
         current = self.path()
         self.combo.blockSignals(True)
         self.combo.clear()
@@ -217,6 +228,12 @@ class RunCombo(QComboBox):
 
     def refresh(self, event=None) -> None:
         """Rebuild the list, keeping the current run when it is still there."""
+        try:
+            self._refresh()
+        except RuntimeError:  # the dock was closed: stop following the layer list
+            _disconnect(self.viewer, self.refresh)
+
+    def _refresh(self) -> None:
         current = self.currentData()
         names = [layer.name for layer in self.viewer.layers if self.is_run(layer)]
         self.blockSignals(True)

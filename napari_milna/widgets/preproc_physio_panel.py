@@ -215,11 +215,11 @@ class PhysioPanel(QWidget):
         self.update_slice()
 
     def _on_cursor(self, event=None) -> None:
-        if self.slice_combo.currentData() == "cursor":
-            try:
+        try:
+            if self.slice_combo.currentData() == "cursor":
                 self.update_slice()
-            except RuntimeError:  # the dock was closed
-                pass
+        except RuntimeError:  # the dock was closed
+            self.ctx.viewer.dims.events.point.disconnect(self._on_cursor)
 
     def slice_choice(self):
         """The slice time used for the phases (core ``choose_slice_time``).

@@ -572,3 +572,18 @@ def test_seed_connectivity_z_map_of_a_seed_at_the_cursor(dock_on, qtbot, tmp_pat
     ijk = np.rint(nib.affines.apply_affine(np.linalg.inv(affine), xyz))
     inside = int(np.all((ijk >= 0) & (ijk < np.array(shape)), axis=1).sum())
     assert f"mean z with {inside} DMN nodes" in panel.status.text()
+
+
+def test_plugin_dock_by_name_and_closing_while_a_job_runs(make_napari_viewer, study, qtbot):
+    viewer = make_napari_viewer()
+    widget, dock = viewer.window.add_plugin_dock_widget("napari-milna", "Preprocessing")
+    assert isinstance(dock, PreprocessingDock)
+    viewer.open(study.bold, plugin="napari-milna")
+    assert dock.run_combo.currentText() == viewer.layers[-1].name
+    assert dock.physio.compute()
+    finished = []
+    dock.physio.runner.worker.finished.connect(lambda: finished.append(True))
+    viewer.window.remove_dock_widget(widget)
+    qtbot.waitUntil(lambda: bool(finished), timeout=WAIT_MS)
+    assert find_result_layer(viewer, "retroicor_r2") is None
+    viewer.open(study.csf_probseg, plugin="napari-milna")  # layer events after the close: fine
