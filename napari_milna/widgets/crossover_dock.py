@@ -33,17 +33,14 @@ from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
     QRadioButton,
-    QScrollArea,
     QSlider,
     QVBoxLayout,
     QWidget,
 )
-from superqt import QCollapsible
 
 from ..core.crossover import (
     CrossoverResult,
@@ -69,6 +66,7 @@ from ..viewer_state import ViewerState
 from .crossover_plot import PairedLinesPlot
 from .crossover_svc import send_to_svc
 from .crossover_tables import RoiStatsTable, SubjectTable
+from .dock_layout import ScrollingDock, add_sections, hbox
 from .stat_threshold import apply_threshold
 
 #: p slider: 10 ** (P_LOG_MIN + value / P_STEPS) for value in 0 .. P_RANGE.
@@ -148,7 +146,7 @@ def analyse(path, options: dict, folder: Path):
     return result, paths, folder, rois
 
 
-class CrossoverDock(QWidget):
+class CrossoverDock(ScrollingDock):
     """Crossover explorer dock of napari-milna.
 
     Parameters
@@ -251,61 +249,44 @@ class CrossoverDock(QWidget):
         study = QWidget()
         form = QFormLayout(study)
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow(self._row(self.load_button, self.bids_button))
+        form.addRow(hbox(self.load_button, self.bids_button))
         form.addRow(self.source_label)
         form.addRow("Contrast", self.contrast_combo)
-        form.addRow(self._row(self.period_check, self.resample_check))
-        form.addRow(self._row(self.roi_button, self.labels_combo))
+        form.addRow(hbox(self.period_check, self.resample_check))
+        form.addRow(hbox(self.roi_button, self.labels_combo))
         form.addRow(self.roi_label)
-        form.addRow(self._row(self.run_button, self.cancel_button, self.progress))
+        form.addRow(hbox(self.run_button, self.cancel_button, self.progress))
         form.addRow(self.status)
 
         maps = QWidget()
         mform = QFormLayout(maps)
         mform.setContentsMargins(0, 0, 0, 0)
         mform.addRow("Map", self.view_combo)
-        mform.addRow("Show", self._row(self.mean_radio, self.t_radio))
+        mform.addRow("Show", hbox(self.mean_radio, self.t_radio))
         mform.addRow("p <", self.p_slider)
         mform.addRow(self.p_label)
         mform.addRow(self.map_label)
-        mform.addRow(self._row(self.svc_button, self.save_button))
+        mform.addRow(hbox(self.svc_button, self.save_button))
 
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.sections = {}
-        for key, title, widget in (
-            ("study", "Study", study),
-            ("map", "Group map", maps),
-            ("rois", "ROI statistics", self.roi_table),
-            ("plot", "Paired values (placebo → drug)", self.plot),
-            ("subjects", "Subjects (click to load maps)", self.subject_table),
-        ):
-            section = QCollapsible(title)
-            section.addWidget(widget)
-            section.expand(animate=False)
-            layout.addWidget(section)
-            self.sections[key] = section
+        self.sections = add_sections(
+            layout,
+            (
+                ("study", "Study", study, True),
+                ("map", "Group map", maps, True),
+                ("rois", "ROI statistics", self.roi_table, True),
+                ("plot", "Paired values (placebo → drug)", self.plot, True),
+                ("subjects", "Subjects (click to load maps)", self.subject_table, True),
+            ),
+        )
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        self.set_body(body)
         self.setMinimumWidth(530)
         self.viewer.layers.events.inserted.connect(self._refresh_labels_combo)
         self.viewer.layers.events.removed.connect(self._refresh_labels_combo)
         self._refresh_labels_combo()
-
-    @staticmethod
-    def _row(*widgets) -> QWidget:
-        w = QWidget()
-        row = QHBoxLayout(w)
-        row.setContentsMargins(0, 0, 0, 0)
-        for widget in widgets:
-            row.addWidget(widget)
-        return w
 
     def _mark_closed(self, *args) -> None:
         self._closed = True

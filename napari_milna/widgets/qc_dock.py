@@ -25,11 +25,9 @@ from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -39,6 +37,7 @@ from ..core.errors import MilnaInputError
 from ..core.qc import DROPOUT_THRESHOLD, QCCancelled, QCResult, RoiMask, load_rois, run_qc
 from ..layers import source_of
 from ..viewer_state import ViewerState
+from .dock_layout import ScrollingDock, hbox
 from .layer_combo import LayerCombo
 from .qc_choices import RoiChoice
 from .qc_inputs import (
@@ -141,7 +140,7 @@ def _hex(rgba) -> str:
     return "#{:02x}{:02x}{:02x}".format(*(int(round(255 * v)) for v in rgba[:3]))
 
 
-class QCDock(QWidget):
+class QCDock(ScrollingDock):
     """Coverage & dropout QC of a run, per ROI.
 
     Parameters
@@ -153,7 +152,7 @@ class QCDock(QWidget):
     qc_finished = Signal(str)
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent)
+        super().__init__(parent, min_width=MIN_WIDTH)
         self.viewer = napari_viewer
         self.state = ViewerState.of(napari_viewer)
         self.messages: list[str] = []
@@ -239,15 +238,15 @@ class QCDock(QWidget):
         form.addRow("Brain mask", self.brain_combo)
         form.addRow("CSF map", self.csf_combo)
         form.addRow("ROIs", self.roi_list)
-        form.addRow("", self._row(self.add_files_button, self.remove_files_button, stretch=True))
-        form.addRow("Detrend K", self._row(self.detrend_spin, QLabel("Dropout <"),
+        form.addRow("", hbox(self.add_files_button, self.remove_files_button, stretch=True))
+        form.addRow("Detrend K", hbox(self.detrend_spin, QLabel("Dropout <"),
                                            self.threshold_spin, QLabel("x median"),
                                            stretch=True))
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
-        layout.addWidget(self._row(self.run_button, self.cancel_button, self.progress))
+        layout.addWidget(hbox(self.run_button, self.cancel_button, self.progress))
         layout.addWidget(self.status)
         layout.addWidget(self.summary)
         layout.addWidget(self.legend)
@@ -255,26 +254,7 @@ class QCDock(QWidget):
         layout.addWidget(self.detail)
         layout.addWidget(self.plot)
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(body)
-        scroll.setMinimumWidth(MIN_WIDTH)
-        self._scroll, self._body = scroll, body
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
-
-    @staticmethod
-    def _row(*widgets, stretch: bool = False) -> QWidget:
-        box = QWidget()
-        layout = QHBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for w in widgets:
-            layout.addWidget(w)
-        if stretch:
-            layout.addStretch(1)
-        return box
+        self.set_body(body)
 
     # ------------------------------------------------------------------ messages
     def notify(self, level: str, text: str) -> None:

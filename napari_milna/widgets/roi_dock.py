@@ -14,14 +14,13 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
-from superqt import QCollapsible
 
 from ..layers import source_of
 from ..roi_layers import roi_grid
+from .dock_layout import ScrollingDock, add_sections
 from .layer_combo import LayerCombo
 from .roi_facts_panel import RoiFactsPanel
 from .roi_files import RoiFilesPanel
@@ -31,7 +30,7 @@ from .roi_seed_panel import RoiSeedPanel
 from .roi_session import RoiSession
 
 
-class RoiWorkbench(QWidget):
+class RoiWorkbench(ScrollingDock):
     """ROI workbench dock of napari-milna.
 
     Parameters
@@ -99,31 +98,22 @@ class RoiWorkbench(QWidget):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(head)
-        self.sections = {}
-        for title, widget, expanded in (
-            ("Seed PAG / RVM", self.seed, True),
-            ("ROI facts", self.facts, True),
-            ("Refine selected ROI", self.refine, False),
-            ("Files", self.files, True),
-        ):
-            section = QCollapsible(title)
-            section.addWidget(widget)
-            if expanded:
-                section.expand(animate=False)
-            layout.addWidget(section)
-            self.sections[title] = section
+        self.sections = add_sections(
+            layout,
+            (
+                (title, title, widget, expanded)
+                for title, widget, expanded in (
+                    ("Seed PAG / RVM", self.seed, True),
+                    ("ROI facts", self.facts, True),
+                    ("Refine selected ROI", self.refine, False),
+                    ("Files", self.files, True),
+                )
+            ),
+        )
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(body)
-        self._scroll, self._body = scroll, body
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll, 1)
         self.status.setContentsMargins(6, 2, 6, 4)
         self.status.setMaximumHeight(4 * self.status.fontMetrics().lineSpacing() + 8)
-        outer.addWidget(self.status)
+        self.set_body(body, footer=self.status)
 
         self.reference_combo.layer_changed.connect(session.set_reference)
         self.roi_combo.layer_changed.connect(self._on_roi_chosen)
@@ -135,7 +125,7 @@ class RoiWorkbench(QWidget):
         session.roi_layer_changed.connect(self._on_roi_layer_changed)
         session.message.connect(self._on_message)
         session.state.changed.connect(self._describe)
-        session.labels_changed.connect(lambda: QTimer.singleShot(0, self._fit_width))
+        session.labels_changed.connect(lambda: QTimer.singleShot(0, self.fit_width))
         session.set_reference(self.reference_combo.layer())
         self._on_reference_changed()
 
@@ -205,12 +195,3 @@ class RoiWorkbench(QWidget):
         self.status.setText(f'<span style="color:{colour}">{text}</span>' if colour else text)
         self.status.setToolTip(text)
 
-    # ------------------------------------------------------------------ layout
-    def _fit_width(self, *args) -> None:
-        bar = self._scroll.verticalScrollBar().sizeHint().width()
-        self._scroll.setMinimumWidth(self._body.minimumSizeHint().width() + bar + 4)
-
-    def showEvent(self, event):  # noqa: N802 (Qt API)
-        """Fit the width when first shown."""
-        self._fit_width()
-        super().showEvent(event)

@@ -28,11 +28,9 @@ from qtpy.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
-from superqt import QCollapsible
 
 from ..core.errors import MilnaInputError
 from ..core.nifti import nifti_stem
@@ -60,6 +58,7 @@ from ..svc_session import (
 )
 from ..viewer_state import ViewerState, unwrap_viewer
 from . import svc_export
+from .dock_layout import ScrollingDock, add_sections
 from .layer_combo import LayerCombo
 from .stat_threshold import stat_layers
 from .svc_combos import LabelCombo
@@ -98,7 +97,7 @@ class _Inputs:
     key: tuple
 
 
-class SvcDock(QWidget):
+class SvcDock(ScrollingDock):
     """Small-volume correction dock of napari-milna.
 
     Parameters
@@ -255,26 +254,19 @@ class SvcDock(QWidget):
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.sections = {}
-        for title, widget, expanded in (
-            ("Search volume", inputs, True),
-            ("Small-volume correction (SPM12 RFT)", results, True),
-            ("Permutation test (second level)", self.permutation, False),
-        ):
-            section = QCollapsible(title)
-            section.addWidget(widget)
-            if expanded:
-                section.expand(animate=False)
-            layout.addWidget(section)
-            self.sections[title] = section
+        self.sections = add_sections(
+            layout,
+            (
+                (title, title, widget, expanded)
+                for title, widget, expanded in (
+                    ("Search volume", inputs, True),
+                    ("Small-volume correction (SPM12 RFT)", results, True),
+                    ("Permutation test (second level)", self.permutation, False),
+                )
+            ),
+        )
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(body)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        self.set_body(body)
         self.setMinimumWidth(MIN_WIDTH)
 
     def _mark_closed(self, *args) -> None:

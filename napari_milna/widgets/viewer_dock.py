@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
-from superqt import QCollapsible
+from qtpy.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
 from ..viewer_state import ViewerState
 from .cursor_overlay import show_cursor
 from .cursor_panel import CursorPanel
 from .display_controls import DisplayControls
+from .dock_layout import ScrollingDock, add_sections, hbox, vbox
 from .orientation_labels import OrientationLabels
 from .ortho_views import set_orthogonal_views, side_viewer_models
 from .stat_threshold import StatThresholdControls
@@ -47,7 +46,7 @@ def install_cursor_click(viewer) -> None:
         viewer.mouse_drag_callbacks.append(click_sets_cursor)
 
 
-class ViewerDock(QWidget):
+class ViewerDock(ScrollingDock):
     """Brainstem viewer dock of napari-milna.
 
     Parameters
@@ -76,60 +75,23 @@ class ViewerDock(QWidget):
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
-        for title, widget, expanded in (
-            ("Display", self._with(self.display, self._row(self.crosshair, self.ortho)), True),
-            ("Statistical map", self.stats, True),
-            ("Cursor", self.cursor, True),
-            ("Time series at cursor", self.timeseries, True),
-        ):
-            section = QCollapsible(title)
-            section.addWidget(widget)
-            if expanded:
-                section.expand(animate=False)
-            layout.addWidget(section)
+        self.sections = add_sections(
+            layout,
+            (
+                ("display", "Display", vbox(self.display, hbox(self.crosshair, self.ortho)), True),
+                ("stats", "Statistical map", self.stats, True),
+                ("cursor", "Cursor", self.cursor, True),
+                ("timeseries", "Time series at cursor", self.timeseries, True),
+            ),
+        )
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(body)
-        self._scroll, self._body = scroll, body
-        napari_viewer.layers.events.inserted.connect(self._fit_width)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
-
-    def _fit_width(self, event=None) -> None:
-        """Keep the dock at least as wide as its content, so nothing is clipped."""
-        bar = self._scroll.verticalScrollBar().sizeHint().width()
-        self._scroll.setMinimumWidth(self._body.minimumSizeHint().width() + bar + 4)
-
-    def showEvent(self, event):  # noqa: N802 (Qt API)
-        """Fit the width when first shown."""
-        self._fit_width()
-        super().showEvent(event)
+        self.set_body(body)
+        napari_viewer.layers.events.inserted.connect(self.fit_width)
 
     def _on_crosshair(self, checked: bool) -> None:
         show_cursor(self.viewer, checked)
         for model in side_viewer_models(self.viewer):
             show_cursor(model, checked)
-
-    @staticmethod
-    def _row(*widgets) -> QWidget:
-        box = QWidget()
-        layout = QHBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for w in widgets:
-            layout.addWidget(w)
-        return box
-
-    @staticmethod
-    def _with(*widgets) -> QWidget:
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for w in widgets:
-            layout.addWidget(w)
-        return box
 
     def _on_ortho(self, checked: bool) -> None:
         shown = set_orthogonal_views(self.viewer, checked)

@@ -1,0 +1,90 @@
+"""Layout pieces every dock shares: a scrolling body never clipped sideways, sections, rows."""
+
+from __future__ import annotations
+
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
+from superqt import QCollapsible
+
+
+def hbox(*widgets, stretch: bool = False) -> QWidget:
+    """Widgets side by side without margins (a trailing stretch when asked)."""
+    box = QWidget()
+    layout = QHBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget)
+    if stretch:
+        layout.addStretch(1)
+    return box
+
+
+def vbox(*widgets) -> QWidget:
+    """Widgets stacked without margins."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return box
+
+
+def add_sections(layout, sections) -> dict[str, QCollapsible]:
+    """Add collapsible sections to ``layout``; returns them by key.
+
+    Parameters
+    ----------
+    layout : QBoxLayout
+    sections : iterable of (key, title, widget, expanded)
+    """
+    out = {}
+    for key, title, widget, expanded in sections:
+        section = QCollapsible(title)
+        section.addWidget(widget)
+        if expanded:
+            section.expand(animate=False)
+        layout.addWidget(section)
+        out[key] = section
+    return out
+
+
+class ScrollingDock(QWidget):
+    """A dock whose body scrolls vertically and is never narrower than its content.
+
+    Subclasses build a body widget and call :meth:`set_body`; :meth:`fit_width`
+    keeps the dock at least as wide as the body needs (so no column or button is
+    clipped), and at least ``min_width`` pixels.
+    """
+
+    def __init__(self, parent=None, min_width: int = 0):
+        super().__init__(parent)
+        self._min_width = int(min_width)
+        self._scroll: QScrollArea | None = None
+        self._body: QWidget | None = None
+
+    def set_body(self, body: QWidget, footer: QWidget | None = None) -> None:
+        """Put ``body`` in the scroll area (and ``footer`` below it, outside the scroll)."""
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
+        self._scroll, self._body = scroll, body
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll, 1)
+        if footer is not None:
+            outer.addWidget(footer)
+        self.fit_width()
+
+    def fit_width(self, *args) -> None:
+        """Keep the dock at least as wide as its content, so nothing is clipped."""
+        if self._scroll is None:
+            return
+        bar = self._scroll.verticalScrollBar().sizeHint().width()
+        needed = self._body.minimumSizeHint().width() + bar + 4
+        self._scroll.setMinimumWidth(max(needed, self._min_width))
+
+    def showEvent(self, event):  # noqa: N802 (Qt API)
+        """Fit the width when shown."""
+        self.fit_width()
+        super().showEvent(event)
