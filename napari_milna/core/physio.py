@@ -25,7 +25,6 @@ Phases follow Glover et al. 2000 (Magn Reson Med 44:162):
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import zlib
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import input_error
+from .tables import read_json_object
 
 #: Names accepted for each signal in a BIDS ``Columns`` list (first match wins).
 CARDIAC_NAMES = ("cardiac", "pulse", "ppg", "ecg")
@@ -160,15 +160,7 @@ class PhysioRecording:
 
 
 def _read_sidecar(path: Path) -> dict:
-    if not path.is_file():
-        raise input_error(path, "does not exist; a BIDS physio file needs its JSON sidecar")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise input_error(path, f"is not readable JSON ({exc})") from None
-    if not isinstance(meta, dict):
-        raise input_error(path, "does not hold a JSON object")
-    return meta
+    return read_json_object(path, "a BIDS physio file needs its JSON sidecar")
 
 
 def _read_lines(path: Path) -> list[str]:

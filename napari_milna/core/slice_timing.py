@@ -9,7 +9,6 @@ axis of the voxel grid (BIDS ``SliceEncodingDirection``, default ``k``).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 
 from .errors import MilnaInputError, input_error
 from .geometry import Grid
+from .tables import read_json_object
 
 #: Slice orders understood by :func:`slice_order`.
 SLICE_ORDERS = ("ascending", "descending", "interleaved", "interleaved_siemens")
@@ -75,14 +75,7 @@ def read_bold_sidecar(path: str | os.PathLike) -> dict:
                 name = name[: -len(suffix)]
                 break
         path = path.with_name(name + ".json")
-    if not path.is_file():
-        raise input_error(path, "does not exist; the BOLD JSON sidecar gives SliceTiming")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise input_error(path, f"is not readable JSON ({exc})") from None
-    if not isinstance(meta, dict):
-        raise input_error(path, "does not hold a JSON object")
+    meta = read_json_object(path, "the BOLD JSON sidecar gives SliceTiming")
     meta["_path"] = str(path)
     return meta
 

@@ -7,6 +7,7 @@ replaced when the caller says so.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -49,6 +50,28 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, overwrite: bool = F
             os.unlink(tmp)
         raise
     return path
+
+
+def read_json_object(path: str | os.PathLike, missing: str) -> dict:
+    """A JSON file holding one object (a BIDS sidecar), with one-sentence errors.
+
+    Parameters
+    ----------
+    path : str or path-like
+    missing : str
+        Why the file is needed, said when it does not exist
+        (``"a BIDS physio file needs its JSON sidecar"``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise input_error(path, f"does not exist; {missing}")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise input_error(path, f"is not readable JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise input_error(path, "does not hold a JSON object")
+    return meta
 
 
 def write_tsv(frame, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
