@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QObject, Signal
+from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import QLabel, QProgressBar, QPushButton
 
 from ..core.errors import MilnaInputError
@@ -40,6 +40,22 @@ def escape(text: str) -> str:
 def coloured(text: str, colour: str) -> str:
     """Rich text in a colour."""
     return f'<span style="color:{colour}">{escape(text)}</span>'
+
+
+class StatusLabel(QLabel):
+    """A rich-text, word-wrapped, selectable label that takes no room while empty."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        """Show ``text``; hide the label when it is empty."""
+        super().setText(text)
+        self.setVisible(bool(text))
 
 
 class JobCancelled(Exception):

@@ -29,7 +29,7 @@ from ..core.connectivity import INSULA_SEEDS, SEED_RADIUS_MM, Seed, connectivity
 from ..core.errors import MilnaInputError, input_error
 from ..core.kinds import ImageInfo, ImageKind
 from ..core.motion import FD_THRESHOLD_MM
-from .preproc_common import JobRunner, coloured, escape
+from .preproc_common import JobRunner, StatusLabel, coloured, escape
 from .preproc_inputs import bids_companions
 from .preproc_layers import show_file_map
 
@@ -58,7 +58,7 @@ class ConnectivityPanel(QWidget):
         self.cursor_seed_button = QPushButton("Add seed at cursor")
         self.run_button = QPushButton("Run connectivity")
         self.bar = QProgressBar()
-        self.status = QLabel("")
+        self.status = StatusLabel()
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

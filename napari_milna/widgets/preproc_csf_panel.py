@@ -27,7 +27,7 @@ from ..core.errors import MilnaInputError, input_error
 from ..core.kinds import ImageKind
 from ..core.nuisance import CSF_EROSION, CSF_LEVEL, csf_regressor
 from ..layers import source_of
-from .preproc_common import WARN_COLOUR, JobRunner, coloured, escape
+from .preproc_common import WARN_COLOUR, JobRunner, StatusLabel, coloured, escape
 from .preproc_inputs import LayerFileCombo
 from .preproc_layers import find_result_layer, show_mask
 from .preproc_plots import CsfPlot
@@ -65,13 +65,13 @@ class CsfPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.bar = QProgressBar()
         self.plot = CsfPlot()
-        self.summary = QLabel("")
+        self.summary = StatusLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.warning_label = QLabel("")
+        self.warning_label = StatusLabel()
         self.warning_label.setWordWrap(True)
         self.warning_label.setTextFormat(Qt.TextFormat.RichText)
-        self.status = QLabel("")
+        self.status = StatusLabel()
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         self.runner = JobRunner(self.bar, self.status, self.cancel_button, [self.compute_button],

@@ -34,7 +34,7 @@ from qtpy.QtWidgets import (
 from ..core.errors import MilnaInputError
 from ..core.first_level import PROTOCOL_CONTRASTS, SMOOTHING_FWHM_MM
 from ..core.tables import derivative_prefix
-from .preproc_common import WARN_COLOUR, JobRunner, coloured, escape
+from .preproc_common import WARN_COLOUR, JobRunner, StatusLabel, coloured, escape
 from .preproc_layers import show_file_map
 
 #: pain_glm's progress steps: 1 events, 2 RETROICOR, 3 motion, 4 CSF, 5 fit, 6 write, 7 refit.
@@ -87,7 +87,7 @@ class GlmPanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setMaximumHeight(90)
         self.table.setToolTip("Double-click a row to move the cursor to its PAG peak")
-        self.status = QLabel("")
+        self.status = StatusLabel()
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
 
 from ..core.errors import MilnaInputError, input_error
 from ..core.motion import FD_THRESHOLD_MM, MOTION_FORMATS, assess_motion, read_motion
-from .preproc_common import JobRunner, coloured, escape
+from .preproc_common import JobRunner, StatusLabel, coloured, escape
 from .preproc_inputs import PathField, guess_motion_format
 from .preproc_plots import FDPlot
 
@@ -62,14 +62,14 @@ class MotionPanel(QWidget):
                             "(Power 2014: 1 before, 2 after)")
         self.compute_button = QPushButton("Compute FD")
         self.plot = FDPlot()
-        self.summary = QLabel("")
+        self.summary = StatusLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.bar = QProgressBar()
         self.bar.setMaximumHeight(12)
         self.bar.setTextVisible(False)
-        self.status = QLabel("")
+        self.status = StatusLabel()
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         self.runner = JobRunner(self.bar, self.status, None, [self.compute_button],

@@ -46,7 +46,7 @@ from ..core.retroicor import compute_retroicor, retroicor_variance_map, write_re
 from ..core.roi_seeds import PAG_CENTROID_MM, SEEDS
 from ..core.slice_timing import SLICE_ORDERS, choose_slice_time
 from ..core.tables import derivative_prefix
-from .preproc_common import WARN_COLOUR, JobRunner, coloured, escape
+from .preproc_common import WARN_COLOUR, JobRunner, StatusLabel, coloured, escape
 from .preproc_inputs import PathField
 from .preproc_layers import show_r2_map
 from .preproc_plots import PulsePlot
@@ -115,7 +115,7 @@ class PhysioPanel(QWidget):
         self.save_button.setToolTip("Save the RETROICOR regressors as a TSV")
         self.save_button.setEnabled(False)
         self.bar = QProgressBar()
-        self.status = QLabel("")
+        self.status = StatusLabel()
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

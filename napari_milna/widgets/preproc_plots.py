@@ -191,6 +191,8 @@ class CsfPlot(DarkPlot):
                 label = f"{name} (r = {r:+.2f})" if r is not None and np.isfinite(r) else name
                 ax.plot(t, z * sd, color=palette[n % 3], lw=0.8, alpha=0.8, label=label)
         ax.set_xlim(t[0], t[-1])
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + 0.35 * (hi - lo))  # room for the legend
         ax.set_xlabel("time (s)", fontsize=7)
         ax.set_ylabel("% change", fontsize=7)
         self.legend(loc="upper right", ncol=3)
