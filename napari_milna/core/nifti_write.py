@@ -16,6 +16,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from .atomic import atomic_target, check_writable
 from .errors import input_error
 from .nifti import nifti_stem
 
@@ -129,21 +130,11 @@ def save_image(img, path: str | os.PathLike, *, overwrite: bool = False) -> Path
     """
     path = with_nifti_suffix(path)
     suffix = nifti_suffix(path)
-    if path.exists() and not overwrite:
-        raise input_error(path, "already exists; choose another name or allow overwriting")
-    if not path.parent.is_dir():
-        raise input_error(path.parent, "is not an existing folder")
+    check_writable(path, overwrite)
     if suffix in (".hdr", ".img", ".hdr.gz", ".img.gz"):
         return _save_pair(img, path, overwrite)
-    fd, tmp = tempfile.mkstemp(prefix=f".{nifti_stem(path)}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        nib.save(img, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_target(path, suffix=suffix) as tmp:
+        nib.save(img, str(tmp))
     return path
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
+from .atomic import atomic_target, check_writable
 from .errors import input_error
 
 
@@ -36,19 +36,9 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, overwrite: bool = F
         The file exists (and ``overwrite`` is False) or its folder does not.
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise input_error(path, "already exists; choose another name or allow overwriting")
-    if not path.parent.is_dir():
-        raise input_error(path.parent, "is not an existing folder")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    check_writable(path, overwrite)
+    with atomic_target(path) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
     return path
 
 

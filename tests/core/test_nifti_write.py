@@ -55,3 +55,19 @@ def test_description_written(tmp_path):
     out = save_like(np.zeros((4, 4, 4), np.float32), src, tmp_path / "spmT_0001.nii",
                     description="SPM{T_[14.0]} - drug x pain")
     assert nib.load(str(out)).header["descrip"].item().startswith(b"SPM{T_[14.0]}")
+
+
+def test_written_files_get_the_permissions_of_any_new_file(tmp_path):
+    """Atomic writes go through a temporary file, which is owner-only: not the result."""
+    import os
+    import stat
+
+    from napari_milna.core.tables import atomic_write_text
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")  # what open() gives under this process's umask
+    expected = stat.S_IMODE(os.stat(plain).st_mode)
+    nii = save_image(build_image(np.ones((2, 2, 2), np.uint8), affine=np.eye(4)), tmp_path / "m")
+    tsv = atomic_write_text(tmp_path / "t.tsv", "a\tb\n")
+    assert stat.S_IMODE(os.stat(nii).st_mode) == expected
+    assert stat.S_IMODE(os.stat(tsv).st_mode) == expected
