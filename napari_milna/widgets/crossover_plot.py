@@ -7,6 +7,8 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
+from .plot_style import style_axes
+
 #: Colours on napari's dark theme: drug up warm, drug down cool (the stat ramps' colours).
 STYLE = {
     "facecolor": "#262930",
@@ -52,12 +54,7 @@ class PairedLinesPlot(QWidget):
 
     def _style(self) -> None:
         ax = self.axes
-        ax.set_facecolor(STYLE["axes"])
-        for spine in ax.spines.values():
-            spine.set_color(STYLE["grid"])
-        ax.tick_params(colors=STYLE["text"], labelsize=8)
-        ax.yaxis.label.set_color(STYLE["text"])
-        ax.title.set_color(STYLE["text"])
+        style_axes(ax, face=STYLE["axes"], spine=STYLE["grid"], labelsize=8)
         ax.grid(axis="y", color=STYLE["grid"], lw=0.6)
         ax.set_axisbelow(True)
 

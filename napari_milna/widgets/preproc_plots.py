@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
-from .timeseries_plot import PLOT_STYLE
+from .plot_style import PLOT_STYLE, legend_style, style_axes
 
 #: Colours on the dark background.
 COLOURS = {
@@ -46,14 +46,7 @@ class DarkPlot(QWidget):
 
     def style_axes(self) -> None:
         """Dark face, light ticks and labels."""
-        ax = self.axes
-        ax.set_facecolor(PLOT_STYLE["facecolor"])
-        for spine in ax.spines.values():
-            spine.set_color(PLOT_STYLE["text"])
-        ax.tick_params(colors=PLOT_STYLE["text"], labelsize=7)
-        ax.xaxis.label.set_color(PLOT_STYLE["text"])
-        ax.yaxis.label.set_color(PLOT_STYLE["text"])
-        ax.title.set_color(PLOT_STYLE["text"])
+        style_axes(self.axes)
 
     def reset(self) -> None:
         """Clear the axes and restyle them."""
@@ -67,10 +60,7 @@ class DarkPlot(QWidget):
 
     def legend(self, **kwargs) -> None:
         """A small legend readable on the dark face."""
-        leg = self.axes.legend(fontsize=6, facecolor=PLOT_STYLE["facecolor"],
-                               edgecolor="#555555", labelcolor=PLOT_STYLE["text"],
-                               framealpha=0.8, **kwargs)
-        return leg
+        return self.axes.legend(**legend_style(**kwargs))
 
 
 class PulsePlot(DarkPlot):

@@ -7,7 +7,7 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from .timeseries_plot import PLOT_STYLE
+from .plot_style import PLOT_STYLE, legend_style, style_axes
 
 try:  # ROI colours of the workbench (PAG green, RVM magenta), when present
     from ..roi_layers import roi_colour as _roi_colour
@@ -60,13 +60,7 @@ class QCPlot(QWidget):
         self.canvas.draw_idle()
 
     def _style(self) -> None:
-        ax = self.axes
-        ax.set_facecolor(PLOT_STYLE["facecolor"])
-        for spine in ax.spines.values():
-            spine.set_color(PLOT_STYLE["text"])
-        ax.tick_params(colors=PLOT_STYLE["text"], labelsize=7)
-        ax.xaxis.label.set_color(PLOT_STYLE["text"])
-        ax.yaxis.label.set_color(PLOT_STYLE["text"])
+        style_axes(self.axes)
 
     def show_series(self, roi_series: dict, csf_series, tr: float | None) -> None:
         """Draw each ROI's mean series and the CSF mean, z-scored.
@@ -103,9 +97,8 @@ class QCPlot(QWidget):
         ax.set_ylabel("z", fontsize=7)
         if self.lines:
             legend = ax.legend(
-                fontsize=7, loc="upper right", ncol=min(3, len(self.lines)), framealpha=0.75,
-                facecolor=PLOT_STYLE["facecolor"], edgecolor="#555555",
-                labelcolor=PLOT_STYLE["text"], handlelength=1.5, columnspacing=1.0,
+                loc="upper right", ncol=min(3, len(self.lines)), handlelength=1.5,
+                columnspacing=1.0, **legend_style(fontsize=7, framealpha=0.75),
             )
             legend.set_draggable(True)
             top = max(float(np.max(np.abs(z))) for z in self.lines.values())

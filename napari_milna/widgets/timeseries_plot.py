@@ -10,8 +10,7 @@ from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..layers import source_of
 from ..viewer_state import ViewerState
-
-PLOT_STYLE = {"facecolor": "#262930", "text": "#d6d6d6", "line": "#ffb000", "marker": "#4ec9ff"}
+from .plot_style import PLOT_STYLE, style_axes
 
 
 def run_layers(viewer) -> list:
@@ -56,13 +55,7 @@ class TimeSeriesPlot(QWidget):
         self._closed = True
 
     def _style_axes(self) -> None:
-        ax = self.axes
-        ax.set_facecolor(PLOT_STYLE["facecolor"])
-        for spine in ax.spines.values():
-            spine.set_color(PLOT_STYLE["text"])
-        ax.tick_params(colors=PLOT_STYLE["text"], labelsize=7)
-        ax.xaxis.label.set_color(PLOT_STYLE["text"])
-        ax.yaxis.label.set_color(PLOT_STYLE["text"])
+        style_axes(self.axes)
 
     def _on_point(self, event=None) -> None:
         if not self._closed:
