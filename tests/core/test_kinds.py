@@ -33,14 +33,24 @@ def test_epi_run(epi_run):
     ("name", "data", "kind", "stat"),
     [
         ("zstat1.nii.gz", np.linspace(-4, 4, 512), ImageKind.STAT, "Z"),
-        ("sub-01_contrast-pain_stat-t_statmap.nii.gz", np.linspace(-4, 4, 512), ImageKind.STAT, "T"),
+        (
+            "sub-01_contrast-pain_stat-t_statmap.nii.gz",
+            np.linspace(-4, 4, 512),
+            ImageKind.STAT,
+            "T",
+        ),
         ("cope1.nii.gz", np.linspace(-4, 4, 512), ImageKind.CONTRAST, None),
         ("con_0001.nii", np.linspace(-4, 4, 512), ImageKind.CONTRAST, None),
         ("beta_0003.nii", np.linspace(-4, 4, 512), ImageKind.BETA, None),
         ("ResMS.nii", np.linspace(1, 4, 512), ImageKind.VARIANCE, None),
         ("RPV.nii", np.linspace(0.01, 0.04, 512), ImageKind.RESELS_PER_VOXEL, None),
         ("mask.nii", (np.arange(512) > 100).astype(np.uint8), ImageKind.MASK, None),
-        ("sub-01_desc-brain_mask.nii.gz", (np.arange(512) > 9).astype(np.uint8), ImageKind.MASK, None),
+        (
+            "sub-01_desc-brain_mask.nii.gz",
+            (np.arange(512) > 9).astype(np.uint8),
+            ImageKind.MASK,
+            None,
+        ),
         ("sub-01_label-CSF_probseg.nii.gz", np.linspace(0, 1, 512), ImageKind.CSF, None),
         ("T1_brain_pve_0.nii.gz", np.linspace(0, 1, 512), ImageKind.CSF, None),
         ("whatever.nii", (np.arange(512) % 5).astype(np.int16), ImageKind.LABELS, None),
@@ -58,6 +68,8 @@ def test_fsl_tstat_reads_dof(tmp_path):
     stats = tmp_path / "stats"
     stats.mkdir()
     (stats / "dof").write_text("27\n")
-    path = write_nifti(stats / "tstat1.nii.gz", np.linspace(-3, 3, 512).reshape(8, 8, 8), np.eye(4))
+    path = write_nifti(
+        stats / "tstat1.nii.gz", np.linspace(-3, 3, 512).reshape(8, 8, 8), np.eye(4)
+    )
     info = classify(load_volume(path))
     assert (info.stat_type, info.df) == ("T", 27.0)

@@ -79,7 +79,9 @@ def test_bad_files_give_one_sentence_naming_the_file(bad_files, key, words):
     with pytest.raises(MilnaInputError) as err:
         load_volume(path, allow_run=True)
     message = str(err.value)
-    assert str(path) in message.replace(str(path.with_suffix("")), str(path)) or path.name in message
+    assert (
+        str(path) in message.replace(str(path.with_suffix("")), str(path)) or path.name in message
+    )
     assert words in message
     assert "\n" not in message and message.endswith(".")
 
