@@ -13,21 +13,13 @@ import time
 
 import imageio.v3 as iio
 import napari
+from _screenshot import settle  # docs/ is on sys.path when run as a script
 from napari_milna.sample_data import ensure_sample_study
-from qtpy.QtWidgets import QApplication
 
 from napari_milna._compat import camera
 from napari_milna.viewer_state import ViewerState
 from napari_milna.widgets.crossover_dock import CrossoverDock
 from napari_milna.widgets.cursor_overlay import show_cursor
-
-
-def settle(seconds: float) -> None:
-    """Let Qt draw (and worker threads report) for a while."""
-    end = time.time() + seconds
-    while time.time() < end:
-        QApplication.processEvents()
-        time.sleep(0.05)
 
 
 def main() -> None:

@@ -12,13 +12,12 @@ Usage (under Xvfb)::
 from __future__ import annotations
 
 import argparse
-import time
 
 import imageio.v3 as iio
 import napari
 import numpy as np
+from _screenshot import settle  # docs/ is on sys.path when run as a script
 from napari_milna.sample_data import ensure_sample_study
-from qtpy.QtWidgets import QApplication
 
 from napari_milna._compat import camera
 from napari_milna.core.roi_seeds import seed_roi
@@ -30,12 +29,6 @@ from napari_milna.viewer_state import ViewerState
 BRAINSTEM_MNI = (0.0, -33.0, -26.0)
 
 
-def settle(seconds: float) -> None:
-    """Let Qt draw for a while."""
-    end = time.time() + seconds
-    while time.time() < end:
-        QApplication.processEvents()
-        time.sleep(0.05)
 
 
 def main() -> None:

@@ -9,11 +9,10 @@ Usage (under Xvfb)::
 from __future__ import annotations
 
 import argparse
-import time
 
 import imageio.v3 as iio
 import napari
-from qtpy.QtWidgets import QApplication
+from _screenshot import settle  # docs/ is on sys.path when run as a script
 
 from napari_milna._compat import camera
 from napari_milna.viewer_state import ViewerState
@@ -23,12 +22,6 @@ from napari_milna.widgets import roi_dialogs
 BRAINSTEM_MNI = (0.5, -33.0, -24.0)
 
 
-def settle(seconds: float) -> None:
-    """Let Qt draw for a while."""
-    end = time.time() + seconds
-    while time.time() < end:
-        QApplication.processEvents()
-        time.sleep(0.05)
 
 
 def main() -> None:

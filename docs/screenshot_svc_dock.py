@@ -18,8 +18,8 @@ import time
 import imageio.v3 as iio
 import napari
 import numpy as np
+from _screenshot import settle  # docs/ is on sys.path when run as a script
 from napari_milna.sample_data import ensure_sample_study
-from qtpy.QtWidgets import QApplication
 
 from napari_milna._compat import camera
 from napari_milna.core.roi_seeds import seed_roi
@@ -27,14 +27,6 @@ from napari_milna.layers import source_of
 from napari_milna.roi_layers import add_roi_layer
 from napari_milna.viewer_state import ViewerState
 from napari_milna.widgets import roi_dialogs
-
-
-def settle(seconds: float) -> None:
-    """Let Qt draw for a while."""
-    end = time.time() + seconds
-    while time.time() < end:
-        QApplication.processEvents()
-        time.sleep(0.05)
 
 
 def main() -> None:

@@ -9,22 +9,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import time
 
 import imageio.v3 as iio
 import napari
-from qtpy.QtWidgets import QApplication
+from _screenshot import settle  # docs/ is on sys.path when run as a script
 
 from napari_milna._sample import PAG_MNI
 from napari_milna.viewer_state import ViewerState
-
-
-def settle(seconds: float) -> None:
-    """Let Qt draw (and worker threads report) for a while."""
-    end = time.time() + seconds
-    while time.time() < end:
-        QApplication.processEvents()
-        time.sleep(0.05)
 
 
 def main() -> None:
