@@ -12,7 +12,7 @@ say what was planted.
 from __future__ import annotations
 
 #: Bump when the generated data change in any way: the cache folder is versioned by it.
-SAMPLE_VERSION = 2
+SAMPLE_VERSION = 3
 
 #: Seed of every random stream in the generator (``numpy.random.default_rng([SEED, k])``).
 SAMPLE_SEED = 20240607

@@ -230,7 +230,7 @@ def test_dropout_matches_truth(study, bold):
     gm, wm, csf = (np.asarray(nib.load(p).dataobj, dtype=float)
                    for p in (study.gm_probseg, study.wm_probseg, study.csf_probseg))
     r2 = ((world() - (0.0, -20.0, 15.0)) ** 2).sum(axis=-1) / 80.0**2
-    expected = (1000 * csf + 780 * gm + 600 * wm) * (1 + 0.25 * r2)
+    expected = (1000 * csf + 780 * gm + 710 * wm) * (1 + 0.2 * r2)
     mask = np.asarray(nib.load(study.brain_mask).dataobj) > 0
     ratio = np.where(mask, bold.mean(axis=-1) / np.maximum(expected, 1), 0)
     dropout = np.asarray(nib.load(study.dropout_map).dataobj, dtype=float)
