@@ -10,11 +10,12 @@ thread with a progress bar.
 
 from __future__ import annotations
 
-from qtpy.QtCore import QEvent, Qt
-from qtpy.QtWidgets import QFormLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
-from superqt import QCollapsible
+from qtpy.QtCore import QEvent
+from qtpy.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from ..layers import source_of
+from ..viewer_state import unwrap_viewer
+from .dock_layout import ScrollingDock, add_sections
 from .preproc_connectivity_panel import ConnectivityPanel
 from .preproc_context import PreprocContext, default_output_dir
 from .preproc_csf_panel import CsfPanel
@@ -31,7 +32,7 @@ def is_mask_layer(layer) -> bool:
     return isinstance(layer, Labels)
 
 
-class PreprocessingDock(QWidget):
+class PreprocessingDock(ScrollingDock):
     """Preprocessing dock of napari-milna.
 
     Parameters
@@ -41,8 +42,7 @@ class PreprocessingDock(QWidget):
 
     def __init__(self, napari_viewer, parent=None):
         super().__init__(parent)
-        # napari hands plugin docks a public-only proxy; the viewer state keys on the viewer
-        napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
+        napari_viewer = unwrap_viewer(napari_viewer)
         self.viewer = napari_viewer
         self._docked = False
         self.run_combo = RunCombo(napari_viewer)
@@ -75,46 +75,28 @@ class PreprocessingDock(QWidget):
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.sections = {}
-        for title, widget, expanded in (
-            ("Run and files", top, True),
-            ("Physiological noise (RETROICOR)", self.physio, True),
-            ("Motion (framewise displacement)", self.motion, True),
-            ("CSF nuisance signal", self.csf, False),
-            ("First-level GLM", self.glm, False),
-            ("Resting connectivity", self.connectivity, False),
-        ):
-            section = QCollapsible(title)
-            section.addWidget(widget)
-            if expanded:
-                section.expand(animate=False)
-            layout.addWidget(section)
-            self.sections[title] = section
+        self.sections = add_sections(
+            layout,
+            (
+                (title, title, widget, expanded)
+                for title, widget, expanded in (
+                    ("Run and files", top, True),
+                    ("Physiological noise (RETROICOR)", self.physio, True),
+                    ("Motion (framewise displacement)", self.motion, True),
+                    ("CSF nuisance signal", self.csf, False),
+                    ("First-level GLM", self.glm, False),
+                    ("Resting connectivity", self.connectivity, False),
+                )
+            ),
+        )
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(body)
-        self._scroll, self._body = scroll, body
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        self.set_body(body)
 
         for section in self.sections.values():
-            section.toggled.connect(self._fit_width)
+            section.toggled.connect(self.fit_width)
         self.run_combo.run_changed.connect(self._on_run)
         self.destroyed.connect(self._on_destroyed)
         self._on_run(self.run_combo.layer())
-
-    def _fit_width(self, *args) -> None:
-        """Keep the dock at least as wide as its content, so nothing is clipped."""
-        bar = self._scroll.verticalScrollBar().sizeHint().width()
-        self._scroll.setMinimumWidth(self._body.minimumSizeHint().width() + bar + 4)
-
-    def showEvent(self, event):  # noqa: N802 (Qt API)
-        """Fit the width when first shown."""
-        self._fit_width()
-        super().showEvent(event)
 
     def _on_destroyed(self, *args) -> None:
         for panel in (self.physio, self.motion, self.csf, self.glm, self.connectivity):

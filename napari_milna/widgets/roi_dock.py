@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
 
 from ..layers import source_of
 from ..roi_layers import roi_grid
+from ..viewer_state import unwrap_viewer
 from .dock_layout import ScrollingDock, add_sections
 from .layer_combo import LayerCombo
 from .roi_facts_panel import RoiFactsPanel
@@ -42,7 +43,7 @@ class RoiWorkbench(ScrollingDock):
         super().__init__(parent)
         # napari hands plugin docks a public-only proxy; the viewer state, the close
         # guard and the reader all key on the viewer itself
-        napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
+        napari_viewer = unwrap_viewer(napari_viewer)
         self.viewer = napari_viewer
         self.session = session = RoiSession(napari_viewer, self)
         self.guard = UnsavedGuard.install(napari_viewer)
