@@ -161,6 +161,20 @@ class PreprocContext:
         )
         return Path(chosen) if chosen else None
 
+    def save_tsv(self, path, title: str, default: Path, write) -> Path | None:
+        """Ask where (unless ``path`` is given), ask before replacing, then ``write``.
+
+        ``write(path, overwrite)`` does the atomic write; None means the user cancelled.
+        """
+        if path is None:
+            path = self.ask_save_path(title, default, "TSV (*.tsv)")
+            if path is None:
+                return None
+        overwrite = self.confirm_overwrite([Path(path)])
+        if overwrite is None:
+            return None
+        return write(path, overwrite)
+
     def cursor_world(self) -> np.ndarray | None:
         """World mm of the viewer's cursor, or None without 3D layers."""
         if self.viewer.dims.ndim < 3:

@@ -433,18 +433,15 @@ class PhysioPanel(QWidget):
         if self.peaks is None:
             return None
         try:
-            if path is None:
-                default = self.ctx.output_dir() / self._peaks_name()
-                path = self.ctx.ask_save_path("Save the cardiac peak times", default,
-                                              "TSV (*.tsv)")
-                if path is None:
-                    return None
-            overwrite = self.ctx.confirm_overwrite([Path(path)])
-            if overwrite is None:
-                return None
-            written = write_peak_times(self.peaks, path, overwrite=overwrite)
+            default = self.ctx.output_dir() / self._peaks_name() if path is None else None
+            written = self.ctx.save_tsv(
+                path, "Save the cardiac peak times", default,
+                lambda p, overwrite: write_peak_times(self.peaks, p, overwrite=overwrite),
+            )
         except MilnaInputError as exc:
             self._refuse(exc)
+            return None
+        if written is None:
             return None
         self.peaks_file = written
         self.status.setText(escape(f"Saved {self.peaks.times.size} peak times to {written}."))
@@ -531,20 +528,19 @@ class PhysioPanel(QWidget):
         if self.result is None:
             return None
         try:
+            default = None
             if path is None:
                 source = self.ctx.run_source()
                 default = (self.ctx.output_dir()
                            / f"{derivative_prefix(source.path)}_desc-retroicor_timeseries.tsv")
-                path = self.ctx.ask_save_path("Save the RETROICOR regressors", default,
-                                              "TSV (*.tsv)")
-                if path is None:
-                    return None
-            overwrite = self.ctx.confirm_overwrite([Path(path)])
-            if overwrite is None:
-                return None
-            written = write_regressors(self.result, path, overwrite=overwrite)
+            written = self.ctx.save_tsv(
+                path, "Save the RETROICOR regressors", default,
+                lambda p, overwrite: write_regressors(self.result, p, overwrite=overwrite),
+            )
         except MilnaInputError as exc:
             self._refuse(exc)
+            return None
+        if written is None:
             return None
         self.status.setText(escape(f"Saved {len(self.result.columns)} regressors x "
                                    f"{self.result.n_volumes} volumes to {written}."))
