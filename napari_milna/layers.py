@@ -8,7 +8,7 @@ layers in the viewer's display space.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from napari.utils import Colormap
@@ -127,14 +127,13 @@ def placement_kwargs(placement: Placement, ndim: int) -> dict:
 
 def _stat_kwargs(data: np.ndarray, info: ImageInfo) -> tuple[dict, float, float]:
     vmax = stat_display_max(data)
-    two_sided = info.stat_type in ("T", "Z")
     threshold = 0.0
     try:
         if info.stat_type == "Z" or info.df is not None:
             threshold = float(threshold_for_p(DEFAULT_P_THRESHOLD, info.stat_type, info.df))
     except ValueError:
         threshold = 0.0
-    ramp = StatRamp(threshold, vmax, two_sided)
+    ramp = stat_ramp(info.stat_type, threshold, vmax)
     kwargs = {
         "colormap": stat_colormap(ramp),
         "contrast_limits": ramp.limits,
@@ -292,11 +291,9 @@ def display_version(src: LayerSource, data, space: DisplaySpace, spacing, labels
     return shown, space.place(target.affine)
 
 
-def with_threshold(layer_src: LayerSource, threshold: float) -> tuple[LayerSource, Colormap]:
-    """New source record and colormap for a statistical layer at ``threshold``."""
-    two_sided = layer_src.info.stat_type in ("T", "Z")
-    ramp = StatRamp(threshold, layer_src.vmax, two_sided)
-    return replace(layer_src, threshold=threshold), stat_colormap(ramp)
+def stat_ramp(stat_type: str | None, threshold: float, vmax: float) -> StatRamp:
+    """The colour ramp of a statistical map: two-sided for T and Z, one-sided for F."""
+    return StatRamp(threshold, vmax, stat_type in ("T", "Z"))
 
 
 __all__ = [
@@ -310,5 +307,5 @@ __all__ = [
     "placement_kwargs",
     "source_of",
     "stat_colormap",
-    "with_threshold",
+    "stat_ramp",
 ]

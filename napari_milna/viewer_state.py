@@ -15,7 +15,7 @@ import warnings
 import weakref
 
 import numpy as np
-from napari.layers import Image, Labels
+from napari.layers import Labels
 from napari.utils.notifications import show_info, show_warning
 from psygnal import Signal
 
@@ -308,7 +308,3 @@ class ViewerState:
         viewer.dims.axis_labels = labels
         if reset:
             viewer.reset_view()
-
-    def image_layers(self) -> list:
-        """napari-milna image layers (not labels)."""
-        return [lay for lay in self.milna_layers() if isinstance(lay, Image)]

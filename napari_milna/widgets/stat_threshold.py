@@ -13,7 +13,7 @@ from qtpy.QtWidgets import (
 
 from ..core.kinds import ImageKind
 from ..core.stat_values import convert_threshold
-from ..layers import source_of, with_threshold
+from ..layers import source_of, stat_colormap, stat_ramp
 
 UNITS = ("p", "T", "Z")
 
@@ -52,10 +52,10 @@ def apply_threshold(layer, value: float, unit: str, df=None) -> float:
         src.df = df
     stat_type = src.info.stat_type or "Z"
     threshold = convert_threshold(value, unit, stat_type, src.df)
-    new_src, colormap = with_threshold(src, threshold)
-    src.threshold = new_src.threshold
-    layer.colormap = colormap
-    layer.contrast_limits = (-src.vmax, src.vmax) if stat_type in ("T", "Z") else (0, src.vmax)
+    ramp = stat_ramp(stat_type, threshold, src.vmax)
+    src.threshold = threshold
+    layer.colormap = stat_colormap(ramp)
+    layer.contrast_limits = ramp.limits
     return threshold
 
 
