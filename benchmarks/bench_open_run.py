@@ -59,16 +59,16 @@ def eager(path: Path):
 
 
 def lazy(path: Path):
-    from napari_milna.core.geometry import DisplaySpace
-    from napari_milna.core.nifti import load_volume
-    from napari_milna.layers import layer_tuple
+    from napari_milna._napari.layers import layer_tuple
+    from napari_milna.core.io.geometry import DisplaySpace
+    from napari_milna.core.io.nifti import load_volume
 
     data, kwargs, _ = layer_tuple(load_volume(path, allow_run=True), DisplaySpace.world())
     return data, np.asarray(data[0])
 
 
 def random_access(path: Path, n: int = 25) -> tuple[float, float, float]:
-    from napari_milna.core.nifti import open_nifti
+    from napari_milna.core.io.nifti import open_nifti
 
     run = open_nifti(path).run()
     rng = np.random.default_rng(1)
@@ -91,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--volumes", type=int, default=300)
     args = parser.parse_args()
-    import napari_milna.layers  # noqa: F401  (imports outside the timed region)
+    import napari_milna._napari.layers  # noqa: F401  (imports outside the timed region)
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_run(Path(tmp), args.volumes)

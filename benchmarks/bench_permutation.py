@@ -15,7 +15,7 @@ import time
 import numpy as np
 from nilearn.mass_univariate import permuted_ols
 
-from napari_milna.core.permutation import sign_flip_test
+from napari_milna.core.svc.permutation import sign_flip_test
 
 
 def simulate(rng, n_subjects: int, n_voxels: int = 300) -> np.ndarray:

@@ -6,7 +6,7 @@ its own subprocess:
 
 * ``numpy``: ``nibabel`` loads the whole run as float32 (``get_fdata(dtype=float32)``)
   and numpy computes mean and std over time (the baseline);
-* ``stream``: :func:`napari_milna.core.tsnr.temporal_stats` (one streamed pass);
+* ``stream``: :func:`napari_milna.core.qc.tsnr.temporal_stats` (one streamed pass);
 * ``stream_prefetch``: the same with the next chunk read in a background thread;
 * ``stream_qc``: every QC accumulator in the same pass (moments with a degree-2
   Legendre detrend, SPM implicit mask, CSF coupling, ROI series), as ``run_qc`` does;
@@ -41,7 +41,7 @@ variant, path, trace = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 import numpy as np
 import nibabel as nib
 from napari_milna.core import tsnr as T
-from napari_milna.core.nifti import open_nifti
+from napari_milna.core.io.nifti import open_nifti
 if trace:
     tracemalloc.start()
 t0 = time.perf_counter()

@@ -7,7 +7,7 @@ variant in its own subprocess:
 * ``numpy``: nibabel loads the whole run as float64, and ``np.linalg.lstsq`` fits the
   base model (cosine drift + constant) and the full model (+ 18 RETROICOR columns) to
   every in-mask voxel. This is the baseline.
-* ``stream``: :func:`napari_milna.core.retroicor.retroicor_variance_map`, which reads
+* ``stream``: :func:`napari_milna.core.preproc.retroicor.retroicor_variance_map`, which reads
   32 volumes at a time and accumulates projections.
 
 Prints best wall times, peak resident memory (``VmHWM``), the ratios ``stream / numpy``
@@ -36,8 +36,8 @@ import json, sys, time
 import numpy as np
 import nibabel as nib
 variant, path, regs_path, out_path = sys.argv[1:5]
-from napari_milna.core.retroicor import drift_design, retroicor_variance_map
-from napari_milna.core.nifti import open_nifti
+from napari_milna.core.preproc.retroicor import drift_design, retroicor_variance_map
+from napari_milna.core.io.nifti import open_nifti
 regs = np.load(regs_path)
 t0 = time.perf_counter()
 if variant == "numpy":
@@ -62,7 +62,7 @@ print(json.dumps({"seconds": elapsed, "peak_mb": hwm / 1024}))
 def make_run(folder: Path) -> tuple[Path, Path]:
     import nibabel as nib
 
-    from napari_milna.core.retroicor import retroicor_regressors
+    from napari_milna.core.preproc.retroicor import retroicor_regressors
 
     rng = np.random.default_rng(0)
     regs = retroicor_regressors(rng.uniform(0, 2 * np.pi, N_VOLUMES),

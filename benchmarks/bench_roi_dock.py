@@ -43,11 +43,11 @@ def main(repeats: int = 40) -> None:
     import napari
     from qtpy.QtWidgets import QApplication
 
-    from napari_milna.core.geometry import Grid
-    from napari_milna.core.roi_facts import roi_facts_table
-    from napari_milna.roi_layers import add_roi_layer, roi_data
-    from napari_milna.widgets.roi_dock import RoiWorkbench
-    from napari_milna.widgets.roi_session import DEBOUNCE_MS, mark_saved
+    from napari_milna._napari.roi_layers import add_roi_layer, roi_data
+    from napari_milna.core.io.geometry import Grid
+    from napari_milna.core.roi.facts import roi_facts_table
+    from napari_milna.widgets.roi.dock import RoiWorkbench
+    from napari_milna.widgets.roi.session import DEBOUNCE_MS, mark_saved
 
     affine = np.array(
         [[-2.5, 0, 0, 90], [0, 2.5, 0, -126], [0, 0, 2.5, -72], [0, 0, 0, 1]], dtype=float

@@ -12,10 +12,10 @@ import time
 
 import numpy as np
 
-from napari_milna.core.geometry import Grid
-from napari_milna.core.roi_facts import facts_from_voxels, roi_facts, roi_facts_table
-from napari_milna.core.roi_refine import dilate_mm, largest_component
-from napari_milna.core.roi_seeds import seed_roi
+from napari_milna.core.io.geometry import Grid
+from napari_milna.core.roi.facts import facts_from_voxels, roi_facts, roi_facts_table
+from napari_milna.core.roi.refine import dilate_mm, largest_component
+from napari_milna.core.roi.seeds import seed_roi
 
 # MNI152 bounding box (-90..90, -126..90, -72..108 mm) at 2.5 x 2.5 x 2.5 mm, LAS
 GRID = Grid((73, 87, 73), [[-2.5, 0, 0, 90], [0, 2.5, 0, -126], [0, 0, 2.5, -72], [0, 0, 0, 1]])

@@ -50,10 +50,10 @@ def main() -> None:
     import napari
     from qtpy.QtWidgets import QApplication
 
-    from napari_milna.core.smoothness import smoothness_from_fwhm_mm
-    from napari_milna.core.svc import small_volume_correction
-    from napari_milna.layers import source_of
-    from napari_milna.widgets.svc_dock import DEBOUNCE_MS, SvcDock
+    from napari_milna._napari.layers import source_of
+    from napari_milna.core.svc.correction import small_volume_correction
+    from napari_milna.core.svc.smoothness import smoothness_from_fwhm_mm
+    from napari_milna.widgets.svc.dock import DEBOUNCE_MS, SvcDock
 
     folder = Path(tempfile.mkdtemp(prefix="bench_svc_dock_"))
     path = make_map(folder)

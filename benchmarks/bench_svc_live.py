@@ -17,10 +17,10 @@ import time
 import numpy as np
 from scipy import ndimage
 
-from napari_milna.core.geometry import Grid
-from napari_milna.core.resels import resel_counts
-from napari_milna.core.smoothness import smoothness_from_fwhm_mm
-from napari_milna.core.svc import small_volume_correction
+from napari_milna.core.io.geometry import Grid
+from napari_milna.core.svc.correction import small_volume_correction
+from napari_milna.core.svc.resels import resel_counts
+from napari_milna.core.svc.smoothness import smoothness_from_fwhm_mm
 
 BUDGET_S = 0.050
 

@@ -19,9 +19,9 @@ import time
 import numpy as np
 from scipy import ndimage, stats
 
-from napari_milna.core.geometry import Grid
-from napari_milna.core.smoothness import smoothness_from_fwhm_mm
-from napari_milna.core.svc import small_volume_correction
+from napari_milna.core.io.geometry import Grid
+from napari_milna.core.svc.correction import small_volume_correction
+from napari_milna.core.svc.smoothness import smoothness_from_fwhm_mm
 
 VOXEL = (2.5, 2.5, 3.0)
 SHAPE = (28, 28, 24)

@@ -16,10 +16,10 @@ import napari
 from _screenshot import settle  # docs/ is on sys.path when run as a script
 from napari_milna.sample_data import ensure_sample_study
 
-from napari_milna._compat import camera
-from napari_milna.viewer_state import ViewerState
-from napari_milna.widgets.crossover_dock import CrossoverDock
-from napari_milna.widgets.cursor_overlay import show_cursor
+from napari_milna._napari.compat import camera
+from napari_milna._napari.viewer_state import ViewerState
+from napari_milna.widgets.crossover.dock import CrossoverDock
+from napari_milna.widgets.viewer.cursor_overlay import show_cursor
 
 
 def main() -> None:

@@ -24,9 +24,9 @@ from napari_milna.sample_data import ensure_sample_study
 from PIL import Image
 from qtpy.QtWidgets import QApplication
 
-from napari_milna._compat import camera
-from napari_milna.viewer_state import ViewerState
-from napari_milna.widgets.preproc_dock import PreprocessingDock
+from napari_milna._napari.compat import camera
+from napari_milna._napari.viewer_state import ViewerState
+from napari_milna.widgets.preproc.dock import PreprocessingDock
 
 OUT = Path(__file__).with_name("preproc_dock.png")
 

@@ -19,11 +19,11 @@ import numpy as np
 from _screenshot import settle  # docs/ is on sys.path when run as a script
 from napari_milna.sample_data import ensure_sample_study
 
-from napari_milna._compat import camera
-from napari_milna.core.roi_seeds import seed_roi
-from napari_milna.layers import source_of
-from napari_milna.roi_layers import add_roi_layer
-from napari_milna.viewer_state import ViewerState
+from napari_milna._napari.compat import camera
+from napari_milna._napari.layers import source_of
+from napari_milna._napari.roi_layers import add_roi_layer
+from napari_milna._napari.viewer_state import ViewerState
+from napari_milna.core.roi.seeds import seed_roi
 
 #: Between the PAG (z about -9) and the RVM (z about -42), on the midline (MNI mm).
 BRAINSTEM_MNI = (0.0, -33.0, -26.0)

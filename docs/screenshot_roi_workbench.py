@@ -14,9 +14,9 @@ import imageio.v3 as iio
 import napari
 from _screenshot import settle  # docs/ is on sys.path when run as a script
 
-from napari_milna._compat import camera
-from napari_milna.viewer_state import ViewerState
-from napari_milna.widgets import roi_dialogs
+from napari_milna._napari.compat import camera
+from napari_milna._napari.viewer_state import ViewerState
+from napari_milna.widgets.roi import dialogs as roi_dialogs
 
 #: Between the PAG (z about -9) and the RVM (z about -42), on the midline (MNI mm).
 BRAINSTEM_MNI = (0.5, -33.0, -24.0)

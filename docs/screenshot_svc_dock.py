@@ -21,12 +21,12 @@ import numpy as np
 from _screenshot import settle  # docs/ is on sys.path when run as a script
 from napari_milna.sample_data import ensure_sample_study
 
-from napari_milna._compat import camera
-from napari_milna.core.roi_seeds import seed_roi
-from napari_milna.layers import source_of
-from napari_milna.roi_layers import add_roi_layer
-from napari_milna.viewer_state import ViewerState
-from napari_milna.widgets import roi_dialogs
+from napari_milna._napari.compat import camera
+from napari_milna._napari.layers import source_of
+from napari_milna._napari.roi_layers import add_roi_layer
+from napari_milna._napari.viewer_state import ViewerState
+from napari_milna.core.roi.seeds import seed_roi
+from napari_milna.widgets.roi import dialogs as roi_dialogs
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ import imageio.v3 as iio
 import napari
 from _screenshot import settle  # docs/ is on sys.path when run as a script
 
-from napari_milna._sample import PAG_MNI
-from napari_milna.viewer_state import ViewerState
+from napari_milna._napari.sample import PAG_MNI
+from napari_milna._napari.viewer_state import ViewerState
 
 
 def main() -> None:

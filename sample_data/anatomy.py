@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from nilearn import datasets
 
-from napari_milna.core.geometry import Grid
-from napari_milna.core.resample import resample_to_grid
+from napari_milna.core.io.geometry import Grid
+from napari_milna.core.io.resample import resample_to_grid
 
 #: Voxel size in mm (x, y, z).
 VOXEL_SIZE_MM = (2.5, 2.5, 3.0)

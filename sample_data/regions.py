@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from napari_milna.core.geometry import Grid
+from napari_milna.core.io.geometry import Grid
 
 #: Sub-samples per voxel edge for coverage.
 SUBSAMPLES = 5

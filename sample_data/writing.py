@@ -1,6 +1,6 @@
 """Byte-reproducible writers for the sample study (NIfTI, JSON, TSV, gzipped physio).
 
-NIfTI files go through :mod:`napari_milna.core.nifti_write` (atomic, sform = qform
+NIfTI files go through :mod:`napari_milna.core.io.nifti_write` (atomic, sform = qform
 code 4 "MNI", units mm / s); nibabel's gzip writer stores no file name or time, and
 the gzipped physio is written the same way, so two generations give identical bytes.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from napari_milna.core.nifti_write import build_image, save_image
+from napari_milna.core.io.nifti_write import build_image, save_image
 
 #: sform / qform code of every sample image: 4 = MNI152.
 MNI_CODE = 4

@@ -10,11 +10,11 @@ import pytest
 
 sample_data = pytest.importorskip("napari_milna.sample_data")
 
-from napari_milna.core.motion import assess_motion, framewise_displacement, read_motion  # noqa: E402
-from napari_milna.core.nifti import open_nifti  # noqa: E402
-from napari_milna.core.physio import detect_cardiac_peaks, read_bids_physio  # noqa: E402
-from napari_milna.core.retroicor import compute_retroicor, retroicor_variance_map  # noqa: E402
-from napari_milna.core.slice_timing import choose_slice_time  # noqa: E402
+from napari_milna.core.io.nifti import open_nifti  # noqa: E402
+from napari_milna.core.preproc.motion import assess_motion, framewise_displacement, read_motion  # noqa: E402
+from napari_milna.core.preproc.physio import detect_cardiac_peaks, read_bids_physio  # noqa: E402
+from napari_milna.core.preproc.retroicor import compute_retroicor, retroicor_variance_map  # noqa: E402
+from napari_milna.core.preproc.slice_timing import choose_slice_time  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_retroicor_explains_variance_where_the_truth_puts_physio_noise(study):
 
 @pytest.mark.slow
 def test_retroicor_raises_the_pag_pain_t(study, tmp_path):
-    from napari_milna.core.pain_glm import pain_glm
+    from napari_milna.core.preproc.pain_glm import pain_glm
 
     # Fit a box around the brainstem only (keeps the test short).
     source = open_nifti(study.bold)

@@ -8,9 +8,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from napari_milna.core.geometry import Grid
-from napari_milna.layers import LazyRun, ResampledRun, source_of
-from napari_milna.viewer_state import ViewerState
+from napari_milna._napari.layers import LazyRun, ResampledRun, source_of
+from napari_milna._napari.viewer_state import ViewerState
+from napari_milna.core.io.geometry import Grid
 
 
 def world_of(layer, ijk):
@@ -130,7 +130,7 @@ def test_writer_without_source_rebuilds_affine_from_transforms(make_napari_viewe
 
 
 def test_bad_files_notify_and_do_not_crash(make_napari_viewer, bad_files, monkeypatch):
-    import napari_milna._reader as reader
+    import napari_milna._napari.reader as reader
 
     messages = []
     monkeypatch.setattr(reader, "show_error", messages.append)

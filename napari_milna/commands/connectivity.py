@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..core.connectivity import HIGH_PASS_HZ, LOW_PASS_HZ
-from ..core.motion import FD_THRESHOLD_MM
+from ..core.preproc.connectivity import HIGH_PASS_HZ, LOW_PASS_HZ
+from ..core.preproc.motion import FD_THRESHOLD_MM
 
 
 def add_parser(subparsers) -> None:
@@ -38,9 +38,9 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> dict:
     """Compute, write and summarise."""
-    from ..core.connectivity import Seed
-    from ..core.connectivity_study import resting_connectivity
     from ..core.errors import input_error
+    from ..core.preproc.connectivity import Seed
+    from ..core.preproc.connectivity_study import resting_connectivity
 
     seeds = None
     if args.seed:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from ..core.crossover import rois_from_files, run_crossover, write_crossover
-from ..core.study_table import CONTRAST_KINDS, choose_contrast, open_study, validate_study
+from ..core.crossover.analysis import rois_from_files, run_crossover, write_crossover
+from ..core.crossover.study_table import (
+    CONTRAST_KINDS,
+    choose_contrast,
+    open_study,
+    validate_study,
+)
 
 
 def add_parser(subparsers) -> None:

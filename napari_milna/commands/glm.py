@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..core.first_level import HIGH_PASS_HZ, SMOOTHING_FWHM_MM
-from ..core.motion import FD_THRESHOLD_MM, MOTION_FORMATS
-from ..core.nuisance import CSF_EROSION, CSF_LEVEL, TASK_CORRELATION_LEVEL
-from ..core.retroicor import FourierOrders
-from ..core.slice_timing import SLICE_ORDERS
+from ..core.preproc.first_level import HIGH_PASS_HZ, SMOOTHING_FWHM_MM
+from ..core.preproc.motion import FD_THRESHOLD_MM, MOTION_FORMATS
+from ..core.preproc.nuisance import CSF_EROSION, CSF_LEVEL, TASK_CORRELATION_LEVEL
+from ..core.preproc.retroicor import FourierOrders
+from ..core.preproc.slice_timing import SLICE_ORDERS
 
 
 def add_parser(subparsers) -> None:
@@ -67,7 +67,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> dict:
     """Fit, write and report."""
     from ..core.errors import input_error
-    from ..core.pain_glm import pain_glm
+    from ..core.preproc.pain_glm import pain_glm
 
     if args.motion and not args.motion_format:
         raise input_error(args.motion, "needs --motion-format (spm, fsl, afni or fmriprep)")

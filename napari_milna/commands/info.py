@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..core.kinds import classify
-from ..core.nifti import load_volume
+from ..core.io.kinds import classify
+from ..core.io.nifti import load_volume
 
 
 def add_parser(subparsers) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..core.motion import (
+from ..core.preproc.motion import (
     FD_THRESHOLD_MM,
     HEAD_RADIUS_MM,
     MOTION_FORMATS,

@@ -7,9 +7,9 @@ import argparse
 import numpy as np
 
 from ..core.errors import input_error
-from ..core.nifti import open_nifti
-from ..core.permutation import MIN_SUBJECTS, sign_flip_test, subject_matrix
-from ..core.svc_inputs import read_mask, read_roi
+from ..core.io.nifti import open_nifti
+from ..core.svc.inputs import read_mask, read_roi
+from ..core.svc.permutation import MIN_SUBJECTS, sign_flip_test, subject_matrix
 
 
 def add_parser(subparsers) -> None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.errors import input_error
-from ..core.nifti import nifti_stem
-from ..core.qc import DROPOUT_THRESHOLD, run_qc
-from ..core.qc_batch import find_runs, render_mosaic, run_batch, write_html, write_tsv
+from ..core.io.nifti import nifti_stem
+from ..core.qc.batch import find_runs, render_mosaic, run_batch, write_html, write_tsv
+from ..core.qc.coverage import DROPOUT_THRESHOLD, run_qc
 
 
 def add_parser(subparsers) -> None:
@@ -88,7 +88,7 @@ def run(args) -> dict:
 
 
 def _run_single(args) -> dict:
-    from ..core.qc_batch import RunInputs, bids_entities, find_brain_mask, find_csf_probseg
+    from ..core.qc.batch import RunInputs, bids_entities, find_brain_mask, find_csf_probseg
 
     epi = Path(args.epi[0])
     outputs = _outputs(args, f"{nifti_stem(epi)}_qc")

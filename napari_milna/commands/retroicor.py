@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.errors import input_error
-from ..core.nifti import open_nifti
-from ..core.physio import read_bids_physio, read_peak_times, write_peak_times
-from ..core.retroicor import FourierOrders, compute_retroicor, write_regressors
-from ..core.slice_timing import SLICE_ORDERS, choose_slice_time
+from ..core.io.nifti import open_nifti
+from ..core.preproc.physio import read_bids_physio, read_peak_times, write_peak_times
+from ..core.preproc.retroicor import FourierOrders, compute_retroicor, write_regressors
+from ..core.preproc.slice_timing import SLICE_ORDERS, choose_slice_time
 
 
 def add_parser(subparsers) -> None:
@@ -56,7 +56,7 @@ def run(args) -> dict:
     if args.r2_map:
         if not args.bold:
             raise input_error(None, "--r2-map needs --bold (the run whose variance is explained)")
-        from ..core.nifti_write import with_nifti_suffix
+        from ..core.io.nifti_write import with_nifti_suffix
 
         targets.append(with_nifti_suffix(args.r2_map))
     for target in targets:
@@ -79,7 +79,7 @@ def run(args) -> dict:
     else:
         if args.slice_index is not None or args.at is not None:
             raise input_error(None, "--slice and --at need --bold (the grid and slice timing)")
-        from ..core.slice_timing import SliceChoice
+        from ..core.preproc.slice_timing import SliceChoice
 
         given = args.slice_time if args.slice_time is not None else 0.0
         how = "given" if args.slice_time is not None else "volume start (no slice given)"
@@ -105,9 +105,9 @@ def run(args) -> dict:
 
 def _r2_map(args, source, result, tr, n_volumes) -> dict:
     """Partial R^2 of the regressors over drift (+ task), written next to the TSV."""
-    from ..core.first_level import read_events, task_design
-    from ..core.nifti_write import save_like
-    from ..core.retroicor import retroicor_variance_map
+    from ..core.io.nifti_write import save_like
+    from ..core.preproc.first_level import read_events, task_design
+    from ..core.preproc.retroicor import retroicor_variance_map
 
     base = None
     if args.events:

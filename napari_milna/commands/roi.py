@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.errors import input_error
-from ..core.nifti import load_volume, open_nifti
-from ..core.roi_facts import roi_facts, roi_facts_table
-from ..core.roi_io import load_roi, save_roi_labels, save_roi_mask
-from ..core.roi_refine import exclude_csf, map_on_grid
-from ..core.roi_seeds import SEEDS, seed_roi
+from ..core.io.nifti import load_volume, open_nifti
+from ..core.roi.facts import roi_facts, roi_facts_table
+from ..core.roi.io import load_roi, save_roi_labels, save_roi_mask
+from ..core.roi.refine import exclude_csf, map_on_grid
+from ..core.roi.seeds import SEEDS, seed_roi
 
 _FACT_KEYS = ("n_voxels", "volume_mm3", "centroid_mm", "csf_fraction")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from ..core.errors import input_error
-from ..core.smoothness import estimate_smoothness, read_fsl_smoothness, smoothness_from_fwhm_mm
-from ..core.svc import analysis_mask_of, check_search_volume, small_volume_correction
-from ..core.svc_inputs import read_mask, read_roi, read_stat_map
+from ..core.svc.correction import analysis_mask_of, check_search_volume, small_volume_correction
+from ..core.svc.inputs import read_mask, read_roi, read_stat_map
+from ..core.svc.smoothness import estimate_smoothness, read_fsl_smoothness, smoothness_from_fwhm_mm
 
 
 def add_parser(subparsers) -> None:

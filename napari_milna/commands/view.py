@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.errors import input_error
-from ..core.nifti import load_volume
+from ..core.io.nifti import load_volume
 
 
 def add_parser(subparsers) -> None:
@@ -25,7 +25,7 @@ def run(args) -> None:
         import napari
     except ImportError as exc:  # pragma: no cover - napari is a core dependency
         raise input_error(None, f"napari is not installed ({exc})") from None
-    from ..viewer_state import ViewerState
+    from .._napari.viewer_state import ViewerState
 
     viewer = napari.Viewer(title="napari-milna")
     _, dock = viewer.window.add_plugin_dock_widget("napari-milna", "Brainstem viewer")

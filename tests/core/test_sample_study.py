@@ -33,7 +33,7 @@ from scipy import stats
 from scipy.signal import find_peaks
 
 from napari_milna.core.errors import MilnaInputError
-from napari_milna.core.kinds import parse_spm_description
+from napari_milna.core.io.kinds import parse_spm_description
 
 # The documented grid (README.md / the task): 2.5 x 2.5 x 3 mm, x -75..75, y -110..75, z -72..84.
 SHAPE = (61, 75, 53)

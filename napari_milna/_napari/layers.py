@@ -1,0 +1,311 @@
+"""Turn opened NIfTI sources into napari layers placed by their affine.
+
+Every layer this package makes carries its :class:`LayerSource` in
+``layer.metadata["milna"]``: the file, the nibabel image (header for the writer),
+the grid and the classification. :mod:`napari_milna._napari.viewer_state` places such
+layers in the viewer's display space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from napari.utils import Colormap
+
+from ..core.io.geometry import DisplaySpace, Grid, Placement
+from ..core.io.kinds import ImageInfo, ImageKind, classify
+from ..core.io.nifti import LazyRun, NiftiSource
+from ..core.io.resample import display_aligned_grid, resample_to_grid
+from ..core.svc.stat_values import threshold_for_p
+from ..core.viewer.display_values import StatRamp, robust_range, stat_display_max
+
+#: Default display threshold of statistical maps (uncorrected one-sided p).
+DEFAULT_P_THRESHOLD = 0.001
+#: Stacking order: lower ranks sit lower in the layer list.
+KIND_RANK = {
+    ImageKind.RUN: 0,
+    ImageKind.IMAGE: 1,
+    ImageKind.CONTRAST: 2,
+    ImageKind.BETA: 2,
+    ImageKind.VARIANCE: 2,
+    ImageKind.RESELS_PER_VOXEL: 2,
+    ImageKind.PROBABILITY: 3,
+    ImageKind.CSF: 3,
+    ImageKind.STAT: 4,
+    ImageKind.MASK: 5,
+    ImageKind.LABELS: 6,
+}
+METADATA_KEY = "milna"
+
+
+@dataclass
+class LayerSource:
+    """What a layer shows: a grid in world mm and, when it came from a file, that file.
+
+    Attributes
+    ----------
+    grid : Grid
+        Voxel grid of the layer's data (the spatial axes).
+    info : ImageInfo
+        Classification (kind, statistic type, df).
+    source : NiftiSource or None
+        The file the layer was read from; its header is kept on save.
+    df : float or tuple or None
+        Degrees of freedom in use (from the header or set by the user).
+    threshold : float
+        Current display threshold of a statistical map, in its own units.
+    resampled_for_display : bool
+        True when the layer shows a resampled copy (its grid is oblique to the
+        display space); values in the cursor read-out still come from ``grid``.
+    """
+
+    grid: Grid
+    info: ImageInfo
+    source: NiftiSource | None = None
+    df: float | tuple | None = None
+    threshold: float = 0.0
+    vmax: float = 1.0
+    resampled_for_display: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def image(self):
+        """The nibabel image (header source for writing), or None."""
+        return self.source.image if self.source is not None else None
+
+    @property
+    def is_run(self) -> bool:
+        """True for a 4D run."""
+        return self.source is not None and self.source.is_run
+
+    def value_at(self, ijk, t: int = 0) -> float | None:
+        """Voxel value at integer index ``ijk`` (volume ``t`` for runs), None outside the grid."""
+        ijk = np.asarray(ijk, dtype=int)
+        if self.source is None or not self.grid.contains_index(ijk):
+            return None
+        if self.source.is_run:
+            return float(self.source.run().volume(t)[tuple(ijk)])
+        return float(self.source.volume()[tuple(ijk)])
+
+
+def source_of(layer) -> LayerSource | None:
+    """The :class:`LayerSource` of a layer, or None for layers not made by napari-milna."""
+    meta = getattr(layer, "metadata", None) or {}
+    src = meta.get(METADATA_KEY)
+    return src if isinstance(src, LayerSource) else None
+
+
+def grid_data(layer) -> np.ndarray:
+    """A layer's data on its own grid, never the copy resampled for an oblique display.
+
+    File-backed images and runs are shown from their source anyway; drawn or derived
+    layers (ROIs, QC maps) keep their own-grid data in ``extra["original_data"]``
+    while the viewer shows a display copy.
+    """
+    src = source_of(layer)
+    if src is not None and src.resampled_for_display and "original_data" in src.extra:
+        return np.asarray(src.extra["original_data"])
+    return np.asarray(layer.data)
+
+
+def stat_colormap(ramp: StatRamp, name: str = "milna-stat") -> Colormap:
+    """A napari colormap for a statistical ramp (transparent below threshold)."""
+    controls, colors = ramp.controls_and_colors()
+    return Colormap(colors=colors, controls=controls, name=name, interpolation="linear")
+
+
+def placement_kwargs(placement: Placement, ndim: int) -> dict:
+    """Napari ``scale``, ``translate`` and ``affine`` for a layer of ``ndim`` (3 or 4) axes."""
+    extra = ndim - 3
+    scale = np.r_[np.ones(extra), placement.scale]
+    translate = np.r_[np.zeros(extra), placement.translate]
+    affine = np.eye(ndim + 1)
+    affine[extra:, extra:] = placement.affine
+    return {"scale": scale, "translate": translate, "affine": affine}
+
+
+def _stat_kwargs(data: np.ndarray, info: ImageInfo) -> tuple[dict, float, float]:
+    vmax = stat_display_max(data)
+    threshold = 0.0
+    try:
+        if info.stat_type == "Z" or info.df is not None:
+            threshold = float(threshold_for_p(DEFAULT_P_THRESHOLD, info.stat_type, info.df))
+    except ValueError:
+        threshold = 0.0
+    ramp = stat_ramp(info.stat_type, threshold, vmax)
+    kwargs = {
+        "colormap": stat_colormap(ramp),
+        "contrast_limits": ramp.limits,
+        "blending": "translucent",
+        "interpolation2d": "nearest",
+    }
+    return kwargs, threshold, vmax
+
+
+def layer_tuple(
+    source: NiftiSource,
+    space: DisplaySpace,
+    info: ImageInfo | None = None,
+    spacing=None,
+):
+    """A napari layer-data tuple for an opened NIfTI file, placed in ``space``.
+
+    Parameters
+    ----------
+    source : NiftiSource
+    space : DisplaySpace
+        The viewer's display space (world mm or a reference grid).
+    info : ImageInfo, optional
+        Classification; computed from the file when omitted.
+    spacing : array-like, optional
+        Voxel size of the display grid, used only when the image is oblique to
+        ``space`` and must be resampled for display (default: its own smallest voxel).
+
+    Returns
+    -------
+    tuple
+        ``(data, kwargs, layer_type)`` as napari readers return.
+    """
+    if source.is_run:
+        data = source.run()
+        info = info or classify(source)
+        vol0 = data.volume(0)
+        kwargs = {"colormap": "gray", "contrast_limits": robust_range(vol0)}
+        layer_type = "image"
+    else:
+        data = source.volume()
+        info = info or classify(source, data)
+        layer_type = "image"
+        kwargs = {}
+        if info.kind in (ImageKind.MASK, ImageKind.LABELS):
+            data = np.asarray(
+                np.nan_to_num(data), dtype=np.int32 if data.max() > 255 else np.uint8
+            )
+            layer_type = "labels"
+            kwargs = {"opacity": 0.5 if info.kind == ImageKind.LABELS else 0.35}
+        elif info.kind == ImageKind.STAT:
+            kwargs, threshold, vmax = _stat_kwargs(data, info)
+        elif info.kind in (ImageKind.CSF, ImageKind.PROBABILITY):
+            kwargs = {
+                "colormap": "cyan",
+                "contrast_limits": (0.0, 1.0),
+                "blending": "additive",
+                "opacity": 0.6,
+            }
+        elif info.kind in (ImageKind.CONTRAST, ImageKind.BETA):
+            lim = max(abs(v) for v in robust_range(data, 0.5, 99.5))
+            kwargs = {"colormap": "twilight_shifted", "contrast_limits": (-lim, lim)}
+        elif info.kind in (ImageKind.VARIANCE, ImageKind.RESELS_PER_VOXEL):
+            kwargs = {"colormap": "magma", "contrast_limits": robust_range(data)}
+        else:
+            kwargs = {"colormap": "gray", "contrast_limits": robust_range(data)}
+    layer_src = LayerSource(grid=source.grid, info=info, source=source, df=info.df)
+    if info.kind == ImageKind.STAT and not source.is_run:
+        layer_src.threshold = threshold
+        layer_src.vmax = vmax
+    if layer_type == "image" and isinstance(data, np.ndarray) and data.dtype.kind == "f":
+        # NaN (masked-out) voxels show as empty; the read-out still reports NaN.
+        data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
+    if spacing is None:
+        spacing = np.full(3, float(source.grid.zooms.min()))
+    data, placement = display_version(layer_src, data, space, spacing, layer_type == "labels")
+    kwargs.update(placement_kwargs(placement, np.ndim(data)))
+    kwargs["name"] = source.name
+    kwargs["metadata"] = {METADATA_KEY: layer_src}
+    return data, kwargs, layer_type
+
+
+class ResampledRun:
+    """A 4D run shown on another grid: each requested volume is resampled on demand."""
+
+    def __init__(self, run, source: Grid, target: Grid):
+        self.run, self.source, self.target = run, source, target
+        self.shape = (run.shape[0],) + target.shape
+        self.dtype = np.dtype(np.float32)
+        self.ndim = 4
+        self._cache: dict[int, np.ndarray] = {}
+
+    def volume(self, t: int) -> np.ndarray:
+        """Volume ``t`` on the target grid."""
+        if t not in self._cache:
+            if len(self._cache) > 8:
+                self._cache.clear()
+            vol = resample_to_grid(self.run.volume(t), self.source, self.target, order=1)
+            self._cache[t] = vol.astype(np.float32)
+        return self._cache[t]
+
+    def __getitem__(self, key):
+        if not isinstance(key, tuple):
+            key = (key,)
+        key = key + (slice(None),) * (4 - len(key))
+        times = np.arange(self.shape[0])[key[0]]
+        if np.ndim(times) == 0:
+            return self.volume(int(times))[key[1:]]
+        return np.stack([self.volume(int(t))[key[1:]] for t in times])
+
+
+def display_version(src: LayerSource, data, space: DisplaySpace, spacing, labels: bool):
+    """The data to show for a layer in ``space`` and its placement.
+
+    When the layer's grid is axis-aligned in ``space`` this is ``data`` itself, placed
+    by its affine. Otherwise napari could not slice it: the volume (or each volume
+    of a run, on demand) is resampled onto a display-aligned grid -- nearest
+    neighbour for labels, trilinear otherwise -- and ``src`` records it
+    (``resampled_for_display``, ``extra["display_grid"]``).
+
+    Parameters
+    ----------
+    src : LayerSource
+    data : array-like
+        The layer's data on its own grid (labels: the current, possibly edited, labels).
+    space : DisplaySpace
+    spacing : array-like
+        Voxel size of the display grid when resampling.
+    labels : bool
+
+    Returns
+    -------
+    data, Placement
+    """
+    placement = space.place(src.grid.affine)
+    src.extra["placed_space"] = space
+    if not placement.needs_resampling:
+        src.resampled_for_display = False
+        src.extra.pop("display_grid", None)
+        return data, placement
+    target = display_aligned_grid(src.grid, space, spacing)
+    if isinstance(data, LazyRun):
+        shown = ResampledRun(data, src.grid, target)
+    else:
+        order = 0 if labels else 1
+        values = np.nan_to_num(np.asarray(data))
+        if values.ndim == 4:  # labels drawn on a run: (t, i, j, k), each volume on its own
+            shown = np.stack([resample_to_grid(v, src.grid, target, order=order) for v in values])
+        else:
+            shown = resample_to_grid(values, src.grid, target, order=order)
+        if not labels:
+            shown = shown.astype(np.float32)
+    src.resampled_for_display = True
+    src.extra["display_grid"] = target
+    return shown, space.place(target.affine)
+
+
+def stat_ramp(stat_type: str | None, threshold: float, vmax: float) -> StatRamp:
+    """The colour ramp of a statistical map: two-sided for T and Z, one-sided for F."""
+    return StatRamp(threshold, vmax, stat_type in ("T", "Z"))
+
+
+__all__ = [
+    "KIND_RANK",
+    "METADATA_KEY",
+    "LayerSource",
+    "ResampledRun",
+    "display_version",
+    "grid_data",
+    "layer_tuple",
+    "placement_kwargs",
+    "source_of",
+    "stat_colormap",
+    "stat_ramp",
+]

@@ -1,0 +1,189 @@
+"""Write NIfTI files atomically, on the grid and with the header of their source.
+
+Writes go to a temporary file in the destination folder and are renamed into
+place, so a crash never leaves half a file; an existing file is only replaced
+when the caller says so. A written image keeps its source's affine, sform / qform
+and codes, units and description unless told otherwise: reloading gives the same
+voxels at the same world positions.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from ..errors import input_error
+from .atomic import atomic_target, check_writable
+from .nifti import nifti_stem
+
+_KNOWN_SUFFIXES = (".nii.gz", ".nii", ".hdr", ".img", ".hdr.gz", ".img.gz")
+
+
+def nifti_suffix(path: str | os.PathLike) -> str:
+    """The NIfTI suffix of ``path`` (``.nii.gz`` counted as one), or ``""``."""
+    name = str(path).lower()
+    for suffix in _KNOWN_SUFFIXES:
+        if name.endswith(suffix):
+            return suffix
+    return ""
+
+
+def with_nifti_suffix(path: str | os.PathLike, default: str = ".nii.gz") -> Path:
+    """``path`` with ``default`` appended when it has no NIfTI suffix."""
+    path = Path(path)
+    return path if nifti_suffix(path) else path.with_name(path.name + default)
+
+
+def _header_from_source(source_header, data: np.ndarray, description: str | None):
+    hdr = source_header.copy()
+    hdr.set_data_shape(data.shape)
+    hdr.set_data_dtype(data.dtype)
+    # Values are written as they are: no scaling inherited from the source.
+    hdr["scl_slope"] = np.nan
+    hdr["scl_inter"] = np.nan
+    if data.ndim == 3 and "dim" in hdr:
+        dim = hdr["dim"].copy()
+        dim[0] = 3
+        dim[4:] = 1
+        hdr["dim"] = dim
+    hdr["cal_min"] = 0
+    hdr["cal_max"] = 0
+    if description is not None:
+        hdr["descrip"] = description.encode("latin-1", errors="replace")[:79]
+    return hdr
+
+
+def build_image(
+    data: np.ndarray,
+    *,
+    source=None,
+    affine=None,
+    sform_code: int = 2,
+    description: str | None = None,
+):
+    """A nibabel image of ``data`` on the grid of ``source`` (or on ``affine``).
+
+    Parameters
+    ----------
+    data : ndarray
+        3D (or 4D) voxel data in NIfTI (i, j, k[, t]) order.
+    source : nibabel image, optional
+        Image whose affine, sform / qform, codes, units and class are kept.
+    affine : array-like, shape (4, 4), optional
+        Used when no ``source`` is given.
+    sform_code : int
+        sform / qform code when building from ``affine`` (2 aligned anat, 4 MNI).
+    description : str, optional
+        Header description (e.g. ``"SPM{T_[14.0]} - drug x pain"``).
+
+    Returns
+    -------
+    nibabel.Nifti1Image or Nifti2Image
+    """
+    data = np.asanyarray(data)
+    if source is not None:
+        if tuple(source.shape[:3]) != tuple(data.shape[:3]):
+            raise ValueError(
+                f"data of shape {data.shape} is not on the source grid {source.shape[:3]}"
+            )
+        klass = nib.Nifti2Image if isinstance(source, nib.Nifti2Image) else nib.Nifti1Image
+        hdr = _header_from_source(source.header, data, description)
+        if not isinstance(hdr, klass.header_class):
+            hdr = klass.header_class.from_header(hdr)
+        img = klass(data, None, header=hdr)
+        return img
+    if affine is None:
+        raise ValueError("build_image needs a source image or an affine")
+    img = nib.Nifti1Image(data, np.asarray(affine, dtype=float))
+    img.header.set_sform(np.asarray(affine, dtype=float), int(sform_code))
+    img.header.set_qform(np.asarray(affine, dtype=float), int(sform_code))
+    img.header.set_xyzt_units("mm", "sec")
+    if description is not None:
+        img.header["descrip"] = description.encode("latin-1", errors="replace")[:79]
+    return img
+
+
+def save_image(img, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write ``img`` to ``path`` atomically.
+
+    Parameters
+    ----------
+    img : nibabel image
+    path : str or path-like
+        Destination; ``.nii.gz`` is appended when it has no NIfTI suffix.
+    overwrite : bool
+        Replace an existing file. Without it an existing file is an error.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    MilnaInputError
+        When the file exists and ``overwrite`` is False, or the folder is missing.
+    """
+    path = with_nifti_suffix(path)
+    suffix = nifti_suffix(path)
+    check_writable(path, overwrite)
+    if suffix in (".hdr", ".img", ".hdr.gz", ".img.gz"):
+        return _save_pair(img, path, overwrite)
+    with atomic_target(path, suffix=suffix) as tmp:
+        nib.save(img, str(tmp))
+    return path
+
+
+def _save_pair(img, path: Path, overwrite: bool) -> Path:
+    """Write a .hdr / .img pair: both halves to temporary names, then renamed."""
+    gz = ".gz" if str(path).lower().endswith(".gz") else ""
+    stem = nifti_stem(path)
+    hdr_path = path.parent / f"{stem}.hdr{gz}"
+    img_path = path.parent / f"{stem}.img{gz}"
+    for target in (hdr_path, img_path):
+        if target.exists() and not overwrite:
+            raise input_error(target, "already exists; choose another name or allow overwriting")
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{stem}.", dir=path.parent))
+    try:
+        pair = nib.Nifti1Pair(np.asanyarray(img.dataobj), img.affine, header=img.header)
+        nib.save(pair, tmpdir / f"{stem}.hdr{gz}")
+        os.replace(tmpdir / f"{stem}.img{gz}", img_path)
+        os.replace(tmpdir / f"{stem}.hdr{gz}", hdr_path)
+    finally:
+        for leftover in tmpdir.glob("*"):
+            leftover.unlink()
+        tmpdir.rmdir()
+    return hdr_path if path.name.lower().endswith((".hdr", ".hdr.gz")) else img_path
+
+
+def save_like(
+    data: np.ndarray,
+    source,
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    description: str | None = None,
+) -> Path:
+    """Write ``data`` on the grid and with the header of ``source``, atomically.
+
+    Parameters
+    ----------
+    data : ndarray
+        Voxels in NIfTI order, shape ``source.shape[:3]`` (or with a 4th axis).
+    source : nibabel image
+        The image whose grid and header the output keeps.
+    path : str or path-like
+    overwrite : bool
+    description : str, optional
+
+    Returns
+    -------
+    Path
+    """
+    return save_image(
+        build_image(data, source=source, description=description), path, overwrite=overwrite
+    )

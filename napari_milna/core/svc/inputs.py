@@ -1,0 +1,166 @@
+"""Read the files an SVC or a permutation test needs, with one clear sentence per problem.
+
+A statistic map brings its type and degrees of freedom (SPM header
+``SPM{T_[20.0]}``, FSL ``zstat`` / ``tstat`` with ``stats/dof``, a BIDS sidecar, via
+:func:`napari_milna.core.io.kinds.classify`) unless the user gives them. ROIs and masks
+must lie on the map's voxel grid: they are never resampled silently, only when the
+caller asks (nearest neighbour, through :func:`napari_milna.core.io.resample.resample_to_grid`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import input_error
+from ..io.geometry import Grid
+from ..io.kinds import classify
+from ..io.nifti import NiftiSource, load_volume
+from ..io.resample import resample_to_grid
+
+
+@dataclass(frozen=True)
+class StatMap:
+    """A statistic map read from a file, with its type and degrees of freedom."""
+
+    source: NiftiSource
+    data: np.ndarray
+    stat_type: str
+    df: float | tuple[float, float] | None
+
+    @property
+    def grid(self) -> Grid:
+        """The map's voxel grid."""
+        return self.source.grid
+
+
+def read_stat_map(path: str | os.PathLike, stat_type: str | None = None, df=None) -> StatMap:
+    """Open a statistic map and settle its type and df (given values win over the file's).
+
+    Parameters
+    ----------
+    path : path-like
+    stat_type : {"T", "Z", "F"}, optional
+        Overrides what the file name / header says.
+    df : float or sequence, optional
+        Overrides the df the header gives; one value for T, two for F.
+
+    Raises
+    ------
+    MilnaInputError
+        Unreadable or all-NaN map, unknown type, T or F map without degrees of freedom,
+        map without a single non-zero value.
+    """
+    source = load_volume(path)
+    data = np.asarray(source.volume(), dtype=np.float64)
+    info = classify(source, data)
+    stat = (stat_type or info.stat_type or "").upper()
+    if stat not in ("T", "Z", "F"):
+        raise input_error(
+            path, "is not recognisably a T, Z or F map (name and header say nothing); "
+            "give its type with --type"
+        )
+    if df is not None:
+        values = [float(v) for v in np.atleast_1d(df)]
+    elif info.df is not None and stat == info.stat_type:
+        values = [float(v) for v in np.atleast_1d(info.df)]
+    else:
+        values = []
+    if stat == "T":
+        if len(values) != 1 or not values[0] > 0:
+            raise input_error(
+                path, "is a T map whose degrees of freedom are unknown (no SPM header, FSL dof "
+                "file or sidecar says them); give them with --df"
+            )
+        dfs = values[0]
+    elif stat == "F":
+        if len(values) != 2 or not min(values) > 0:
+            raise input_error(path, "is an F map that needs two degrees of freedom: --df DF1 DF2")
+        dfs = (values[0], values[1])
+    else:
+        dfs = None
+    if not np.any(np.isfinite(data) & (data != 0)):
+        raise input_error(path, "has no non-zero finite voxel, so there is nothing to test")
+    return StatMap(source, data, stat, dfs)
+
+
+def _on_grid(source: NiftiSource, grid: Grid, grid_owner, resample: bool, hint: str,
+             what: str) -> np.ndarray:
+    data = np.asarray(source.volume())
+    if source.grid.matches(grid):
+        return data
+    if not resample:
+        raise input_error(
+            source.path,
+            f"the {what} lies on a different voxel grid ({source.grid.describe()}) than "
+            f"{grid_owner} ({grid.describe()}) and is not resampled silently; resample it "
+            f"explicitly with {hint} (nearest neighbour)",
+        )
+    values = np.where(np.isfinite(data), data, 0)
+    return resample_to_grid(values, source.grid, grid, order=0)
+
+
+def read_roi(
+    path: str | os.PathLike,
+    grid: Grid,
+    label: int | None = None,
+    resample: bool = False,
+    grid_owner: str = "the statistic map",
+    resample_hint: str = "--resample-roi",
+) -> np.ndarray:
+    """ROI voxels from a mask or a label image, on ``grid``.
+
+    Parameters
+    ----------
+    path : path-like
+        Mask (non-zero voxels) or label image.
+    grid : Grid
+        The grid the ROI must lie on.
+    label : int, optional
+        Keep only voxels with this label (default: every non-zero voxel).
+    resample : bool
+        Resample an ROI on another grid onto ``grid`` (nearest neighbour).
+    grid_owner : str
+        Names ``grid`` in messages (``"the statistic map spmT_0001.nii"``).
+    resample_hint : str
+        The option that asks for resampling, named in the message.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    source = load_volume(path)
+    data = _on_grid(source, grid, grid_owner, resample, resample_hint, "ROI")
+    finite = np.isfinite(data)
+    if label is None:
+        roi = finite & (data != 0)
+        if not roi.any():
+            extra = " after resampling onto the map's grid" if resample else ""
+            raise input_error(path, f"the ROI is empty{extra}: it has no non-zero voxel")
+        return roi
+    roi = finite & (data == label)
+    if not roi.any():
+        present = np.unique(data[finite & (data != 0)])
+        shown = ", ".join(f"{v:g}" for v in present[:12]) + (" ..." if present.size > 12 else "")
+        raise input_error(
+            path, f"has no voxel with label {label} (labels present: {shown or 'none'})"
+        )
+    return roi
+
+
+def read_mask(
+    path: str | os.PathLike,
+    grid: Grid,
+    resample: bool = False,
+    grid_owner: str = "the statistic map",
+    resample_hint: str = "--resample-mask",
+) -> np.ndarray:
+    """An analysis mask (non-zero finite voxels) on ``grid``."""
+    source = load_volume(path)
+    data = _on_grid(source, grid, grid_owner, resample, resample_hint, "mask")
+    mask = np.isfinite(data) & (data != 0)
+    if not mask.any():
+        raise input_error(path, "the mask is empty: it has no non-zero voxel")
+    return mask

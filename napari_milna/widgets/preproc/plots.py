@@ -1,0 +1,189 @@
+"""Plots of the preprocessing dock: pulse trace with beats, framewise displacement, CSF signal.
+
+Dark matplotlib canvases in the style of the time-series plot of the main dock.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
+
+from ..panel.plot_style import PLOT_STYLE, legend_style, style_axes
+
+#: Colours on the dark background.
+COLOURS = {
+    "trace": "#9ecbff",
+    "peak": PLOT_STYLE["line"],
+    "missed": "#ff6b6b",
+    "extra": "#c77dff",
+    "threshold": "#ff6b6b",
+    "scrub": "#ff6b6b",
+    "fd": PLOT_STYLE["line"],
+    "csf": PLOT_STYLE["marker"],
+    "task": "#ffb000",
+}
+
+
+class DarkPlot(QWidget):
+    """A matplotlib canvas with one dark-themed axes."""
+
+    def __init__(self, height: int = 150, parent=None):
+        super().__init__(parent)
+        self.figure = Figure(figsize=(3.4, height / 100), dpi=100,
+                             facecolor=PLOT_STYLE["facecolor"])
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas.setMinimumHeight(height)
+        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.canvas.setFixedHeight(height)
+        self.axes = self.figure.add_subplot(111)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas)
+        self.style_axes()
+
+    def style_axes(self) -> None:
+        """Dark face, light ticks and labels."""
+        style_axes(self.axes)
+
+    def reset(self) -> None:
+        """Clear the axes and restyle them."""
+        self.axes.clear()
+        self.style_axes()
+
+    def finish(self) -> None:
+        """Lay out and redraw."""
+        self.figure.tight_layout(pad=0.4)
+        self.canvas.draw_idle()
+
+    def legend(self, **kwargs) -> None:
+        """A small legend readable on the dark face."""
+        return self.axes.legend(**legend_style(**kwargs))
+
+
+class PulsePlot(DarkPlot):
+    """The cardiac trace with its beats and the flagged (missed / extra) intervals.
+
+    Shows a window of ``window_s`` seconds; a left click emits :attr:`clicked` with
+    the time under the mouse (the panel adds or removes a peak there).
+    """
+
+    clicked = Signal(float)
+
+    def __init__(self, window_s: float = 20.0, parent=None):
+        super().__init__(height=170, parent=parent)
+        self.window_s = window_s
+        self.start = 0.0
+        self.times: np.ndarray | None = None
+        self.span = (0.0, 1.0)
+        self.canvas.mpl_connect("button_press_event", self._on_press)
+
+    def _on_press(self, event) -> None:
+        if event.inaxes is self.axes and event.button == 1 and event.xdata is not None:
+            self.clicked.emit(float(event.xdata))
+
+    def show_trace(self, times: np.ndarray, trace: np.ndarray, peaks, run_span=None) -> None:
+        """Draw the trace, the beats of ``peaks`` (CardiacPeaks) and its flagged intervals."""
+        self.times = times
+        self.span = (float(times[0]), float(times[-1]))
+        self.reset()
+        ax = self.axes
+        ax.plot(times, trace, color=COLOURS["trace"], lw=0.7, label="pulse")
+        if run_span is not None:
+            for edge in run_span:
+                ax.axvline(edge, color="#888888", lw=0.8, ls=":")
+        if peaks is not None and peaks.times.size:
+            idx = np.clip(np.rint((peaks.times - times[0]) / (times[1] - times[0])).astype(int),
+                          0, trace.size - 1)
+            ax.plot(peaks.times, trace[idx], "v", color=COLOURS["peak"], ms=4, ls="none",
+                    label=f"beats ({peaks.times.size})")
+            shown = set()
+            for flag in peaks.flagged:
+                kind = flag.kind
+                ax.axvspan(flag.start, flag.end, color=COLOURS[kind], alpha=0.3,
+                           label=f"{kind} beat?" if kind not in shown else None)
+                shown.add(kind)
+        lo, hi = float(np.min(trace)), float(np.max(trace))
+        ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.35 * (hi - lo))  # room for the legend
+        ax.set_xlabel("time from run start (s)", fontsize=7)
+        ax.set_yticks([])
+        self.legend(loc="upper right", ncol=3)
+        self.set_window(self.start)
+
+    def set_window(self, start: float) -> None:
+        """Show ``window_s`` seconds from ``start``."""
+        lo, hi = self.span
+        start = float(np.clip(start, lo, max(lo, hi - self.window_s)))
+        self.start = start
+        self.axes.set_xlim(start, start + self.window_s)
+        if self.times is not None:
+            self.finish()
+
+    def centre_on(self, t: float) -> None:
+        """Show the window centred on time ``t``."""
+        self.set_window(t - self.window_s / 2)
+
+
+class FDPlot(DarkPlot):
+    """Framewise displacement per volume, the threshold and the scrubbed volumes."""
+
+    def __init__(self, parent=None):
+        super().__init__(height=150, parent=parent)
+
+    def show_fd(self, fd: np.ndarray, threshold: float, scrub: np.ndarray) -> None:
+        """Draw FD (mm), the threshold line and markers on scrubbed volumes."""
+        self.reset()
+        ax = self.axes
+        vol = np.arange(fd.size)
+        for v in np.flatnonzero(scrub):
+            ax.axvspan(v - 0.5, v + 0.5, color=COLOURS["scrub"], alpha=0.25, lw=0)
+        ax.plot(vol, fd, color=COLOURS["fd"], lw=0.9, label="FD")
+        ax.axhline(threshold, color=COLOURS["threshold"], lw=0.9, ls="--",
+                   label=f"threshold {threshold:g} mm")
+        hit = fd > threshold
+        ax.plot(vol[hit], fd[hit], "o", color=COLOURS["scrub"], ms=3.5, ls="none",
+                label=f"scrubbed ({int(scrub.sum())})")
+        ax.set_xlim(-0.5, fd.size - 0.5)
+        ax.set_ylim(0, max(float(fd.max()), threshold) * 1.4)  # room for the legend
+        ax.set_xlabel("volume", fontsize=7)
+        ax.set_ylabel("FD (mm)", fontsize=7)
+        self.legend(loc="upper right", ncol=3)
+        self.finish()
+
+
+class CsfPlot(DarkPlot):
+    """The CSF signal (percent change) and the task regressors scaled to it."""
+
+    def __init__(self, parent=None):
+        super().__init__(height=150, parent=parent)
+
+    def show_signal(self, signal: np.ndarray, tr: float, task=None, correlations=None,
+                    scrub=None) -> None:
+        """Draw the CSF signal and, when given, each task regressor (z-scored to its scale)."""
+        self.reset()
+        ax = self.axes
+        t = np.arange(signal.size) * tr
+        mean = float(np.mean(signal))
+        pct = 100 * (signal - mean) / mean if mean else signal - mean
+        if scrub is not None:
+            for v in np.flatnonzero(scrub):
+                ax.axvspan(t[v] - tr / 2, t[v] + tr / 2, color=COLOURS["scrub"], alpha=0.2, lw=0)
+        ax.plot(t, pct, color=COLOURS["csf"], lw=0.9, label="CSF signal")
+        if task is not None:
+            sd = float(np.std(pct)) or 1.0
+            palette = (COLOURS["task"], "#c77dff", "#7ee081")
+            for n, name in enumerate(task.columns):
+                col = task[name].to_numpy(dtype=float)
+                z = (col - col.mean()) / (col.std() or 1.0)
+                r = (correlations or {}).get(str(name))
+                label = f"{name} (r = {r:+.2f})" if r is not None and np.isfinite(r) else name
+                ax.plot(t, z * sd, color=palette[n % 3], lw=0.8, alpha=0.8, label=label)
+        ax.set_xlim(t[0], t[-1])
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + 0.35 * (hi - lo))  # room for the legend
+        ax.set_xlabel("time (s)", fontsize=7)
+        ax.set_ylabel("% change", fontsize=7)
+        self.legend(loc="upper right", ncol=3)
+        self.finish()

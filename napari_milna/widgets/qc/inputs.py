@@ -1,0 +1,314 @@
+"""Inputs of the QC dock: which layers can feed ``run_qc``, and how.
+
+:func:`~napari_milna.core.qc.coverage.run_qc` reads files. A layer read from a file and not
+edited since is passed as that file (so the notes name it); a mask or CSF layer
+drawn or edited in napari is written to a temporary NIfTI named after the layer, on
+the layer's own grid with its affine; ROI labels layers become
+:class:`~napari_milna.core.qc.coverage.RoiMask` objects (one per label value), resampled to
+the EPI grid by nearest neighbour when they lie on another grid, and the resampling
+is noted as :func:`~napari_milna.core.qc.coverage.load_rois` notes it for files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from napari.layers import Image, Labels
+
+from ..._napari.layers import grid_data, source_of
+from ...core.errors import MilnaInputError, input_error
+from ...core.io.geometry import Grid
+from ...core.io.kinds import ImageKind
+from ...core.io.resample import resample_to_grid
+from ...core.qc.coverage import MIN_VOLUMES, RoiMask
+
+try:  # the ROI workbench's names and data (napari_milna._napari.roi_layers), when present
+    from ..._napari.roi_layers import roi_names as _roi_names
+except ImportError:  # pragma: no cover - depends on the other module's presence
+    _roi_names = None
+
+#: Key of the QC dock's own layers in ``LayerSource.extra``: ``(run file, map name)``.
+QC_LAYER_KEY = "milna_qc"
+
+
+def is_qc_layer(layer) -> bool:
+    """True for a layer the QC dock made (mean, tSNR, signal ratio, dropout ...)."""
+    src = source_of(layer)
+    return src is not None and QC_LAYER_KEY in src.extra
+
+
+def run_candidates(viewer) -> list:
+    """Image layers read from files: 4D runs first, then 3D images (refused with a reason)."""
+    images = [
+        lay for lay in viewer.layers
+        if isinstance(lay, Image) and (s := source_of(lay)) is not None and s.source is not None
+    ]
+    runs = [lay for lay in images if source_of(lay).is_run]
+    volumes = [
+        lay for lay in images
+        if not source_of(lay).is_run and source_of(lay).info.kind == ImageKind.IMAGE
+    ]
+    return runs + volumes
+
+
+def mask_candidates(viewer) -> list:
+    """3D mask / label layers of napari-milna (files or drawn), not the QC dock's own."""
+    out = []
+    for lay in viewer.layers:
+        src = source_of(lay)
+        if src is None or src.is_run or is_qc_layer(lay):
+            continue
+        if isinstance(lay, Labels) or src.info.kind == ImageKind.MASK:
+            out.append(lay)
+    return out
+
+
+def csf_candidates(viewer) -> list:
+    """CSF / probability maps first, then masks (binary CSF masks)."""
+    out = []
+    for lay in viewer.layers:
+        src = source_of(lay)
+        if src is None or src.is_run or is_qc_layer(lay):
+            continue
+        if src.info.kind in (ImageKind.CSF, ImageKind.PROBABILITY):
+            out.append(lay)
+    return out + [lay for lay in mask_candidates(viewer) if lay not in out]
+
+
+def roi_candidates(viewer) -> list:
+    """Labels layers that can hold ROIs."""
+    return [
+        lay for lay in viewer.layers
+        if isinstance(lay, Labels) and source_of(lay) is not None and not is_qc_layer(lay)
+    ]
+
+
+def preferred_brain_mask(viewer):
+    """A mask layer named like a brain mask (fMRIPrep ``desc-brain_mask``, SPM ``mask``)."""
+    for lay in mask_candidates(viewer):
+        name = lay.name.lower()
+        if "brain" in name or name == "mask":
+            return lay
+    return None
+
+
+def preferred_csf(viewer):
+    """The first CSF probability layer."""
+    for lay in csf_candidates(viewer):
+        if source_of(lay).info.kind == ImageKind.CSF:
+            return lay
+    return None
+
+
+def looks_like_roi(layer) -> bool:
+    """Default tick of an ROI layer: drawn in napari, or a file named like ROIs."""
+    src = source_of(layer)
+    if src.source is None:
+        return True
+    name = layer.name.lower()
+    if "brain" in name:
+        return False
+    return "dseg" in name or "roi" in name or bool(re.search(r"desc-[a-z0-9]+_mask", name))
+
+
+def layer_labels(layer) -> np.ndarray:
+    """A labels layer's data on its own grid (not a copy resampled for display)."""
+    return grid_data(layer)
+
+
+def _file_data(src) -> np.ndarray:
+    return np.nan_to_num(np.asarray(src.source.volume(), dtype=np.float64))
+
+
+def unchanged_from_file(layer) -> bool:
+    """True when the layer shows its file's voxels as read (no edit in napari)."""
+    src = source_of(layer)
+    if src is None or src.source is None:
+        return False
+    if not isinstance(layer, Labels):
+        return True  # image layers are not edited in napari-milna
+    data = layer_labels(layer)
+    if data.shape != src.grid.shape:
+        return False
+    return np.array_equal(data, _file_data(src).astype(data.dtype))
+
+
+def layer_volume(layer) -> np.ndarray:
+    """A 3D layer's values on its own grid (labels as drawn, images as read)."""
+    src = source_of(layer)
+    if isinstance(layer, Labels):
+        return layer_labels(layer)
+    if src.source is not None:
+        return _file_data(src)
+    return np.asarray(layer.data)
+
+
+def layer_as_file(layer, folder: Path) -> Path:
+    """The file to give :func:`run_qc` for a mask / CSF layer.
+
+    The layer's own file when unchanged, else a temporary NIfTI named after the layer
+    (its values on its own grid, with that grid's affine).
+    """
+    if unchanged_from_file(layer):
+        return Path(source_of(layer).source.path)
+    src = source_of(layer)
+    data = layer_volume(layer)
+    if data.shape != src.grid.shape:
+        raise input_error(
+            None, f"layer {layer.name} holds data of shape {data.shape}, not one volume"
+        )
+    dtype = np.float32 if data.dtype.kind == "f" else np.int32
+    image = nib.Nifti1Image(np.asarray(data, dtype=dtype), np.asarray(src.grid.affine))
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", layer.name).strip("_") or "layer"
+    path = Path(folder) / f"{safe}.nii.gz"
+    nib.save(image, str(path))
+    return path
+
+
+def label_name(layer, value: int, names: dict[int, str]) -> str:
+    """The ROI name of label ``value`` (the workbench's name, else ``label N``)."""
+    return names.get(int(value)) or f"label {int(value)}"
+
+
+def layer_roi_masks(layer, grid: Grid) -> list[RoiMask]:
+    """One :class:`RoiMask` per label value of an ROI labels layer, on the EPI ``grid``.
+
+    Parameters
+    ----------
+    layer : napari.layers.Labels
+        A napari-milna labels layer (its LayerSource gives its own grid).
+    grid : Grid
+        The EPI grid.
+    """
+    src = source_of(layer)
+    data = layer_labels(layer)
+    if data.shape != src.grid.shape:
+        raise input_error(
+            None, f"ROI layer {layer.name} holds data of shape {data.shape}, not one volume"
+        )
+    names = _roi_names(layer) if _roi_names is not None else {}
+    out = []
+    for value in np.unique(data):
+        if value == 0:
+            continue
+        name = label_name(layer, value, names)
+        mask = data == value
+        ijk = np.argwhere(mask)
+        notes = []
+        if src.grid.matches(grid):
+            on_grid = mask
+        else:
+            on_grid = resample_to_grid(mask.astype(np.uint8), src.grid, grid, order=0) > 0
+            notes.append(
+                f"ROI {name} of layer {layer.name} lies on another grid "
+                f"({src.grid.describe()}) and was resampled to the EPI grid by nearest "
+                f"neighbour: {len(ijk)} voxels there, {int(on_grid.sum())} on the EPI grid"
+            )
+        out.append(RoiMask(name, on_grid, src.grid.to_world(ijk), None, notes))
+    return out
+
+
+def unique_names(rois: list[RoiMask]) -> list[RoiMask]:
+    """Make ROI names unique (``PAG``, ``PAG (2)``): results are keyed by name."""
+    seen: dict[str, int] = {}
+    for roi in rois:
+        n = seen.get(roi.name, 0) + 1
+        seen[roi.name] = n
+        if n > 1:
+            roi.name = f"{roi.name} ({n})"
+    return rois
+
+
+def check_run(layer) -> str | None:
+    """Why ``layer`` cannot be QC'd as a run (one sentence), or None when it can."""
+    if layer is None:
+        return "Open a 4D EPI run (File > Open) and choose it as the run."
+    src = source_of(layer)
+    if src is None or src.source is None:
+        return f"Layer {layer.name} was not read from a NIfTI file; QC reads runs from their file."
+    if not src.is_run:
+        return str(
+            input_error(src.source.path, "is a 3D image; QC needs a 4D run (several volumes)")
+        )
+    if src.source.n_volumes < MIN_VOLUMES:
+        return str(
+            input_error(
+                src.source.path,
+                f"has only {src.source.n_volumes} volumes; QC needs a run of at least "
+                f"{MIN_VOLUMES}",
+            )
+        )
+    return None
+
+
+@dataclass
+class QCJob:
+    """Everything the worker needs, gathered in the main thread (no layer access later)."""
+
+    run_name: str
+    epi: Path
+    grid: Grid
+    grid_source: object
+    brain_mask: Path | None
+    brain_mask_layer: str | None
+    csf: Path | None
+    csf_layer: str | None
+    roi_masks: list[RoiMask] = field(default_factory=list)
+    roi_files: list[Path] = field(default_factory=list)
+    roi_owners: list[str] = field(default_factory=list)  # layer name of each roi_masks entry
+    detrend: int = 0
+    dropout_threshold: float = 0.5
+    temp_dir: Path | None = None
+    skipped: list[str] = field(default_factory=list)  # inputs left out, in words
+
+
+def gather(
+    run_layer, brain_layer, csf_layer, roi_layers, roi_files, detrend, dropout_threshold, temp_dir
+) -> QCJob:
+    """Build a :class:`QCJob` from the chosen layers.
+
+    Raises
+    ------
+    MilnaInputError
+        A run that cannot be used, a mask / ROI layer in an unusable state.
+    """
+    problem = check_run(run_layer)
+    if problem is not None:
+        raise MilnaInputError(problem)
+    src = source_of(run_layer)
+    grid = src.grid
+    brain = layer_as_file(brain_layer, temp_dir) if brain_layer is not None else None
+    csf = layer_as_file(csf_layer, temp_dir) if csf_layer is not None else None
+    masks, owners, files, skipped = [], [], [], []
+    for layer in roi_layers:
+        if unchanged_from_file(layer):
+            files.append(Path(source_of(layer).source.path))
+            continue
+        found = layer_roi_masks(layer, grid)
+        if not found:
+            skipped.append(f"ROI layer {layer.name} holds no ROI voxel and was left out")
+            continue
+        masks.extend(found)
+        owners.extend([layer.name] * len(found))
+    files.extend(Path(p) for p in roi_files)
+    return QCJob(
+        run_name=run_layer.name,
+        epi=Path(src.source.path),
+        grid=grid,
+        grid_source=src.source,
+        brain_mask=brain,
+        brain_mask_layer=None if brain_layer is None else brain_layer.name,
+        csf=csf,
+        csf_layer=None if csf_layer is None else csf_layer.name,
+        roi_masks=masks,
+        roi_files=files,
+        roi_owners=owners,
+        skipped=skipped,
+        detrend=int(detrend),
+        dropout_threshold=float(dropout_threshold),
+        temp_dir=temp_dir,
+    )

@@ -1,0 +1,113 @@
+"""Plot of ROI mean time series against the CSF mean (z-scored, dark theme)."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from ..panel.plot_style import PLOT_STYLE, legend_style, style_axes
+
+try:  # ROI colours of the workbench (PAG green, RVM magenta), when present
+    from ..._napari.roi_layers import roi_colour as _roi_colour
+except ImportError:  # pragma: no cover - depends on the other module's presence
+    _roi_colour = None
+
+#: Line colours when the workbench colours are absent, and the CSF line colour.
+FALLBACK_COLOURS = ("#39ff61", "#ff59ff", "#40d9ff", "#ffdb33", "#9f80ff", "#ff9933")
+CSF_COLOUR = "#b0b0b0"
+
+
+def zscore(series) -> np.ndarray | None:
+    """(x - mean) / std (ddof 0); None for a series without finite variance."""
+    x = np.asarray(series, dtype=float)
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        return None
+    sd = x.std()
+    return (x - x.mean()) / sd if sd > 0 else None
+
+
+def line_colour(i: int, name: str) -> str:
+    """Colour of ROI line ``i``: the ROI workbench colour by name, else a palette colour."""
+    if _roi_colour is not None:
+        r, g, b, _ = _roi_colour(i + 1, name)
+        return "#{:02x}{:02x}{:02x}".format(*(int(round(255 * v)) for v in (r, g, b)))
+    return FALLBACK_COLOURS[i % len(FALLBACK_COLOURS)]
+
+
+class QCPlot(QWidget):
+    """Z-scored ROI mean time series and the CSF mean, with a legend.
+
+    The legend gives each ROI's Pearson correlation with the CSF mean series.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.figure = Figure(figsize=(3.6, 2.0), dpi=100, facecolor=PLOT_STYLE["facecolor"])
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas.setMinimumHeight(190)
+        self.axes = self.figure.add_subplot(111)
+        self.caption = QLabel("")
+        self.caption.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas)
+        layout.addWidget(self.caption)
+        #: What is drawn: label -> z-scored series (for tests and export).
+        self.lines: dict[str, np.ndarray] = {}
+        self._style()
+        self.canvas.draw_idle()
+
+    def _style(self) -> None:
+        style_axes(self.axes)
+
+    def show_series(self, roi_series: dict, csf_series, tr: float | None) -> None:
+        """Draw each ROI's mean series and the CSF mean, z-scored.
+
+        Parameters
+        ----------
+        roi_series : dict of str to ndarray
+        csf_series : ndarray or None
+        tr : float or None
+            Seconds per volume (x axis in seconds when known).
+        """
+        ax = self.axes
+        ax.clear()
+        self._style()
+        self.lines = {}
+        csf = zscore(csf_series) if csf_series is not None else None
+        n = max([len(s) for s in roi_series.values()] + [0 if csf is None else len(csf)])
+        t = np.arange(n) * (tr or 1.0)
+        if csf is not None:
+            ax.plot(t[: len(csf)], csf, color=CSF_COLOUR, lw=1.6, ls="--", label="CSF mean")
+            self.lines["CSF mean"] = csf
+        skipped = []
+        for i, (name, series) in enumerate(roi_series.items()):
+            z = zscore(series)
+            if z is None:
+                skipped.append(name)
+                continue
+            label = name
+            if csf is not None:
+                label += f" (r={np.corrcoef(z, csf)[0, 1]:.2f})"
+            ax.plot(t[: len(z)], z, color=line_colour(i, name), lw=1.0, label=label)
+            self.lines[name] = z
+        ax.set_xlabel("time (s)" if tr else "volume", fontsize=7)
+        ax.set_ylabel("z", fontsize=7)
+        if self.lines:
+            legend = ax.legend(
+                loc="upper right", ncol=min(3, len(self.lines)), handlelength=1.5,
+                columnspacing=1.0, **legend_style(fontsize=7, framealpha=0.75),
+            )
+            legend.set_draggable(True)
+            top = max(float(np.max(np.abs(z))) for z in self.lines.values())
+            ax.set_ylim(-top * 1.05, top * 1.05 + 0.35 * top * (1 + len(self.lines) // 3))
+        self.figure.tight_layout(pad=0.4)
+        self.canvas.draw_idle()
+        text = "Mean time series, z-scored; r: Pearson correlation with the CSF mean."
+        if csf is None:
+            text = "Mean time series, z-scored (no CSF signal: choose a CSF map)."
+        if skipped:
+            text += f" Not drawn (no voxel or no variance): {', '.join(skipped)}."
+        self.caption.setText(text)

@@ -1,0 +1,76 @@
+"""Anatomical letters (L / R / A / P / S / I) at the edges of the main canvas."""
+
+from __future__ import annotations
+
+from qtpy.QtCore import QEvent, QObject, Qt
+from qtpy.QtWidgets import QLabel
+
+from ..._napari.compat import qt_viewer
+from ..._napari.viewer_state import ViewerState
+
+LABEL_STYLE = (
+    "color: #ffd24d; background: rgba(0,0,0,110); font-weight: bold; font-size: 13px;"
+    "padding: 1px 4px; border-radius: 3px;"
+)
+
+
+def canvas_widget(viewer):
+    """The Qt widget of napari's main canvas (None without a Qt window)."""
+    canvas = getattr(qt_viewer(viewer), "canvas", None)
+    return getattr(canvas, "native", None)
+
+
+class OrientationLabels(QObject):
+    """Keeps four letters on the canvas edges in step with the plane and convention."""
+
+    def __init__(self, viewer):
+        super().__init__()
+        self.viewer = viewer
+        self.state = ViewerState.of(viewer)
+        self.canvas = canvas_widget(viewer)
+        self.labels = {}
+        if self.canvas is None:
+            return
+        for edge in ("top", "bottom", "left", "right"):
+            label = QLabel("", self.canvas)
+            label.setStyleSheet(LABEL_STYLE)
+            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            label.show()
+            self.labels[edge] = label
+        self.canvas.installEventFilter(self)
+        self.state.changed.connect(self.update_labels)
+        viewer.dims.events.order.connect(self.update_labels)
+        viewer.dims.events.ndisplay.connect(self.update_labels)
+        self.update_labels()
+
+    def text(self) -> dict[str, str]:
+        """Letter shown at each edge (empty in 3D view or without 3 spatial axes)."""
+        if self.viewer.dims.ndim < 3 or self.viewer.dims.ndisplay != 2:
+            return dict.fromkeys(self.labels, "")
+        return dict(self.state.layout().labels)
+
+    def update_labels(self, *args) -> None:
+        """Refresh the letters and their positions."""
+        if not self.labels:
+            return
+        for edge, letter in self.text().items():
+            self.labels[edge].setText(letter)
+            self.labels[edge].setVisible(bool(letter))
+            self.labels[edge].adjustSize()
+        self._position()
+
+    def _position(self) -> None:
+        w, h = self.canvas.width(), self.canvas.height()
+        m = 6
+        top, bottom = self.labels["top"], self.labels["bottom"]
+        left, right = self.labels["left"], self.labels["right"]
+        top.move((w - top.width()) // 2, m)
+        bottom.move((w - bottom.width()) // 2, h - bottom.height() - m)
+        left.move(m, (h - left.height()) // 2)
+        right.move(w - right.width() - m, (h - right.height()) // 2)
+
+    def eventFilter(self, obj, event):  # noqa: N802 (Qt API)
+        """Reposition the letters when the canvas is resized."""
+        if obj is self.canvas and event.type() == QEvent.Type.Resize:
+            self._position()
+        return False
