@@ -27,7 +27,7 @@ step-down correction (:func:`holm`) of the paired-t p values.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from ..errors import MilnaInputError, input_error
 from ..io.geometry import Grid
 from ..io.nifti_write import build_image, save_image
 from ..io.tables import atomic_write_text
+from ..jobs import Cancelled, Progress
 from ..roi.io import load_roi
 from ..svc.permutation import MIN_SUBJECTS as PERM_MIN_SUBJECTS
 from ..svc.permutation import sign_flip_test
@@ -46,9 +47,6 @@ from .study_table import CrossoverStudy
 #: Map views per subject, in display order.
 VIEWS = ("drug", "placebo", "difference", "interaction")
 
-
-class CrossoverCancelled(RuntimeError):
-    """Raised when the progress callback asked to stop."""
 
 
 def available_views(study: CrossoverStudy) -> tuple[str, ...]:
@@ -142,7 +140,7 @@ class SubjectMaps:
 
 
 def build_subject_maps(
-    study: CrossoverStudy, progress: Callable[[int, int], object] | None = None
+    study: CrossoverStudy, progress: Progress | None = None
 ) -> SubjectMaps:
     """Read every subject's maps and compute the views.
 
@@ -151,7 +149,7 @@ def build_subject_maps(
     study : CrossoverStudy
     progress : callable, optional
         ``progress(done, total)`` after each subject; a true return value stops with
-        :class:`CrossoverCancelled`.
+        :class:`Cancelled`.
 
     Returns
     -------
@@ -162,7 +160,7 @@ def build_subject_maps(
     for i, subject in enumerate(study.subjects):
         per_subject.append(subject_views(study, subject))
         if progress is not None and progress(i + 1, total):
-            raise CrossoverCancelled(f"stopped after {i + 1} of {total} subjects")
+            raise Cancelled(f"stopped after {i + 1} of {total} subjects")
     return SubjectMaps.from_views(study.subjects, per_subject, main_view(study), study.grid)
 
 
@@ -637,7 +635,7 @@ def run_crossover(
     rois: Sequence[Roi] = (),
     *,
     period: bool = False,
-    progress: Callable[[int, int], object] | None = None,
+    progress: Progress | None = None,
     maps: SubjectMaps | None = None,
 ) -> CrossoverResult:
     """Per-subject maps, paired group maps of every view, the period model and ROI statistics.
@@ -875,7 +873,6 @@ def subject_table_tsv(result: CrossoverResult) -> str:
 
 __all__ = [
     "VIEWS",
-    "CrossoverCancelled",
     "CrossoverResult",
     "GroupMap",
     "MilnaInputError",

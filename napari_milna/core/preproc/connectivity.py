@@ -38,15 +38,13 @@ dropped through ``sample_mask``. Correlations r become Fisher z = arctanh(r).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import input_error
-
-Progress = Callable[[int, int], None]
+from ..jobs import Progress
 
 #: Documented insula seeds: name -> (MNI mm, Seitzman network, description).
 INSULA_SEEDS = {

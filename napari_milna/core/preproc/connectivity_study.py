@@ -9,7 +9,7 @@ with a drug and a placebo session, the difference maps the crossover explorer re
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import MilnaInputError, input_error
 from ..io.nifti import open_nifti
+from ..jobs import Progress
 from .connectivity import (
     HIGH_PASS_HZ,
     LOW_PASS_HZ,
@@ -31,8 +32,6 @@ from .connectivity import (
     z_map_name,
 )
 from .motion import FD_THRESHOLD_MM, assess_motion, read_motion
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass

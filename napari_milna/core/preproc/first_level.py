@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import input_error
-
-Progress = Callable[[int, int], None]
+from ..jobs import Progress
 
 #: trial_type values read as the implicit baseline (not modelled).
 BASELINE_TRIAL_TYPES = ("rest", "baseline", "fixation")

@@ -18,7 +18,6 @@ warning sentence is set when |r| exceeds a level (default 0.3).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,8 +25,7 @@ from scipy import ndimage
 
 from ..errors import input_error
 from ..io.geometry import Grid
-
-Progress = Callable[[int, int], None]
+from ..jobs import Progress
 
 #: CSF probability a voxel must exceed.
 CSF_LEVEL = 0.9

@@ -13,7 +13,7 @@ The CLI (``milna glm``) and the napari preprocessing dock call :func:`pain_glm`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import MilnaInputError, input_error
 from ..io.nifti import NiftiSource, nifti_stem, open_nifti
 from ..io.tables import derivative_prefix
+from ..jobs import Progress
 from .first_level import (
     HIGH_PASS_HZ,
     SMOOTHING_FWHM_MM,
@@ -37,8 +38,6 @@ from .first_level import (
 from .motion import FD_THRESHOLD_MM, MotionResult, assess_motion, read_motion
 from .nuisance import CSF_EROSION, CSF_LEVEL, TASK_CORRELATION_LEVEL, CsfRegressor, csf_regressor
 from .retroicor import FourierOrders, RetroicorResult, compute_retroicor
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass

@@ -21,13 +21,13 @@ regressors), reading the run a few volumes at a time.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import input_error
+from ..jobs import Progress
 from .physio import (
     RESP_DERIVATIVE_WINDOW_S,
     CardiacPeaks,
@@ -38,8 +38,6 @@ from .physio import (
     sample_at,
 )
 from .slice_timing import volume_sample_times
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ import numpy as np
 from ..errors import MilnaInputError, input_error
 from ..io.nifti import nifti_stem
 from ..io.tables import atomic_write_text
+from ..jobs import Progress, report
 from .coverage import DROPOUT_THRESHOLD, QCResult, qc_error_row, run_qc
-from .tsnr import Progress, report_progress
 
 #: BIDS suffix of the runs a derivatives folder is searched for.
 BOLD_PATTERN = "*_desc-preproc_bold.nii*"
@@ -348,7 +348,7 @@ def run_batch(
         "mosaic": mosaic,
     }
     total = len(runs)
-    report_progress(progress, 0, total)
+    report(progress, 0, total)
     if scheduler and scheduler not in ("sync", "processes", "threads"):
         return _run_distributed(runs, kwargs, scheduler, progress)
     tasks = [dask.delayed(qc_one, pure=False)(run, **kwargs) for run in runs]
@@ -360,7 +360,7 @@ def run_batch(
         name = key[0] if isinstance(key, tuple) else key
         if str(name).startswith("qc_one"):
             done[0] += 1
-            report_progress(progress, done[0], total)
+            report(progress, done[0], total)
 
     workers = n_workers or max(1, min(total, os.cpu_count() or 1))
     with Callback(posttask=posttask):
@@ -388,7 +388,7 @@ def _run_distributed(runs, kwargs, address: str, progress) -> list[dict]:
         try:
             for _ in as_completed(futures):
                 done += 1
-                report_progress(progress, done, len(runs))
+                report(progress, done, len(runs))
         except BaseException:
             client.cancel(futures)
             raise

@@ -65,12 +65,11 @@ from ..errors import MilnaInputError, input_error
 from ..io.geometry import Grid
 from ..io.nifti import load_volume, nifti_stem, open_nifti
 from ..io.resample import resample_to_grid
+from ..jobs import Progress
 from .tsnr import (
     MIN_STD,
     SPM_MASK_THRESHOLD,
     CsfCoupling,
-    Progress,
-    QCCancelled,
     RegionSeries,
     SpmImplicitMask,
     TemporalMoments,
@@ -84,7 +83,7 @@ except ImportError:  # pragma: no cover - depends on the other module's presence
     _shared_load_roi = None
 
 __all__ = [
-    "QCCancelled", "QCMaps", "QCResult", "RoiMask", "RoiQC", "THRESHOLDS", "load_brain_mask",
+    "QCMaps", "QCResult", "RoiMask", "RoiQC", "THRESHOLDS", "load_brain_mask",
     "load_csf", "load_rois", "roi_coverage", "roi_verdict", "run_qc",
 ]
 
@@ -487,7 +486,7 @@ def run_qc(
         Volumes per streamed chunk.
     progress : callable, optional
         ``progress(done, total)`` (volumes); returning True cancels with
-        :class:`~.tsnr.QCCancelled`. Safe to call from a worker thread.
+        :class:`~napari_milna.core.jobs.Cancelled`. Safe to call from a worker thread.
 
     Returns
     -------

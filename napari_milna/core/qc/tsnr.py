@@ -40,7 +40,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -49,6 +49,7 @@ from numpy.polynomial import Legendre
 
 from ..errors import input_error
 from ..io.nifti import LazyRun, NiftiSource, open_nifti
+from ..jobs import Progress, report
 
 #: Bytes of float64 data one streamed chunk may take (the chunk length follows from it).
 CHUNK_BYTES = 32 * 2**20
@@ -58,20 +59,6 @@ MIN_STD = 1e-3
 
 #: SPM's ``defaults.mask.thresh``: the analysis threshold is this fraction of the global.
 SPM_MASK_THRESHOLD = 0.8
-
-#: A progress callback: ``progress(done, total)``; returning True cancels the work.
-Progress = Callable[[int, int], object]
-
-
-class QCCancelled(Exception):
-    """Raised when a progress callback asks to stop (returned True)."""
-
-
-def report_progress(progress: Progress | None, done: int, total: int) -> None:
-    """Call ``progress(done, total)`` and raise :class:`QCCancelled` if it returns True."""
-    if progress is not None and progress(int(done), int(total)) is True:
-        raise QCCancelled("cancelled")
-
 
 def legendre_drift_basis(n_volumes: int, degree: int) -> np.ndarray:
     """nipype's polynomial design: ``[1, P1(x), ..., Pdegree(x)]`` with ``x = linspace(-1, 1, T)``.
@@ -149,7 +136,7 @@ def stream_run(
         Volumes per chunk (default: about :data:`CHUNK_BYTES` of float64).
     progress : callable, optional
         ``progress(volumes_done, n_volumes)`` after each chunk; returning True (or
-        raising) stops the pass (:class:`QCCancelled`).
+        raising) stops the pass (:class:`~napari_milna.core.jobs.Cancelled`).
     prefetch : bool
         Read the next chunk in a background thread while this one is processed. Off
         by default: on the 2-core machines measured (benchmarks/bench_qc_streaming.py)
@@ -171,7 +158,7 @@ def stream_run(
             block[~finite] = 0.0
         return block, finite
 
-    report_progress(progress, 0, n_volumes)
+    report(progress, 0, n_volumes)
     try:
         with _single_threaded_blas():
             _stream(read, starts, step, n_volumes, accumulators, progress, prefetch)
@@ -200,7 +187,7 @@ def _stream(read, starts, step, n_volumes, accumulators, progress, prefetch) -> 
             for accumulator in accumulators:
                 accumulator.update(block, start, finite)
             del block, finite
-            report_progress(progress, min(n_volumes, start + step), n_volumes)
+            report(progress, min(n_volumes, start + step), n_volumes)
         return
     # One reader thread decompresses and converts the next chunk while this one is
     # processed (overlap only where the decompressor releases the GIL): at most two
@@ -215,7 +202,7 @@ def _stream(read, starts, step, n_volumes, accumulators, progress, prefetch) -> 
                 for accumulator in accumulators:
                     accumulator.update(block, start, finite)
                 del block, finite
-                report_progress(progress, min(n_volumes, start + step), n_volumes)
+                report(progress, min(n_volumes, start + step), n_volumes)
         except BaseException:
             pending.cancel()
             raise
@@ -389,7 +376,7 @@ def temporal_stats(
     min_std : float
         tSNR is 0 where the std is at most this.
     progress : callable, optional
-        ``progress(done, total)``; returning True cancels (:class:`QCCancelled`).
+        ``progress(done, total)``; see :mod:`napari_milna.core.jobs`.
 
     Returns
     -------

@@ -25,12 +25,12 @@ Comparisons allow a 1e-10 slack in ``r`` so that ties in exact arithmetic stay t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import input_error
+from ..jobs import Cancelled, Progress
 
 #: Fewest subjects a sign-flip test accepts (2^5 = 32 flips: smallest p is 1/32).
 MIN_SUBJECTS = 5
@@ -43,9 +43,6 @@ TIE_TOLERANCE = 1e-10
 #: Memory for one block of flips x voxels values (bytes).
 BLOCK_BYTES = 64 * 2**20
 
-
-class PermutationCancelled(RuntimeError):
-    """Raised when the progress callback asked to stop."""
 
 
 def one_sample_t(data: np.ndarray) -> np.ndarray:
@@ -161,7 +158,7 @@ def sign_flip_test(
     seed: int | None = 0,
     two_sided: bool = False,
     exhaustive_limit: int = EXHAUSTIVE_LIMIT,
-    progress: Callable[[int, int], object] | None = None,
+    progress: Progress | None = None,
     uncorrected: bool = True,
 ) -> SignFlipResult:
     """Max-statistic sign-flip test of a one-sample t over the columns of ``data``.
@@ -182,7 +179,7 @@ def sign_flip_test(
     progress : callable, optional
         ``progress(done, total)`` after every block of flips (from the calling thread).
         Return a true value, or raise, to stop: a true value raises
-        :class:`PermutationCancelled`.
+        :class:`Cancelled`.
     uncorrected : bool
         Also count voxelwise (uncorrected) p values (a little extra work per block).
 
@@ -194,7 +191,7 @@ def sign_flip_test(
     ------
     MilnaInputError
         Fewer than :data:`MIN_SUBJECTS` subjects, or non-finite data.
-    PermutationCancelled
+    Cancelled
         When ``progress`` asked to stop.
     """
     x = np.asarray(data, dtype=np.float64)
@@ -250,7 +247,7 @@ def sign_flip_test(
         nonlocal done
         done += k
         if progress is not None and progress(done, total):
-            raise PermutationCancelled(f"stopped after {done} of {total} sign flips")
+            raise Cancelled(f"stopped after {done} of {total} sign flips")
 
     with _single_threaded_blas():
         if exhaustive:

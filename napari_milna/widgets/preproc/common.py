@@ -3,7 +3,7 @@
 Every slow step of the dock runs through a :class:`JobRunner`: the core function runs
 in a ``napari.qt.threading.thread_worker``; its ``progress(done, total)`` callback
 feeds a progress bar through a queued Qt signal and, once Cancel was pressed, raises
-:class:`JobCancelled` inside the worker (so the core stops at its next callback).
+:class:`Cancelled` inside the worker (so the core stops at its next callback).
 Bad input (:class:`~napari_milna.core.errors.MilnaInputError`) and any other failure
 end the job with one napari notification; the viewer never sees an exception.
 """
@@ -19,6 +19,7 @@ from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import QLabel, QProgressBar, QPushButton
 
 from ...core.errors import MilnaInputError
+from ...core.jobs import Cancelled
 
 _NOTIFY = {"info": show_info, "warning": show_warning, "error": show_error}
 
@@ -56,10 +57,6 @@ class StatusLabel(QLabel):
         """Show ``text``; hide the label when it is empty."""
         super().setText(text)
         self.setVisible(bool(text))
-
-
-class JobCancelled(Exception):
-    """Raised inside a worker's progress callback once Cancel was pressed."""
 
 
 class JobRunner(QObject):
@@ -121,7 +118,7 @@ class JobRunner(QObject):
             What runs (status line and progress bar).
         fn : callable
             ``fn(progress) -> result``; ``progress(done, total)`` raises
-            :class:`JobCancelled` after Cancel (``progress(done, total, False)``
+            :class:`Cancelled` after Cancel (``progress(done, total, False)``
             only reports: past the point where stopping would leave files half-written).
         on_ok : callable
             Receives the result; a :class:`MilnaInputError` it raises becomes a notification.
@@ -143,14 +140,14 @@ class JobRunner(QObject):
 
         def progress(done: int, total: int, cancellable: bool = True) -> None:
             if cancellable and cancel.is_set():
-                raise JobCancelled(f"{title} cancelled")
+                raise Cancelled(f"{title} cancelled")
             emit(int(done), int(total), title)
 
         @thread_worker
         def job():
             try:
                 return "ok", fn(progress)
-            except JobCancelled as exc:
+            except Cancelled as exc:
                 return "cancelled", str(exc)
             except MilnaInputError as exc:
                 return "error", str(exc)

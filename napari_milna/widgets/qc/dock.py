@@ -36,9 +36,9 @@ from qtpy.QtWidgets import (
 from ..._napari.layers import source_of
 from ..._napari.viewer_state import ViewerState
 from ...core.errors import MilnaInputError
+from ...core.jobs import Cancelled
 from ...core.qc.coverage import (
     DROPOUT_THRESHOLD,
-    QCCancelled,
     QCResult,
     RoiMask,
     load_rois,
@@ -103,7 +103,7 @@ def compute_qc(job: QCJob, progress) -> QCOutcome:
             dropout_threshold=job.dropout_threshold,
             progress=progress,
         )
-    except QCCancelled:
+    except Cancelled:
         return QCOutcome("cancelled")
     except MilnaInputError as exc:
         return QCOutcome("error", message=str(exc))

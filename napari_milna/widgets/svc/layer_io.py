@@ -31,6 +31,7 @@ from ...core.errors import MilnaInputError, input_error
 from ...core.io.geometry import Grid
 from ...core.io.kinds import ImageInfo, ImageKind
 from ...core.io.nifti import NiftiSource, nifti_stem, open_nifti
+from ...core.jobs import Cancelled
 from ...core.roi.io import read_dseg_tsv
 from ...core.roi.transfer import resample_roi
 from ...core.svc.permutation import MIN_SUBJECTS, subject_matrix
@@ -46,10 +47,6 @@ SVC_LAYER_KEY = "svc_result"
 
 class RoiGridMismatch(MilnaInputError):
     """The ROI lies on another voxel grid than the statistic map (resampling is offered)."""
-
-
-class Cancelled(Exception):
-    """The user stopped a job (reading subject images)."""
 
 
 # ---------------------------------------------------------------------- statistic map
@@ -568,7 +565,6 @@ def subject_data(
 
 __all__ = [
     "SVC_LAYER_KEY",
-    "Cancelled",
     "RoiGridMismatch",
     "StatInput",
     "SubjectFiles",

@@ -5,7 +5,7 @@ differences are tested) are read and tested by
 :func:`napari_milna.core.svc.permutation.sign_flip_test` in a
 ``napari.qt.threading.thread_worker``; the core's progress callback feeds the
 progress bar (through a queued Qt signal) and asks it to stop when Cancel was
-pressed (the core then raises :class:`PermutationCancelled`).
+pressed (the core then raises :class:`~napari_milna.core.jobs.Cancelled`).
 """
 
 from __future__ import annotations
@@ -34,16 +34,15 @@ from qtpy.QtWidgets import (
 )
 
 from ...core.errors import MilnaInputError, input_error
+from ...core.jobs import Cancelled
 from ...core.svc.permutation import (
     EXHAUSTIVE_LIMIT,
     MIN_SUBJECTS,
-    PermutationCancelled,
     SignFlipResult,
     sign_flip_test,
 )
 from . import smoothness as svc_smoothness
 from .layer_io import (
-    Cancelled,
     glob_paths,
     open_subjects,
     ramp_colormap,
@@ -295,7 +294,7 @@ class PermutationPanel(QWidget):
                 result = sign_flip_test(data, n_perm=n_perm, seed=seed, two_sided=two_sided,
                                         progress=progress)
                 return "ok", (result, kept)
-            except (PermutationCancelled, Cancelled) as exc:
+            except Cancelled as exc:
                 return "cancelled", str(exc)
             except MilnaInputError as exc:
                 return "error", str(exc)

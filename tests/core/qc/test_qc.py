@@ -6,8 +6,8 @@ from nilearn.masking import compute_epi_mask
 from scipy import ndimage
 
 from napari_milna.core.errors import MilnaInputError
+from napari_milna.core.jobs import Cancelled
 from napari_milna.core.qc.coverage import THRESHOLDS, roi_verdict, run_qc
-from napari_milna.core.qc.tsnr import QCCancelled
 from tests.synth.qc import (
     CSF_BOX,
     DROPOUT_BOX,
@@ -212,7 +212,7 @@ def test_bad_inputs_name_the_file(study, tmp_path):
 
 
 def test_cancel_from_progress(study):
-    with pytest.raises(QCCancelled):
+    with pytest.raises(Cancelled):
         run_qc(study["bold"], brain_mask=study["mask"], chunk_volumes=5,
                progress=lambda done, total: done >= 10)
 

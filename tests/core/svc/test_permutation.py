@@ -9,8 +9,8 @@ import pytest
 from scipy import stats
 
 from napari_milna.core.errors import MilnaInputError
+from napari_milna.core.jobs import Cancelled
 from napari_milna.core.svc.permutation import (
-    PermutationCancelled,
     sign_flip_test,
     subject_matrix,
 )
@@ -109,7 +109,7 @@ def test_progress_and_cancellation():
     res = sign_flip_test(x, progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (4096, 4096) and all(a < b for (a, _), (b, _) in zip(seen, seen[1:]))
     assert res.n_perm == 4096
-    with pytest.raises(PermutationCancelled):
+    with pytest.raises(Cancelled):
         sign_flip_test(x, progress=lambda done, total: done >= 1000)
 
     class Stop(Exception):
