@@ -92,7 +92,8 @@ class StepRunner:
     return value (``StopIteration.value``, what ``yield from`` gives) is the
     computation's result, and an exception raised by it is raised again here.
     :meth:`cancel` makes the next report raise :class:`Cancelled` inside the
-    computation.
+    computation; a report ``progress(done, total, False)`` only reports (a caller
+    past the point where stopping would leave files half-written).
 
     Parameters
     ----------
@@ -117,8 +118,8 @@ class StepRunner:
         """True once :meth:`cancel` was called."""
         return self._cancel.is_set()
 
-    def _progress(self, done: int, total: int) -> None:
-        if self._cancel.is_set():
+    def _progress(self, done: int, total: int, cancellable: bool = True) -> None:
+        if cancellable and self._cancel.is_set():
             raise Cancelled("cancelled")
         self._queue.put(("step", Step(int(done), int(total))))
 

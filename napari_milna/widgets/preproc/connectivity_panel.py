@@ -35,7 +35,8 @@ from ...core.preproc.connectivity import (
     z_map_name,
 )
 from ...core.preproc.motion import FD_THRESHOLD_MM
-from .common import JobRunner, StatusLabel, coloured, escape
+from ..panel.jobs import JobRunner
+from ..panel.status import StatusLabel, coloured, escape
 from .inputs import bids_companions
 from .layers import show_file_map
 

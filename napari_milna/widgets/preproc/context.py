@@ -18,7 +18,7 @@ from ..._napari.layers import source_of
 from ..._napari.viewer_state import ViewerState
 from ...core.errors import input_error
 from ...core.io.tables import bids_entities
-from .common import notify
+from ..panel.status import notify
 
 
 def default_output_dir(bold) -> Path:

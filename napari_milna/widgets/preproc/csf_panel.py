@@ -27,7 +27,8 @@ from ..._napari.layers import source_of
 from ...core.errors import MilnaInputError, input_error
 from ...core.io.kinds import ImageKind
 from ...core.preproc.nuisance import CSF_EROSION, CSF_LEVEL, csf_regressor
-from .common import WARN_COLOUR, JobRunner, StatusLabel, coloured, escape
+from ..panel.jobs import JobRunner
+from ..panel.status import WARN_COLOUR, StatusLabel, coloured, escape
 from .inputs import LayerFileCombo
 from .layers import find_result_layer, show_mask
 from .plots import CsfPlot

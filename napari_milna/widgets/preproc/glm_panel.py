@@ -34,7 +34,8 @@ from qtpy.QtWidgets import (
 from ...core.errors import MilnaInputError
 from ...core.io.tables import derivative_prefix
 from ...core.preproc.first_level import PROTOCOL_CONTRASTS, SMOOTHING_FWHM_MM
-from .common import WARN_COLOUR, JobRunner, StatusLabel, coloured, escape
+from ..panel.jobs import JobRunner
+from ..panel.status import WARN_COLOUR, StatusLabel, coloured, escape
 from .layers import show_file_map
 
 #: pain_glm's progress steps: 1 events, 2 RETROICOR, 3 motion, 4 CSF, 5 fit, 6 write, 7 refit.

@@ -26,7 +26,8 @@ from qtpy.QtWidgets import (
 
 from ...core.errors import MilnaInputError, input_error
 from ...core.preproc.motion import FD_THRESHOLD_MM, MOTION_FORMATS, assess_motion, read_motion
-from .common import JobRunner, StatusLabel, coloured, escape
+from ..panel.jobs import JobRunner
+from ..panel.status import StatusLabel, coloured, escape
 from .inputs import PathField, guess_motion_format
 from .plots import FDPlot
 

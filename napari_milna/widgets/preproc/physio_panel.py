@@ -46,7 +46,8 @@ from ...core.preproc.physio import (
 from ...core.preproc.retroicor import compute_retroicor, retroicor_variance_map, write_regressors
 from ...core.preproc.slice_timing import SLICE_ORDERS, choose_slice_time
 from ...core.roi.seeds import PAG_CENTROID_MM, SEEDS
-from .common import WARN_COLOUR, JobRunner, StatusLabel, coloured, escape
+from ..panel.jobs import JobRunner
+from ..panel.status import WARN_COLOUR, StatusLabel, coloured, escape
 from .inputs import PathField
 from .layers import show_r2_map
 from .plots import PulsePlot

@@ -20,7 +20,7 @@ from scipy import ndimage, stats
 
 from napari_milna._napari.layers import source_of
 from napari_milna.core.io.kinds import ImageKind, parse_spm_description
-from napari_milna.widgets.preproc import common as preproc_common
+from napari_milna.widgets.panel import status as panel_status
 from napari_milna.widgets.preproc.context import default_output_dir
 from napari_milna.widgets.preproc.dock import PreprocessingDock
 from napari_milna.widgets.preproc.layers import find_result_layer, null_r2_quantile
@@ -46,11 +46,11 @@ def study():
 def messages(monkeypatch):
     """Every notification the dock sends, as (level, text), still shown by napari."""
     sent = []
-    for level, show in list(preproc_common._NOTIFY.items()):
+    for level, show in list(panel_status._NOTIFY.items()):
         def record(text, level=level, show=show):
             sent.append((level, text))
             show(text)
-        monkeypatch.setitem(preproc_common._NOTIFY, level, record)
+        monkeypatch.setitem(panel_status._NOTIFY, level, record)
     return sent
 
 
