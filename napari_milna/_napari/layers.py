@@ -40,6 +40,39 @@ METADATA_KEY = "milna"
 
 
 @dataclass
+class RoiState:
+    """What napari-milna knows of an ROI labels layer drawn in it.
+
+    Attributes
+    ----------
+    names : dict
+        Label value -> ROI name.
+    workbench : bool
+        Made by the ROI workbench (its edits are guarded against loss).
+    reference : str or None
+        Name of the image whose grid the ROIs live on.
+    unsaved : bool
+        Edits made since the last save (set by the writer and the workbench).
+    saved_path, saved_kind : str or None
+        Where and how (``"masks"`` or ``"dseg"``) the layer was last saved.
+    saved_labels, saved_names
+        The labels and names as last saved (to tell whether edits are unsaved).
+    snapshot_path : str or None
+        ``saved_path`` when ``saved_labels`` were taken.
+    """
+
+    names: dict = field(default_factory=dict)
+    workbench: bool = False
+    reference: str | None = None
+    unsaved: bool = False
+    saved_path: str | None = None
+    saved_kind: str | None = None
+    saved_labels: np.ndarray | None = field(default=None, repr=False)
+    saved_names: dict | None = None
+    snapshot_path: str | None = None
+
+
+@dataclass
 class LayerSource:
     """What a layer shows: a grid in world mm and, when it came from a file, that file.
 
@@ -55,9 +88,24 @@ class LayerSource:
         Degrees of freedom in use (from the header or set by the user).
     threshold : float
         Current display threshold of a statistical map, in its own units.
-    resampled_for_display : bool
-        True when the layer shows a resampled copy (its grid is oblique to the
-        display space); values in the cursor read-out still come from ``grid``.
+    vmax : float
+        Top of the colour ramp of a statistical map.
+    grid_source : NiftiSource or None
+        For drawn or derived layers (no file of their own): the image whose grid and
+        header they are saved with.
+    result_of : (str, object) or None
+        ``(feature, key)`` of a layer a tab made as a result (replaced, never duplicated).
+    roi : RoiState or None
+        ROI names and save state of a labels layer drawn in napari-milna.
+    focus_mm : tuple or None
+        World mm the viewer goes to once the layer is shown (then cleared).
+    placed_space : DisplaySpace or None
+        The display space the layer is currently placed in.
+    display_grid : Grid or None
+        The display-aligned grid of the resampled copy shown, when the layer's grid is
+        oblique to the display space (values in the read-out still come from ``grid``).
+    original_data : ndarray or None
+        Own-grid data of a drawn or derived layer while a display copy is shown.
     """
 
     grid: Grid
@@ -66,13 +114,28 @@ class LayerSource:
     df: float | tuple | None = None
     threshold: float = 0.0
     vmax: float = 1.0
-    resampled_for_display: bool = False
-    extra: dict = field(default_factory=dict)
+    grid_source: NiftiSource | None = None
+    result_of: tuple[str, object] | None = None
+    roi: RoiState | None = None
+    focus_mm: tuple | None = None
+    placed_space: DisplaySpace | None = None
+    display_grid: Grid | None = None
+    original_data: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def image(self):
         """The nibabel image (header source for writing), or None."""
         return self.source.image if self.source is not None else None
+
+    @property
+    def header_source(self) -> NiftiSource | None:
+        """The image whose affine and header the layer is saved with (None if unknown)."""
+        return self.source if self.source is not None else self.grid_source
+
+    @property
+    def resampled_for_display(self) -> bool:
+        """True when the layer shows a copy resampled onto a display-aligned grid."""
+        return self.display_grid is not None
 
     @property
     def is_run(self) -> bool:
@@ -100,13 +163,43 @@ def grid_data(layer) -> np.ndarray:
     """A layer's data on its own grid, never the copy resampled for an oblique display.
 
     File-backed images and runs are shown from their source anyway; drawn or derived
-    layers (ROIs, QC maps) keep their own-grid data in ``extra["original_data"]``
+    layers (ROIs, QC maps) keep their own-grid data in ``original_data``
     while the viewer shows a display copy.
     """
     src = source_of(layer)
-    if src is not None and src.resampled_for_display and "original_data" in src.extra:
-        return np.asarray(src.extra["original_data"])
+    if src is not None and src.resampled_for_display and src.original_data is not None:
+        return np.asarray(src.original_data)
     return np.asarray(layer.data)
+
+
+def is_result_of(layer, feature: str, key=None) -> bool:
+    """True for a layer that the ``feature`` tab made as a result (with ``key``, if given)."""
+    src = source_of(layer)
+    if src is None or src.result_of is None or src.result_of[0] != feature:
+        return False
+    return key is None or src.result_of[1] == key
+
+
+def find_result_layer(viewer, feature: str, key):
+    """The layer that the ``feature`` tab made for ``key``, or None."""
+    for layer in viewer.layers:
+        if is_result_of(layer, feature, key):
+            return layer
+    return None
+
+
+def add_quietly(viewer, layer) -> None:
+    """Add ``layer`` without taking the selection from the user's active layer.
+
+    napari selects a new layer; a tab adding a result must not stop the user's painting.
+    """
+    active = viewer.layers.selection.active
+    selected = set(viewer.layers.selection)
+    viewer.add_layer(layer)
+    if active is not None and active in viewer.layers:
+        viewer.layers.selection.clear()
+        viewer.layers.selection.update(selected)
+        viewer.layers.selection.active = active
 
 
 def stat_colormap(ramp: StatRamp, name: str = "milna-stat") -> Colormap:
@@ -252,7 +345,7 @@ def display_version(src: LayerSource, data, space: DisplaySpace, spacing, labels
     by its affine. Otherwise napari could not slice it: the volume (or each volume
     of a run, on demand) is resampled onto a display-aligned grid -- nearest
     neighbour for labels, trilinear otherwise -- and ``src`` records it
-    (``resampled_for_display``, ``extra["display_grid"]``).
+    (``display_grid``).
 
     Parameters
     ----------
@@ -269,10 +362,9 @@ def display_version(src: LayerSource, data, space: DisplaySpace, spacing, labels
     data, Placement
     """
     placement = space.place(src.grid.affine)
-    src.extra["placed_space"] = space
+    src.placed_space = space
     if not placement.needs_resampling:
-        src.resampled_for_display = False
-        src.extra.pop("display_grid", None)
+        src.display_grid = None
         return data, placement
     target = display_aligned_grid(src.grid, space, spacing)
     if isinstance(data, LazyRun):
@@ -286,8 +378,7 @@ def display_version(src: LayerSource, data, space: DisplaySpace, spacing, labels
             shown = resample_to_grid(values, src.grid, target, order=order)
         if not labels:
             shown = shown.astype(np.float32)
-    src.resampled_for_display = True
-    src.extra["display_grid"] = target
+    src.display_grid = target
     return shown, space.place(target.affine)
 
 
@@ -301,8 +392,12 @@ __all__ = [
     "METADATA_KEY",
     "LayerSource",
     "ResampledRun",
+    "RoiState",
+    "add_quietly",
     "display_version",
+    "find_result_layer",
     "grid_data",
+    "is_result_of",
     "layer_tuple",
     "placement_kwargs",
     "source_of",

@@ -30,7 +30,7 @@ from napari.utils.colormaps import DirectLabelColormap
 from ..core.io.geometry import Grid
 from ..core.io.kinds import ImageInfo, ImageKind
 from ..core.roi.io import save_roi_labels
-from .layers import METADATA_KEY, LayerSource, grid_data, source_of
+from .layers import METADATA_KEY, LayerSource, RoiState, grid_data, source_of
 
 #: Colours of the literature ROIs: saturated, distinct from each other, from the warm /
 #: cool statistical colour ramps and from gray anatomy.
@@ -49,9 +49,6 @@ PALETTE = (
 )
 #: Labels painted with a value that has no name yet.
 UNNAMED_COLOUR = (1.0, 1.0, 1.0, 1.0)
-#: ``extra`` keys of an ROI layer's LayerSource.
-NAMES_KEY = "roi_names"
-ROI_KEY = "roi_workbench"
 
 
 def recovery_dir() -> Path:
@@ -86,10 +83,18 @@ def is_roi_layer(layer) -> bool:
     return isinstance(layer, Labels) and src is not None and src.source is None
 
 
+def roi_state(layer) -> RoiState:
+    """The ROI state of a napari-milna labels layer (created empty on first use)."""
+    src = source_of(layer)
+    if src.roi is None:
+        src.roi = RoiState()
+    return src.roi
+
+
 def roi_names(layer) -> dict[int, str]:
     """Label value -> ROI name of an ROI layer (a copy)."""
     src = source_of(layer)
-    return dict(src.extra.get(NAMES_KEY, {})) if src is not None else {}
+    return dict(src.roi.names) if src is not None and src.roi is not None else {}
 
 
 def roi_grid(layer) -> Grid:
@@ -105,9 +110,7 @@ def roi_data(layer) -> np.ndarray:
 def reference_source(layer):
     """The NiftiSource whose affine and header an ROI layer is saved with (None if unknown)."""
     src = source_of(layer)
-    if src is None:
-        return None
-    return src.source or src.extra.get("grid_source")
+    return src.header_source if src is not None else None
 
 
 def edit_blocker(layer) -> str | None:
@@ -128,8 +131,7 @@ def edit_blocker(layer) -> str | None:
 def set_roi_names(layer, names: dict[int, str]) -> None:
     """Record ROI names on the layer: LayerSource, colours, and features for the status bar."""
     names = {int(k): str(v) for k, v in names.items() if int(k) != 0}
-    src = source_of(layer)
-    src.extra[NAMES_KEY] = dict(sorted(names.items()))
+    roi_state(layer).names = dict(sorted(names.items()))
     selected = layer.selected_label
     layer.colormap = roi_colormap(names)
     layer.selected_label = selected
@@ -152,14 +154,10 @@ def roi_layer_source(grid: Grid, grid_source, names: dict[int, str], reference: 
     info = ImageInfo(
         ImageKind.LABELS, source="napari-milna ROI workbench", label=f"ROIs on {reference}"
     )
-    extra = {
-        "grid_source": grid_source,
-        NAMES_KEY: {int(k): str(v) for k, v in names.items()},
-        ROI_KEY: True,
-        "roi_reference": reference,
-        "unsaved": False,
-    }
-    return LayerSource(grid=grid, info=info, source=None, extra=extra)
+    roi = RoiState(
+        names={int(k): str(v) for k, v in names.items()}, workbench=True, reference=reference
+    )
+    return LayerSource(grid=grid, info=info, source=None, grid_source=grid_source, roi=roi)
 
 
 def labels_dtype(top: int) -> np.dtype:

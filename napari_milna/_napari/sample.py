@@ -39,6 +39,6 @@ def sample_study_layers() -> list[tuple]:
         kwargs.update(overrides)
         src = kwargs["metadata"]["milna"]
         if src.info.kind == ImageKind.STAT:
-            src.extra["focus_mm"] = PAG_MNI
+            src.focus_mm = PAG_MNI
         layers.append((data, kwargs, layer_type))
     return layers

@@ -26,6 +26,7 @@ from .layers import (
     KIND_RANK,
     METADATA_KEY,
     LayerSource,
+    RoiState,
     display_version,
     placement_kwargs,
     source_of,
@@ -101,7 +102,7 @@ class ViewerState:
             self.place(layer)
         self._restack(layer)
         self.apply_view(reset=len(self.milna_layers()) == 1)
-        focus = src.extra.pop("focus_mm", None)
+        focus, src.focus_mm = src.focus_mm, None
         if focus is not None:
             self.go_to_world(focus)
 
@@ -137,7 +138,7 @@ class ViewerState:
         this space (the reader places new layers itself).
         """
         src = source_of(layer)
-        if src is None or (src.extra.get("placed_space") is self.space and not force):
+        if src is None or (src.placed_space is self.space and not force):
             return
         labels = isinstance(layer, Labels)
         was_resampled = src.resampled_for_display
@@ -148,7 +149,7 @@ class ViewerState:
             original = np.nan_to_num(src.source.volume())
         elif was_resampled:
             # drawn or derived data: the copy on its own grid, kept while a display copy shows
-            original = src.extra["original_data"]
+            original = src.original_data
         else:
             original = np.asarray(layer.data)
         keeps_copy = not src.is_run and not (file_backed and not labels)
@@ -159,7 +160,7 @@ class ViewerState:
             )
             if src.resampled_for_display:
                 if keeps_copy:
-                    src.extra["original_data"] = original
+                    src.original_data = original
                 layer.data = data
                 if labels:
                     # after the data: napari makes labels editable again on new data, and
@@ -172,7 +173,7 @@ class ViewerState:
                 )
             elif was_resampled:
                 layer.data = original
-                src.extra.pop("original_data", None)
+                src.original_data = None
                 if labels:
                     layer.editable = True
             kwargs = placement_kwargs(placement, np.ndim(data))
@@ -217,7 +218,8 @@ class ViewerState:
                     grid=src.grid,
                     info=info,
                     source=None,
-                    extra={"grid_source": src.source, "unsaved": True},
+                    grid_source=src.source,
+                    roi=RoiState(unsaved=True),
                 )
                 return
 

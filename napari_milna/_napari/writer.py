@@ -94,7 +94,7 @@ def write_labels(path: str, data, meta: dict) -> list[str]:
     src = (meta.get("metadata") or {}).get(METADATA_KEY)
     image = None
     if isinstance(src, LayerSource) and not src.resampled_for_display:
-        grid_source = src.source or src.extra.get("grid_source")
+        grid_source = src.header_source
         image = grid_source.image if grid_source is not None else None
     try:
         if image is not None and tuple(image.shape[:3]) == labels.shape:
@@ -109,7 +109,7 @@ def write_labels(path: str, data, meta: dict) -> list[str]:
     except (MilnaInputError, OSError, ValueError) as exc:
         show_error(str(exc) if isinstance(exc, MilnaInputError) else f"{path}: {exc}")
         return []
-    if isinstance(src, LayerSource):
-        src.extra["unsaved"] = False
-        src.extra["saved_path"] = str(out)
+    if isinstance(src, LayerSource) and src.roi is not None:
+        src.roi.unsaved = False
+        src.roi.saved_path = str(out)
     return [str(Path(out))]

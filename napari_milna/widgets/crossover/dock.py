@@ -102,7 +102,7 @@ def labels_layer_rois(layer, grid) -> list[Roi]:
             None, f"the labels layer {layer.name} does not lie on the study grid "
             f"({grid.describe()}); resample it onto a study map first"
         )
-    names = dict(src.extra.get("roi_names", {})) if src is not None else {}
+    names = dict(src.roi.names) if src is not None and src.roi is not None else {}
     if not names and src is not None and src.source is not None:
         tsv = src.source.path.parent / (nifti_stem(src.source.path) + ".tsv")
         if tsv.is_file():

@@ -30,7 +30,7 @@ from ...core.preproc.nuisance import CSF_EROSION, CSF_LEVEL, csf_regressor
 from ..panel.jobs import JobRunner
 from ..panel.status import WARN_COLOUR, StatusLabel, coloured, escape
 from .inputs import LayerFileCombo
-from .layers import find_result_layer, show_mask
+from .layers import find_result, show_mask
 from .plots import CsfPlot
 
 CSF_MASK_COLOUR = (0.3, 0.85, 1.0, 1.0)
@@ -172,7 +172,7 @@ class CsfPanel(QWidget):
 
     def _on_show_mask(self, checked: bool) -> None:
         viewer = self.ctx.viewer
-        layer = find_result_layer(viewer, "csf_mask")
+        layer = find_result(viewer, "csf_mask")
         if not checked or self.result is None:
             if layer is not None:
                 viewer.layers.remove(layer)

@@ -17,13 +17,20 @@ import numpy as np
 from napari.layers import Image, Labels
 from napari.utils import Colormap
 
-from ..._napari.layers import METADATA_KEY, LayerSource, layer_tuple, source_of
+from ..._napari.layers import (
+    METADATA_KEY,
+    LayerSource,
+    add_quietly,
+    find_result_layer,
+    layer_tuple,
+)
 from ..._napari.viewer_state import ViewerState
 from ...core.io.geometry import Grid
 from ...core.io.kinds import ImageInfo, ImageKind
 from ...core.io.nifti import load_volume
 
-RESULT_KEY = "preproc_result"
+#: Feature name of the preprocessing tab's result layers (``LayerSource.result_of``).
+PREPROC_FEATURE = "preproc"
 
 #: Warm ramp of the partial R^2 map: transparent at the lower limit, then dark red,
 #: orange and yellow, more opaque as R^2 grows (the anatomy shows through weak values).
@@ -75,24 +82,9 @@ def r2_limits(partial_r2: np.ndarray, n_regressors: int, residual_df: int,
     return low, float(min(1.0, max(high, low + 0.05)))
 
 
-def find_result_layer(viewer, key: str):
-    """The layer showing result ``key``, or None."""
-    for layer in viewer.layers:
-        src = source_of(layer)
-        if src is not None and src.extra.get(RESULT_KEY) == key:
-            return layer
-    return None
-
-
-def _add_quietly(viewer, layer) -> None:
-    """Add a layer without taking the selection from the user's active layer."""
-    active = viewer.layers.selection.active
-    selected = set(viewer.layers.selection)
-    viewer.add_layer(layer)
-    if active is not None and active in viewer.layers:
-        viewer.layers.selection.clear()
-        viewer.layers.selection.update(selected)
-        viewer.layers.selection.active = active
+def find_result(viewer, key: str):
+    """The layer showing the preprocessing result ``key``, or None."""
+    return find_result_layer(viewer, PREPROC_FEATURE, key)
 
 
 def show_grid_map(viewer, key: str, data: np.ndarray, grid: Grid, grid_source, name: str,
@@ -120,11 +112,11 @@ def show_grid_map(viewer, key: str, data: np.ndarray, grid: Grid, grid_source, n
     -------
     napari layer
     """
-    old = find_result_layer(viewer, key)
+    old = find_result(viewer, key)
     if old is not None:
         viewer.layers.remove(old)
-    src = LayerSource(grid=grid, info=info, source=None,
-                      extra={RESULT_KEY: key, "grid_source": grid_source})
+    src = LayerSource(grid=grid, info=info, source=None, grid_source=grid_source,
+                      result_of=(PREPROC_FEATURE, key))
     if labels:
         layer = Labels(np.asarray(data, dtype=np.uint8), name=name,
                        metadata={METADATA_KEY: src}, **kwargs)
@@ -132,7 +124,7 @@ def show_grid_map(viewer, key: str, data: np.ndarray, grid: Grid, grid_source, n
     else:
         shown = np.nan_to_num(np.asarray(data, dtype=np.float32), nan=0.0)
         layer = Image(shown, name=name, metadata={METADATA_KEY: src}, **kwargs)
-    _add_quietly(viewer, layer)
+    add_quietly(viewer, layer)
     return layer
 
 
@@ -177,13 +169,13 @@ def show_file_map(viewer, key: str, path, name: str, info: ImageInfo | None = No
     """
     from napari.layers import Layer
 
-    old = find_result_layer(viewer, key)
+    old = find_result(viewer, key)
     if old is not None:
         viewer.layers.remove(old)
     state = ViewerState.of(viewer)
     data, kwargs, layer_type = layer_tuple(load_volume(path), state.space, info=info)
     kwargs["name"] = name
-    kwargs["metadata"][METADATA_KEY].extra[RESULT_KEY] = key
+    kwargs["metadata"][METADATA_KEY].result_of = (PREPROC_FEATURE, key)
     layer = Layer.create(data, kwargs, layer_type)
-    _add_quietly(viewer, layer)
+    add_quietly(viewer, layer)
     return layer

@@ -19,7 +19,7 @@ import nibabel as nib
 import numpy as np
 from napari.layers import Image, Labels
 
-from ..._napari.layers import grid_data, source_of
+from ..._napari.layers import grid_data, is_result_of, source_of
 from ...core.errors import MilnaInputError, input_error
 from ...core.io.geometry import Grid
 from ...core.io.kinds import ImageKind
@@ -31,14 +31,13 @@ try:  # the ROI workbench's names and data (napari_milna._napari.roi_layers), wh
 except ImportError:  # pragma: no cover - depends on the other module's presence
     _roi_names = None
 
-#: Key of the QC dock's own layers in ``LayerSource.extra``: ``(run file, map name)``.
-QC_LAYER_KEY = "milna_qc"
+#: Feature name of the QC tab's own layers (``LayerSource.result_of``).
+QC_FEATURE = "qc"
 
 
 def is_qc_layer(layer) -> bool:
     """True for a layer the QC dock made (mean, tSNR, signal ratio, dropout ...)."""
-    src = source_of(layer)
-    return src is not None and QC_LAYER_KEY in src.extra
+    return is_result_of(layer, QC_FEATURE)
 
 
 def run_candidates(viewer) -> list:

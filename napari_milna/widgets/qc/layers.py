@@ -2,7 +2,7 @@
 
 Each layer is a napari ``Image`` whose :class:`~napari_milna._napari.layers.LayerSource` has
 the EPI grid, no file (``source=None``), the run's NiftiSource as
-``extra["grid_source"]`` and ``extra[QC_LAYER_KEY] = (run file, map)``. The viewer
+``grid_source`` and ``result_of = ("qc", (run file, map))``. The viewer
 state places it by the grid's affine when it is inserted. Running QC again on the
 same run removes that run's QC layers first, so layers are replaced, never
 duplicated. Masks are shown as image overlays (not labels), so the ROI and SVC docks
@@ -15,11 +15,11 @@ import numpy as np
 from napari.layers import Image
 from napari.utils import Colormap
 
-from ..._napari.layers import METADATA_KEY, LayerSource, source_of
+from ..._napari.layers import METADATA_KEY, LayerSource, is_result_of, source_of
 from ...core.io.kinds import ImageInfo, ImageKind
 from ...core.qc.coverage import QCResult
 from ...core.viewer.display_values import robust_range
-from .inputs import QC_LAYER_KEY
+from .inputs import QC_FEATURE
 
 #: Overlay colours (RGBA): dropout red, SPM implicit-mask drop yellow.
 DROPOUT_RGBA = (1.0, 0.12, 0.12, 1.0)
@@ -86,8 +86,7 @@ def qc_layers_of(viewer, run_key: str) -> list:
     """The QC dock's layers for the run file ``run_key``."""
     out = []
     for layer in viewer.layers:
-        src = source_of(layer)
-        if src is not None and src.extra.get(QC_LAYER_KEY, (None,))[0] == run_key:
+        if is_result_of(layer, QC_FEATURE) and source_of(layer).result_of[1][0] == run_key:
             out.append(layer)
     return out
 
@@ -119,7 +118,8 @@ def show_qc_layers(viewer, result: QCResult, grid_source, short: str) -> dict[st
             grid=result.maps.grid,
             info=info,
             source=None,
-            extra={"grid_source": grid_source, QC_LAYER_KEY: (run_key, key)},
+            grid_source=grid_source,
+            result_of=(QC_FEATURE, (run_key, key)),
         )
         layer = Image(
             np.ascontiguousarray(data),

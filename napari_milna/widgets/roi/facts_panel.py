@@ -28,7 +28,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..._napari.layers import source_of
-from ..._napari.roi_layers import roi_colour, roi_grid
+from ..._napari.roi_layers import roi_colour, roi_grid, roi_state
 from ...core.errors import MilnaInputError
 from ...core.io.kinds import ImageKind
 from ...core.roi.facts import RoiFacts, roi_facts_table, write_facts_csv
@@ -335,7 +335,7 @@ class RoiFactsPanel(QWidget):
         if path is None:
             start = ""
             if s.roi_layer is not None:
-                saved = source_of(s.roi_layer).extra.get("saved_path")
+                saved = roi_state(s.roi_layer).saved_path
                 start = str(Path(saved).parent) if saved else ""
             path = roi_dialogs.ask_save_file(self, "Export ROI facts", start, "CSV (*.csv)")
             if path is None:

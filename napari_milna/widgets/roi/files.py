@@ -26,6 +26,7 @@ from ..._napari.roi_layers import (
     roi_data,
     roi_grid,
     roi_names,
+    roi_state,
 )
 from ...core.errors import MilnaInputError
 from ...core.io.nifti import open_nifti
@@ -121,7 +122,7 @@ def save_masks(layer, folder, parent=None, notify=None, overwrite: bool | None =
         notify("error", str(exc) if isinstance(exc, MilnaInputError) else f"{folder}: {exc}")
         return None
     mark_saved(layer, folder)
-    source_of(layer).extra["saved_kind"] = "masks"
+    roi_state(layer).saved_kind = "masks"
     notify(
         "info",
         f"Saved {len(written)} ROI masks in {folder}: " + ", ".join(p.name for p in written),
@@ -157,16 +158,16 @@ def save_dseg(layer, path, parent=None, notify=None, overwrite: bool | None = No
         notify("error", str(exc) if isinstance(exc, MilnaInputError) else f"{target}: {exc}")
         return None
     mark_saved(layer, written[0])
-    source_of(layer).extra["saved_kind"] = "dseg"
+    roi_state(layer).saved_kind = "dseg"
     notify("info", f"Saved {layer.name} as {written[0]} (+ {written[1].name}).")
     return written
 
 
 def default_dseg_path(layer) -> str:
     """A BIDS ``*_dseg.nii.gz`` name next to the reference image (or the last save)."""
-    extra = source_of(layer).extra
-    if extra.get("saved_kind") == "dseg" and extra.get("saved_path"):
-        return extra["saved_path"]
+    state = roi_state(layer)
+    if state.saved_kind == "dseg" and state.saved_path:
+        return state.saved_path
     _, ref_path = _reference_image(layer)
     folder = Path(ref_path).parent if ref_path is not None else Path.cwd()
     return str(bids_roi_path(ref_path, folder, dseg=True))
@@ -177,8 +178,8 @@ def save_again(layer, parent=None, notify=None) -> bool:
 
     Used by the close guard: "Save" there means replacing the layer's own last save.
     """
-    extra = source_of(layer).extra
-    kind, where = extra.get("saved_kind"), extra.get("saved_path")
+    state = roi_state(layer)
+    kind, where = state.saved_kind, state.saved_path
     if kind == "dseg" and where:
         return save_dseg(layer, where, parent, notify, overwrite=True) is not None
     if kind == "masks" and where:
@@ -277,7 +278,7 @@ def load_rois(viewer, paths, reference_layer=None, parent=None, notify=None) -> 
         if all(r.resampled_from is None for r in on_reference):
             mark_saved(layer, first.path if len(on_reference) == 1 else None)
             if len(on_reference) == 1:
-                source_of(layer).extra["saved_kind"] = "dseg" if first.kind == "dseg" else None
+                roi_state(layer).saved_kind = "dseg" if first.kind == "dseg" else None
         layers.append(layer)
     for roi in own:
         layer = add_roi_layer(
@@ -290,7 +291,7 @@ def load_rois(viewer, paths, reference_layer=None, parent=None, notify=None) -> 
             name=roi.path.name.split(".nii")[0],
         )
         mark_saved(layer, roi.path)
-        source_of(layer).extra["saved_kind"] = "dseg" if roi.kind == "dseg" else None
+        roi_state(layer).saved_kind = "dseg" if roi.kind == "dseg" else None
         layers.append(layer)
     for layer in layers:
         names = ", ".join(roi_names(layer).values())
@@ -332,7 +333,7 @@ class RoiFilesPanel(QWidget):
         if layer is None:
             self.status.setText("")
             return
-        where = source_of(layer).extra.get("saved_path")
+        where = roi_state(layer).saved_path
         if is_unsaved(layer):
             self.status.setText(
                 "<b>Unsaved edits</b>" + (f" (last saved: {where})" if where else "")

@@ -18,7 +18,6 @@ from qtpy.QtCore import QObject, QTimer, Signal
 
 from ..._napari.layers import source_of
 from ..._napari.roi_layers import (
-    ROI_KEY,
     add_roi_layer,
     edit_blocker,
     is_roi_layer,
@@ -27,6 +26,7 @@ from ..._napari.roi_layers import (
     roi_data,
     roi_grid,
     roi_names,
+    roi_state,
     set_roi_names,
 )
 from ..._napari.viewer_state import ViewerState
@@ -46,13 +46,13 @@ def is_guarded(layer) -> bool:
 
 def mark_saved(layer, path=None) -> None:
     """Remember the layer's labels and names as saved (clears its unsaved state)."""
-    src = source_of(layer)
-    src.extra["saved_labels"] = roi_data(layer).copy()
-    src.extra["saved_names"] = roi_names(layer)
-    src.extra["unsaved"] = False
+    state = roi_state(layer)
+    state.saved_labels = roi_data(layer).copy()
+    state.saved_names = roi_names(layer)
+    state.unsaved = False
     if path is not None:
-        src.extra["saved_path"] = str(path)
-    src.extra["snapshot_path"] = src.extra.get("saved_path")
+        state.saved_path = str(path)
+    state.snapshot_path = state.saved_path
 
 
 def is_unsaved(layer) -> bool:
@@ -64,19 +64,19 @@ def is_unsaved(layer) -> bool:
     """
     if not is_guarded(layer):
         return False
-    extra = source_of(layer).extra
-    saved_path = extra.get("saved_path")
-    if saved_path and saved_path != extra.get("snapshot_path") and extra.get("unsaved") is False:
+    state = roi_state(layer)
+    saved_path = state.saved_path
+    if saved_path and saved_path != state.snapshot_path and state.unsaved is False:
         mark_saved(layer)  # written by napari's writer since our last look
         return False
     data = roi_data(layer)
-    snapshot = extra.get("saved_labels")
+    snapshot = state.saved_labels
     if snapshot is None:
         changed = bool(data.any())
     else:
         changed = snapshot.shape != data.shape or not np.array_equal(snapshot, data)
-        changed = changed or extra.get("saved_names") != roi_names(layer)
-    extra["unsaved"] = changed
+        changed = changed or state.saved_names != roi_names(layer)
+    state.unsaved = changed
     return changed
 
 
@@ -403,7 +403,7 @@ class RoiSession(QObject):
 def is_workbench_layer(layer) -> bool:
     """True for layers made by the ROI workbench."""
     src = source_of(layer)
-    return src is not None and bool(src.extra.get(ROI_KEY))
+    return src is not None and src.roi is not None and src.roi.workbench
 
 
 __all__ = [

@@ -522,7 +522,7 @@ class SvcDock(ScrollingDock):
         text = f"{layer.name} ({label_text(label, label_names(layer))})"
         if not mask.any():
             raise MilnaInputError(f"{text}: the ROI is empty (it has no voxel).")
-        return mask, src.grid, text, src.source or src.extra.get("grid_source")
+        return mask, src.grid, text, src.header_source
 
     def export_inputs(self) -> dict:
         """The inputs recorded with an export."""

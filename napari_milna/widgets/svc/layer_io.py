@@ -26,7 +26,16 @@ import numpy as np
 from napari.layers import Image, Labels
 from napari.utils import Colormap
 
-from ..._napari.layers import METADATA_KEY, LayerSource, grid_data, source_of
+from ..._napari.layers import (
+    METADATA_KEY,
+    LayerSource,
+    RoiState,
+    add_quietly,
+    find_result_layer,
+    grid_data,
+    is_result_of,
+    source_of,
+)
 from ...core.errors import MilnaInputError, input_error
 from ...core.io.geometry import Grid
 from ...core.io.kinds import ImageInfo, ImageKind
@@ -41,8 +50,8 @@ try:  # the ROI workbench's helpers (names, labels on their own grid, new ROI la
 except ImportError:  # pragma: no cover - the workbench is optional
     _workbench = None
 
-#: ``LayerSource.extra`` key of layers made by the SVC dock (result volumes, not inputs).
-SVC_LAYER_KEY = "svc_result"
+#: Feature name of layers made by the SVC tab (``LayerSource.result_of``).
+SVC_FEATURE = "svc"
 
 
 class RoiGridMismatch(MilnaInputError):
@@ -173,8 +182,7 @@ def stat_input(layer, stat_type: str | None, df_typed: str) -> StatInput:
 # ---------------------------------------------------------------------- ROI labels
 def is_svc_layer(layer) -> bool:
     """True for result layers made by the SVC dock."""
-    src = source_of(layer)
-    return src is not None and SVC_LAYER_KEY in src.extra
+    return is_result_of(layer, SVC_FEATURE)
 
 
 def roi_candidates(viewer) -> list:
@@ -223,7 +231,7 @@ def label_names(layer) -> dict[int, str]:
         names = dict(_workbench.roi_names(layer))
     else:
         src = source_of(layer)
-        names = dict(src.extra.get("roi_names", {})) if src is not None else {}
+        names = dict(src.roi.names) if src is not None and src.roi is not None else {}
     if not names:
         names = _tsv_names(source_of(layer).source)
     return {int(k): str(v) for k, v in names.items() if int(k) != 0}
@@ -335,8 +343,10 @@ def resample_roi_layer(viewer, roi_layer, stat_layer):
     info = ImageInfo(
         ImageKind.LABELS, source="napari-milna SVC", label=f"ROIs on {stat_layer.name}"
     )
-    extra = {"grid_source": target.source, "roi_names": names, "unsaved": True}
-    src = LayerSource(grid=target.grid, info=info, source=None, extra=extra)
+    src = LayerSource(
+        grid=target.grid, info=info, source=None, grid_source=target.source,
+        roi=RoiState(names=names, unsaved=True),
+    )
     layer = Labels(moved, name=name, opacity=0.6, metadata={METADATA_KEY: src})
     viewer.add_layer(layer)
     return layer
@@ -362,15 +372,6 @@ def ramp_colormap(rgba, name: str) -> Colormap:
     )
 
 
-def find_result_layer(viewer, key: str):
-    """The SVC result layer ``key`` of the viewer, or None."""
-    for layer in viewer.layers:
-        src = source_of(layer)
-        if src is not None and src.extra.get(SVC_LAYER_KEY) == key:
-            return layer
-    return None
-
-
 def show_result_layer(
     viewer, key: str, data: np.ndarray, grid: Grid, grid_source, name: str,
     colormap: Colormap, contrast_limits: tuple[float, float], label: str, top: bool = False,
@@ -386,7 +387,7 @@ def show_result_layer(
     """
     data = np.asarray(data, dtype=np.float32)
     limits = (float(contrast_limits[0]), float(contrast_limits[1]))
-    layer = find_result_layer(viewer, key)
+    layer = find_result_layer(viewer, SVC_FEATURE, key)
     if layer is not None:
         src = source_of(layer)
         current = layer.data
@@ -408,28 +409,21 @@ def show_result_layer(
         viewer.layers.remove(layer)
     info = ImageInfo(ImageKind.MASK, source="napari-milna SVC", label=label)
     src = LayerSource(
-        grid=grid, info=info, source=None, extra={SVC_LAYER_KEY: key, "grid_source": grid_source}
+        grid=grid, info=info, source=None, grid_source=grid_source, result_of=(SVC_FEATURE, key)
     )
     layer = Image(
         data, name=name, colormap=colormap, contrast_limits=limits, blending="translucent",
         opacity=0.85, interpolation2d="nearest", metadata={METADATA_KEY: src},
     )
-    # napari selects a new layer; keep the user's (painting an ROI must not stop)
-    active = viewer.layers.selection.active
-    selected = set(viewer.layers.selection)
-    viewer.add_layer(layer)
+    add_quietly(viewer, layer)  # painting an ROI must not stop
     if top:
         viewer.layers.move(viewer.layers.index(layer), len(viewer.layers))
-    if active is not None and active in viewer.layers:
-        viewer.layers.selection.clear()
-        viewer.layers.selection.update(selected)
-        viewer.layers.selection.active = active
     return layer
 
 
 def remove_result_layer(viewer, key: str) -> None:
     """Remove the result layer ``key`` if the viewer has one."""
-    layer = find_result_layer(viewer, key)
+    layer = find_result_layer(viewer, SVC_FEATURE, key)
     if layer is not None:
         viewer.layers.remove(layer)
 
@@ -564,12 +558,11 @@ def subject_data(
 
 
 __all__ = [
-    "SVC_LAYER_KEY",
+    "SVC_FEATURE",
     "RoiGridMismatch",
     "StatInput",
     "SubjectFiles",
     "df_text",
-    "find_result_layer",
     "glob_paths",
     "header_df",
     "is_svc_layer",

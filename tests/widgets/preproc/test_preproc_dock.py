@@ -23,7 +23,7 @@ from napari_milna.core.io.kinds import ImageKind, parse_spm_description
 from napari_milna.widgets.panel import status as panel_status
 from napari_milna.widgets.preproc.context import default_output_dir
 from napari_milna.widgets.preproc.dock import PreprocessingDock
-from napari_milna.widgets.preproc.layers import find_result_layer, null_r2_quantile
+from napari_milna.widgets.preproc.layers import find_result, null_r2_quantile
 from tests.conftest import make_affine, write_nifti
 
 sample_data = pytest.importorskip("napari_milna.sample_data")
@@ -256,11 +256,11 @@ def test_retroicor_tsv_and_partial_r2_layer_on_the_run_grid(dock_on, study, qtbo
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
     # the partial R^2 layer lies on the run grid, placed by the run's affine
-    layer = find_result_layer(viewer, "retroicor_r2")
+    layer = find_result(viewer, "retroicor_r2")
     src = source_of(layer)
     run_img = nib.load(study.bold)
     assert src.grid.matches(source_of(viewer.layers[dock.run_combo.currentText()]).grid)
-    assert src.extra["grid_source"].path == study.bold
+    assert src.grid_source.path == study.bold
     assert layer.data.shape == run_img.shape[:3]
     for ijk in ([0, 0, 0], [30, 37, 21], [60, 74, 52]):
         np.testing.assert_allclose(layer.data_to_world(ijk)[-3:],
@@ -329,7 +329,7 @@ def test_csf_signal_mask_and_task_correlation_warning(dock_on, study, qtbot, tmp
     np.testing.assert_array_equal(panel.result.mask, mask)
     run = np.asarray(nib.load(study.bold).dataobj)
     np.testing.assert_allclose(panel.result.signal, run[mask].mean(axis=0), rtol=1e-9)
-    layer = find_result_layer(viewer, "csf_mask")
+    layer = find_result(viewer, "csf_mask")
     np.testing.assert_array_equal(np.asarray(layer.data) > 0, mask)
     pain = pain_regressor(study.events)
     r = np.corrcoef(run[mask].mean(axis=0), pain)[0, 1]
@@ -466,7 +466,7 @@ def test_bad_inputs_give_one_notification_naming_the_file(dock_on, study, qtbot,
     physio.physio_field.set_path(cell)
     (err,) = press_and_wait(qtbot, physio, physio.detect_button, messages)
     assert err == f"{cell}: line 7 holds a non-numeric cell 'x'."
-    assert find_result_layer(viewer, "retroicor_r2") is None
+    assert find_result(viewer, "retroicor_r2") is None
 
     # motion: five columns, non-numeric fMRIPrep cell, rows that do not match the run
     rp = np.loadtxt(study.spm_rp)
@@ -509,7 +509,7 @@ def test_cancel_stops_before_anything_is_shown_or_written(dock_on, qtbot, tmp_pa
     physio.cancel_button.click()
     wait_for(qtbot, physio)
     assert physio.status.text().startswith("Cancelled")
-    assert find_result_layer(viewer, "retroicor_r2") is None
+    assert find_result(viewer, "retroicor_r2") is None
     glm.run_button.click()
     glm.cancel_button.click()
     wait_for(qtbot, glm)
@@ -585,5 +585,5 @@ def test_plugin_dock_by_name_and_closing_while_a_job_runs(make_napari_viewer, st
     dock.physio.runner.worker.finished.connect(lambda: finished.append(True))
     viewer.window.remove_dock_widget(widget)
     qtbot.waitUntil(lambda: bool(finished), timeout=WAIT_MS)
-    assert find_result_layer(viewer, "retroicor_r2") is None
+    assert find_result(viewer, "retroicor_r2") is None
     viewer.open(study.csf_probseg, plugin="napari-milna")  # layer events after the close: fine

@@ -19,7 +19,7 @@ from napari_milna.core.qc.coverage import run_qc
 from napari_milna.core.roi.seeds import seed_roi
 from napari_milna.widgets.qc import dock as qc_dock
 from napari_milna.widgets.qc.dock import QCDock
-from napari_milna.widgets.qc.inputs import QC_LAYER_KEY
+from napari_milna.widgets.qc.inputs import is_qc_layer
 from napari_milna.widgets.qc.table import VERDICT_COLOURS
 from tests.synth.qc import (
     CSF_BOX,
@@ -108,11 +108,7 @@ def plain(label) -> str:
 
 
 def qc_layers(viewer):
-    return [lay for lay in viewer.layers if QC_LAYER_KEY in (source_of(lay) or _NoSrc).extra]
-
-
-class _NoSrc:
-    extra: dict = {}
+    return [lay for lay in viewer.layers if is_qc_layer(lay)]
 
 
 # --------------------------------------------------------------------------- results
@@ -209,7 +205,7 @@ def test_layers_on_the_epi_grid_and_rerun_replaces_them(open_dock, synth, qtbot)
     for lay in first:
         src = source_of(lay)
         assert src.grid.matches(run_grid) and src.source is None
-        assert src.extra["grid_source"] is source_of(run_layer(viewer)).source
+        assert src.grid_source is source_of(run_layer(viewer)).source
         for ijk in ([0, 0, 0], [9, 10, 11], [19, 21, 17]):
             np.testing.assert_allclose(
                 lay.data_to_world(ijk), nib.affines.apply_affine(aff, ijk), atol=1e-6

@@ -467,7 +467,7 @@ def test_save_masks_and_dseg_then_reload_voxel_exact(
     # reload the two masks: one layer, names kept, same voxels
     [masks_layer] = dock.files.load(written)
     assert roi_data(masks_layer).shape == RAS_SHAPE
-    assert {v: k for k, v in source_of(masks_layer).extra["roi_names"].items()} == {
+    assert {v: k for k, v in source_of(masks_layer).roi.names.items()} == {
         "PAG": 1,
         "RVM": 2,
     }

@@ -21,7 +21,8 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QMessageBox
 from scipy import optimize, stats
 
-from napari_milna._napari.layers import source_of
+from napari_milna._napari.layers import find_result_layer, source_of
+from napari_milna._napari.roi_layers import set_roi_names
 from napari_milna._napari.viewer_state import ViewerState
 from napari_milna.core.io.geometry import Grid
 from napari_milna.core.roi.transfer import resample_roi
@@ -31,7 +32,7 @@ from napari_milna.core.svc.smoothness import estimate_smoothness, smoothness_fro
 from napari_milna.widgets.svc import export as svc_export
 from napari_milna.widgets.svc import smoothness as svc_smoothness
 from napari_milna.widgets.svc.dock import SvcDock
-from napari_milna.widgets.svc.layer_io import SVC_LAYER_KEY, find_result_layer
+from napari_milna.widgets.svc.layer_io import is_svc_layer
 from napari_milna.widgets.svc.results_table import format_p, format_stat
 from tests.conftest import make_affine, write_nifti
 
@@ -122,7 +123,7 @@ def test_table_equals_core_and_ec_density_formulas(viewer_dock, tmap, qtbot):
     assert dock.stat_combo.layer() is tlayer
     assert dock.type_combo.currentData() == "T" and dock.df_edit.text() == "20"
     roi_layer = new_labels_on(viewer, tlayer)
-    source_of(roi_layer).extra["roi_names"] = {1: "PAG"}
+    set_roi_names(roi_layer, {1: "PAG"})
     paint_voxels(roi_layer, box_voxels())
     set_fwhm(dock, "4")  # 2 voxels of 2 mm
     res = wait_for(qtbot, dock, lambda r: r.n_voxels == 125)
@@ -239,7 +240,7 @@ def test_fwe_overlay_is_replaced_never_duplicated(viewer_dock, tmap, qtbot):
 
     def overlays():
         return [lay for lay in viewer.layers
-                if SVC_LAYER_KEY in (source_of(lay).extra if source_of(lay) else {})]
+                if is_svc_layer(lay)]
 
     assert len(overlays()) == 1
     overlay = overlays()[0]
@@ -378,7 +379,7 @@ def test_map_without_data_is_refused(viewer_dock, tmp_path, qtbot):
     qtbot.waitUntil(lambda: len(dock.messages) == 1, timeout=TIMEOUT)
     assert dock.messages[0] == ("spmT_0003: has no non-zero finite voxel (it is empty or all "
                                 "NaN), so there is nothing to test.")
-    assert dock.result is None and find_result_layer(viewer, "fwe") is None
+    assert dock.result is None and find_result_layer(viewer, "svc", "fwe") is None
 
 
 def test_roi_on_another_grid_is_resampled_only_on_request(viewer_dock, tmap, tmp_path, qtbot):
@@ -496,7 +497,7 @@ def test_permutation_in_worker_matches_exhaustive_enumeration(viewer_dock, tmap,
     xyz = nib.affines.apply_affine(AFFINE, peak_ijk)
     assert panel.summary["peak"]["xyz_mm"] == pytest.approx(list(xyz))
     assert f"p FWE {p_exact[i]:.4g}" in panel.status.text()
-    layer = find_result_layer(viewer, "perm")
+    layer = find_result_layer(viewer, "svc", "perm")
     np.testing.assert_allclose(np.asarray(layer.data)[BOX].ravel(), -np.log10(p_exact),
                                rtol=1e-6)
     # paired design: drug - placebo per subject, random flips with a seed
