@@ -15,20 +15,21 @@ import math
 import pkgutil
 import sys
 
-import numpy as np
-
 from . import __version__, commands
 from .core.errors import MilnaInputError
 
 
 def _jsonable(value):
+    # numpy is not imported here (start-up time): a numpy value exists only once a command
+    # has imported it.
+    np = sys.modules.get("numpy")
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
+    if np is not None and isinstance(value, np.ndarray):
         return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
+    if np is not None and isinstance(value, np.generic):
         return _jsonable(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         return None

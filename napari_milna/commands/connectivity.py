@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from ..core.preproc.connectivity import HIGH_PASS_HZ, LOW_PASS_HZ
-from ..core.preproc.motion import FD_THRESHOLD_MM
+from ..core.protocol import (
+    CONNECTIVITY_HIGH_PASS_HZ,
+    CONNECTIVITY_LOW_PASS_HZ,
+    FD_THRESHOLD_MM,
+)
 
 
 def add_parser(subparsers) -> None:
@@ -25,8 +28,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", nargs=4, action="append", metavar=("NAME", "X", "Y", "Z"),
                    help="a seed of your own (MNI mm, 5 mm sphere); repeat for more")
     p.add_argument("--mask", help="brain mask (default: nilearn's EPI mask)")
-    p.add_argument("--high-pass", type=float, default=HIGH_PASS_HZ, help="Hz (default 0.01)")
-    p.add_argument("--low-pass", type=float, default=LOW_PASS_HZ, help="Hz (default 0.1)")
+    p.add_argument("--high-pass", type=float, default=CONNECTIVITY_HIGH_PASS_HZ,
+                   help="Hz (default %(default)s)")
+    p.add_argument("--low-pass", type=float, default=CONNECTIVITY_LOW_PASS_HZ,
+                   help="Hz (default %(default)s)")
     p.add_argument("--smoothing", type=float, default=0.0, help="FWHM in mm (default none)")
     p.add_argument("--drug", default="drug", help="ses- label of the drug session")
     p.add_argument("--placebo", default="placebo", help="ses- label of the placebo session")

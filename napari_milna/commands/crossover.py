@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..core.crossover.analysis import rois_from_files, run_crossover, write_crossover
-from ..core.crossover.study_table import (
-    CONTRAST_KINDS,
-    choose_contrast,
-    open_study,
-    validate_study,
-)
+from ..core.protocol import CONTRAST_KINDS
 
 
 def add_parser(subparsers) -> None:
@@ -54,6 +48,9 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     """Validate the study, compute and write the maps, and summarise the ROI statistics."""
+    from ..core.crossover.analysis import rois_from_files, run_crossover, write_crossover
+    from ..core.crossover.study_table import choose_contrast, open_study, validate_study
+
     table = open_study(args.table)
     contrast = choose_contrast(table, args.contrast, args.condition, args.control)
     study = validate_study(table, contrast, resample=args.resample)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from ..core.preproc.first_level import HIGH_PASS_HZ, SMOOTHING_FWHM_MM
-from ..core.preproc.motion import FD_THRESHOLD_MM, MOTION_FORMATS
-from ..core.preproc.nuisance import CSF_EROSION, CSF_LEVEL, TASK_CORRELATION_LEVEL
-from ..core.preproc.retroicor import FourierOrders
-from ..core.preproc.slice_timing import SLICE_ORDERS
+from ..core.protocol import (
+    CSF_EROSION,
+    CSF_LEVEL,
+    FD_THRESHOLD_MM,
+    FOURIER_ORDERS,
+    GLM_HIGH_PASS_HZ,
+    GLM_SMOOTHING_FWHM_MM,
+    MOTION_FORMATS,
+    SLICE_ORDERS,
+    TASK_CORRELATION_LEVEL,
+)
 
 
 def add_parser(subparsers) -> None:
@@ -32,7 +38,7 @@ def add_parser(subparsers) -> None:
                    help="sample physio at the slice through this point (mm)")
     p.add_argument("--slice-time", type=float, help="sample physio at this time within the TR")
     p.add_argument("--slice-order", choices=SLICE_ORDERS, help="slice order if none is stored")
-    p.add_argument("--orders", type=int, nargs=3, default=[3, 4, 1],
+    p.add_argument("--orders", type=int, nargs=3, default=list(FOURIER_ORDERS),
                    metavar=("CARDIAC", "RESP", "INTER"), help="RETROICOR orders (3 4 1)")
     p.add_argument("--motion", help="motion parameters (six regressors and FD scrubbing)")
     p.add_argument("--motion-format", choices=MOTION_FORMATS)
@@ -48,9 +54,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--csf-restrict", help="ventricle mask restricting the CSF mask")
     p.add_argument("--csf-warn", type=float, default=TASK_CORRELATION_LEVEL,
                    help="warn when |r(CSF, task)| exceeds this (default 0.3)")
-    p.add_argument("--smoothing", type=float, default=SMOOTHING_FWHM_MM,
+    p.add_argument("--smoothing", type=float, default=GLM_SMOOTHING_FWHM_MM,
                    help="FWHM in mm (default 5; 0 for none)")
-    p.add_argument("--high-pass", type=float, default=HIGH_PASS_HZ,
+    p.add_argument("--high-pass", type=float, default=GLM_HIGH_PASS_HZ,
                    help="cosine drift cut-off in Hz (default 1/128)")
     p.add_argument("--noise-model", choices=("ar1", "ols"), default="ar1")
     p.add_argument("--mask", help="brain mask (default: nilearn's EPI mask)")
@@ -68,6 +74,7 @@ def run(args) -> dict:
     """Fit, write and report."""
     from ..core.errors import input_error
     from ..core.preproc.pain_glm import pain_glm
+    from ..core.preproc.retroicor import FourierOrders
 
     if args.motion and not args.motion_format:
         raise input_error(args.motion, "needs --motion-format (spm, fsl, afni or fmriprep)")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from ..core.io.kinds import classify
-from ..core.io.nifti import load_volume
-
 
 def add_parser(subparsers) -> None:
     """Register ``milna info``."""
@@ -16,6 +13,9 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> dict:
     """Open the file (4D runs are not read) and describe it."""
+    from ..core.io.kinds import classify
+    from ..core.io.nifti import load_volume
+
     source = load_volume(args.file, allow_run=True)
     info = classify(source)
     grid = source.grid

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from ..core.preproc.motion import (
-    FD_THRESHOLD_MM,
-    HEAD_RADIUS_MM,
-    MOTION_FORMATS,
-    assess_motion,
-    read_motion,
-)
+from ..core.protocol import FD_THRESHOLD_MM, HEAD_RADIUS_MM, MOTION_FORMATS
 
 
 def add_parser(subparsers) -> None:
@@ -38,6 +32,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> dict:
     """FD and scrubbing as a dict."""
     from ..core.errors import input_error
+    from ..core.preproc.motion import assess_motion, read_motion
 
     if not args.threshold > 0:
         raise input_error(None, f"the FD threshold must be positive, not {args.threshold}")

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from ..core.errors import input_error
-from ..core.io.nifti import open_nifti
-from ..core.svc.inputs import read_mask, read_roi
-from ..core.svc.permutation import MIN_SUBJECTS, sign_flip_test, subject_matrix
 
 
 def add_parser(subparsers) -> None:
@@ -42,6 +37,10 @@ def add_parser(subparsers) -> None:
 
 def _read_subjects(paths):
     """Subject volumes (3D files, or the volumes of 4D files) on one grid."""
+    import numpy as np
+
+    from ..core.io.nifti import open_nifti
+
     volumes, grid, first = [], None, None
     for path in paths:
         src = open_nifti(path)
@@ -63,6 +62,11 @@ def _read_subjects(paths):
 
 def run(args: argparse.Namespace) -> dict:
     """Read the images, run the sign-flip test and summarise the peak."""
+    import numpy as np
+
+    from ..core.svc.inputs import read_mask, read_roi
+    from ..core.svc.permutation import MIN_SUBJECTS, sign_flip_test, subject_matrix
+
     if args.n_perm < 0:
         raise input_error(None, f"--n-perm must be 0 (all flips) or positive, got {args.n_perm}")
     paths = ([args.roi] if args.whole_brain else []) + list(args.images)

@@ -15,9 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.errors import input_error
-from ..core.io.nifti import nifti_stem
-from ..core.qc.batch import find_runs, render_mosaic, run_batch, write_html, write_tsv
-from ..core.qc.coverage import DROPOUT_THRESHOLD, run_qc
+from ..core.protocol import DROPOUT_THRESHOLD
 
 
 def add_parser(subparsers) -> None:
@@ -88,7 +86,17 @@ def run(args) -> dict:
 
 
 def _run_single(args) -> dict:
-    from ..core.qc.batch import RunInputs, bids_entities, find_brain_mask, find_csf_probseg
+    from ..core.io.nifti import nifti_stem
+    from ..core.qc.batch import (
+        RunInputs,
+        bids_entities,
+        find_brain_mask,
+        find_csf_probseg,
+        render_mosaic,
+        write_html,
+        write_tsv,
+    )
+    from ..core.qc.coverage import run_qc
 
     epi = Path(args.epi[0])
     outputs = _outputs(args, f"{nifti_stem(epi)}_qc")
@@ -119,6 +127,8 @@ def _run_single(args) -> dict:
 
 
 def _run_many(args) -> dict:
+    from ..core.qc.batch import find_runs, run_batch, write_html, write_tsv
+
     runs = find_runs(args.epi, pair_masks=not args.no_mask_pairing)
     outputs = _outputs(args, "qc")
     results = run_batch(

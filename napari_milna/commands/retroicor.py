@@ -5,10 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.errors import input_error
-from ..core.io.nifti import open_nifti
-from ..core.preproc.physio import read_bids_physio, read_peak_times, write_peak_times
-from ..core.preproc.retroicor import FourierOrders, compute_retroicor, write_regressors
-from ..core.preproc.slice_timing import SLICE_ORDERS, choose_slice_time
+from ..core.protocol import FOURIER_ORDERS, SLICE_ORDERS
 
 
 def add_parser(subparsers) -> None:
@@ -32,7 +29,7 @@ def add_parser(subparsers) -> None:
                    help="use the slice through this world point (mm), e.g. the PAG 0.5 -31 -9")
     p.add_argument("--slice-order", choices=SLICE_ORDERS,
                    help="slice order when the BOLD stores no slice timing")
-    p.add_argument("--orders", type=int, nargs=3, default=[3, 4, 1],
+    p.add_argument("--orders", type=int, nargs=3, default=list(FOURIER_ORDERS),
                    metavar=("CARDIAC", "RESP", "INTER"),
                    help="Fourier orders (default 3 4 1: 18 regressors)")
     p.add_argument("--cardiac-kind", choices=("auto", "ppg", "ecg"), default="auto",
@@ -51,6 +48,11 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> dict:
     """Compute and write the regressors."""
+    from ..core.io.nifti import open_nifti
+    from ..core.preproc.physio import read_bids_physio, read_peak_times, write_peak_times
+    from ..core.preproc.retroicor import FourierOrders, compute_retroicor, write_regressors
+    from ..core.preproc.slice_timing import choose_slice_time
+
     out = Path(args.out)
     targets = [out] + ([Path(args.save_peaks)] if args.save_peaks else [])
     if args.r2_map:

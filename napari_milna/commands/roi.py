@@ -5,11 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.errors import input_error
-from ..core.io.nifti import load_volume, open_nifti
-from ..core.roi.facts import roi_facts, roi_facts_table
-from ..core.roi.io import load_roi, save_roi_labels, save_roi_mask
-from ..core.roi.refine import exclude_csf, map_on_grid
-from ..core.roi.seeds import SEEDS, seed_roi
+from ..core.protocol import SEED_FRACTION, SEED_VARIANTS
 
 _FACT_KEYS = ("n_voxels", "volume_mm3", "centroid_mm", "csf_fraction")
 
@@ -33,7 +29,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("roi", help="seed brainstem ROIs, describe and resample ROI files")
     actions = p.add_subparsers(dest="roi_command", metavar="ACTION", required=True)
 
-    variants = sorted({v for region in SEEDS.values() for v in region})
+    variants = sorted({v for region in SEED_VARIANTS.values() for v in region})
     seed = actions.add_parser(
         "seed",
         help="write a literature seed (PAG, RVM) on the grid of a reference image",
@@ -41,7 +37,7 @@ def add_parser(subparsers) -> None:
         "RVM, Baer 2016 NRM, Nash 2009 medullary raphe), placed on REF's own grid by voxel "
         "coverage fraction.",
     )
-    seed.add_argument("--region", required=True, type=str.upper, choices=sorted(SEEDS))
+    seed.add_argument("--region", required=True, type=str.upper, choices=sorted(SEED_VARIANTS))
     seed.add_argument("--ref", required=True, help="reference image (its grid and header)")
     seed.add_argument("--out", required=True, help="output file, or a folder (BIDS name)")
     seed.add_argument(
@@ -59,7 +55,7 @@ def add_parser(subparsers) -> None:
     seed.add_argument(
         "--fraction",
         type=_fraction,
-        default=0.5,
+        default=SEED_FRACTION,
         metavar="F",
         help="keep voxels covered by at least this fraction of their volume (default 0.5)",
     )
@@ -93,12 +89,21 @@ def add_parser(subparsers) -> None:
 
 
 def _csf_on(path, grid):
+    from ..core.io.nifti import load_volume
+    from ..core.roi.refine import map_on_grid
+
     source = load_volume(path)
     return map_on_grid(source.volume(), source.grid, grid, name=str(source.path))
 
 
 def run_seed(args) -> dict:
     """Seed, optionally drop CSF voxels, write, and report the facts."""
+    from ..core.io.nifti import open_nifti
+    from ..core.roi.facts import roi_facts
+    from ..core.roi.io import save_roi_mask
+    from ..core.roi.refine import exclude_csf
+    from ..core.roi.seeds import seed_roi
+
     if args.csf_max is not None and not args.csf:
         raise input_error(None, "--csf-max needs a CSF probability map (--csf)")
     ref = open_nifti(args.ref)
@@ -142,6 +147,8 @@ def run_seed(args) -> dict:
 
 
 def _same_grid(path, grid, roi_path, what: str):
+    from ..core.io.nifti import load_volume
+
     source = load_volume(path)
     if not source.grid.matches(grid):
         raise input_error(
@@ -155,6 +162,10 @@ def _same_grid(path, grid, roi_path, what: str):
 
 def run_info(args) -> dict:
     """Facts of every ROI in a mask or dseg file."""
+    from ..core.io.nifti import open_nifti
+    from ..core.roi.facts import roi_facts_table
+    from ..core.roi.io import load_roi
+
     roi = load_roi(args.roi, reference=open_nifti(args.ref) if args.ref else None)
     maps, extra = {}, {}
     if args.stat:
@@ -184,6 +195,10 @@ def run_info(args) -> dict:
 
 def run_resample(args) -> dict:
     """Resample an ROI file onto REF's grid and write it (mask or dseg)."""
+    from ..core.io.nifti import open_nifti
+    from ..core.roi.facts import roi_facts_table
+    from ..core.roi.io import load_roi, save_roi_labels, save_roi_mask
+
     ref = open_nifti(args.ref)
     roi = load_roi(args.roi, reference=ref, resample=args.method, threshold=args.fraction)
     table = roi_facts_table(roi.labels, roi.grid, roi.names)

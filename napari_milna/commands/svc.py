@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..core.errors import input_error
-from ..core.svc.correction import analysis_mask_of, check_search_volume, small_volume_correction
-from ..core.svc.inputs import read_mask, read_roi, read_stat_map
-from ..core.svc.smoothness import estimate_smoothness, read_fsl_smoothness, smoothness_from_fwhm_mm
+from ..core.protocol import SVC_ALPHA, SVC_CONNECTIVITY, SVC_HEIGHT_P, SVC_MIN_DISTANCE_MM
 
 
 def add_parser(subparsers) -> None:
@@ -33,15 +31,16 @@ def add_parser(subparsers) -> None:
     source.add_argument("--residuals", nargs="+", metavar="FILE",
                         help="residual images: one 4D file (FSL res4d) or SPM ResI_*.nii files")
     p.add_argument("--mask", help="analysis mask (default: the map's non-zero, non-NaN voxels)")
-    p.add_argument("--alpha", type=float, default=0.05, help="FWE level (default 0.05)")
+    p.add_argument("--alpha", type=float, default=SVC_ALPHA,
+                   help="FWE level (default %(default)s)")
     p.add_argument("--two-sided", action="store_true",
                    help="search both tails (alpha/2 per tail); peaks report their sign")
     p.add_argument("--label", type=int, help="use only this label of a label-image ROI")
-    p.add_argument("--height-p", type=float, default=0.001,
-                   help="uncorrected p defining clusters and listed peaks (default 0.001)")
-    p.add_argument("--min-distance", type=float, default=4.0, metavar="MM",
+    p.add_argument("--height-p", type=float, default=SVC_HEIGHT_P,
+                   help="uncorrected p defining clusters and listed peaks (default %(default)s)")
+    p.add_argument("--min-distance", type=float, default=SVC_MIN_DISTANCE_MM, metavar="MM",
                    help="minimum distance between listed peaks of a cluster (SPM SVC: 4 mm)")
-    p.add_argument("--connectivity", type=int, choices=[6, 18, 26], default=18,
+    p.add_argument("--connectivity", type=int, choices=[6, 18, 26], default=SVC_CONNECTIVITY,
                    help="cluster connectivity (SPM: 18)")
     p.add_argument("--resels-in-mask", action="store_true",
                    help="count resels over ROI voxels with data instead of the whole ROI")
@@ -60,6 +59,18 @@ def _check_level(name: str, value: float) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     """Read the inputs, run the SVC and return its summary."""
+    from ..core.svc.correction import (
+        analysis_mask_of,
+        check_search_volume,
+        small_volume_correction,
+    )
+    from ..core.svc.inputs import read_mask, read_roi, read_stat_map
+    from ..core.svc.smoothness import (
+        estimate_smoothness,
+        read_fsl_smoothness,
+        smoothness_from_fwhm_mm,
+    )
+
     _check_level("--alpha", args.alpha)
     _check_level("--height-p", args.height_p)
     stat = read_stat_map(args.stat, args.stat_type, args.df)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..core.errors import input_error
-from ..core.io.nifti import load_volume
 
 
 def add_parser(subparsers) -> None:
@@ -19,6 +18,8 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> None:
     """Check the files, then start napari with the brainstem viewer dock."""
+    from ..core.io.nifti import load_volume
+
     for path in args.files:
         load_volume(path, allow_run=True)  # one clear sentence before any window opens
     try:

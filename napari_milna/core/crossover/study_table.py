@@ -36,6 +36,7 @@ from ..errors import input_error
 from ..io.geometry import Grid
 from ..io.nifti import NiftiSource, is_nifti_path, nifti_stem, open_nifti
 from ..io.resample import resample_to_grid
+from ..protocol import CONTRAST_KINDS
 
 TREATMENTS = ("drug", "placebo")
 #: Column names the table needs (after aliases), and the optional one.
@@ -44,7 +45,6 @@ OPTIONAL_COLUMNS = ("period",)
 COLUMN_ALIASES = {"participant_id": "subject", "sub": "subject"}
 #: Conditions of the first level; anything else is taken as a ready contrast.
 CONDITIONS = ("pain", "baseline", "sensory")
-CONTRAST_KINDS = ("interaction", "difference")
 #: Entity values (lower case) that mean drug / placebo in BIDS discovery.
 DRUG_LABELS = ("drug", "active", "verum")
 PLACEBO_LABELS = ("placebo", "pla", "plc")

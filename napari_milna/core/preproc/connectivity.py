@@ -45,6 +45,7 @@ import numpy as np
 
 from ..errors import input_error
 from ..jobs import Progress
+from ..protocol import CONNECTIVITY_HIGH_PASS_HZ, CONNECTIVITY_LOW_PASS_HZ
 
 #: Documented insula seeds: name -> (MNI mm, Seitzman network, description).
 INSULA_SEEDS = {
@@ -55,8 +56,8 @@ INSULA_SEEDS = {
 }
 SEED_RADIUS_MM = 5.0
 DMN_NETWORK = "DefaultMode"
-HIGH_PASS_HZ = 0.01
-LOW_PASS_HZ = 0.1
+HIGH_PASS_HZ = CONNECTIVITY_HIGH_PASS_HZ
+LOW_PASS_HZ = CONNECTIVITY_LOW_PASS_HZ
 
 
 @dataclass(frozen=True)

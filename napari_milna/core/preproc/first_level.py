@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import input_error
 from ..jobs import Progress
+from ..protocol import GLM_HIGH_PASS_HZ, GLM_SMOOTHING_FWHM_MM
 
 #: trial_type values read as the implicit baseline (not modelled).
 BASELINE_TRIAL_TYPES = ("rest", "baseline", "fixation")
@@ -38,8 +39,8 @@ PROTOCOL_CONTRASTS = (
     ("painMinusSensory", "pain - sensory", "pain > sensory"),
 )
 
-SMOOTHING_FWHM_MM = 5.0
-HIGH_PASS_HZ = 1.0 / 128.0
+SMOOTHING_FWHM_MM = GLM_SMOOTHING_FWHM_MM
+HIGH_PASS_HZ = GLM_HIGH_PASS_HZ
 
 
 def read_events(path: str | os.PathLike, n_volumes: int, tr: float):

@@ -37,15 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import input_error
-
-#: Motion file formats understood by :func:`read_motion`.
-MOTION_FORMATS = ("spm", "fsl", "afni", "fmriprep")
-
-#: Head radius (mm) turning rotations into displacements on a sphere (Power 2012).
-HEAD_RADIUS_MM = 50.0
-
-#: Default FD threshold in mm (the protocol: scrub volumes with FD > 0.5 mm).
-FD_THRESHOLD_MM = 0.5
+from ..protocol import FD_THRESHOLD_MM, HEAD_RADIUS_MM, MOTION_FORMATS
 
 FMRIPREP_MOTION_COLUMNS = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
 

@@ -26,13 +26,7 @@ from scipy import ndimage
 from ..errors import input_error
 from ..io.geometry import Grid
 from ..jobs import Progress
-
-#: CSF probability a voxel must exceed.
-CSF_LEVEL = 0.9
-#: Erosion of the thresholded mask, in voxels.
-CSF_EROSION = 1
-#: |r| between CSF signal and a task regressor above which a warning is set.
-TASK_CORRELATION_LEVEL = 0.3
+from ..protocol import CSF_EROSION, CSF_LEVEL, TASK_CORRELATION_LEVEL
 
 
 def conservative_csf_mask(

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import input_error
 from ..jobs import Progress
+from ..protocol import FOURIER_ORDERS
 from .physio import (
     RESP_DERIVATIVE_WINDOW_S,
     CardiacPeaks,
@@ -44,9 +45,9 @@ from .slice_timing import volume_sample_times
 class FourierOrders:
     """Fourier orders of the cardiac, respiratory and interaction terms."""
 
-    cardiac: int = 3
-    respiratory: int = 4
-    interaction: int = 1
+    cardiac: int = FOURIER_ORDERS[0]
+    respiratory: int = FOURIER_ORDERS[1]
+    interaction: int = FOURIER_ORDERS[2]
 
     def __post_init__(self):
         for name in ("cardiac", "respiratory", "interaction"):

@@ -18,9 +18,7 @@ import numpy as np
 from ..errors import MilnaInputError, input_error
 from ..io.geometry import Grid
 from ..io.tables import read_json_object
-
-#: Slice orders understood by :func:`slice_order`.
-SLICE_ORDERS = ("ascending", "descending", "interleaved", "interleaved_siemens")
+from ..protocol import SLICE_ORDERS
 
 _AXES = {"i": 0, "j": 1, "k": 2}
 

@@ -66,6 +66,7 @@ from ..io.geometry import Grid
 from ..io.nifti import load_volume, nifti_stem, open_nifti
 from ..io.resample import resample_to_grid
 from ..jobs import Progress
+from ..protocol import DROPOUT_THRESHOLD
 from .tsnr import (
     MIN_STD,
     SPM_MASK_THRESHOLD,
@@ -89,8 +90,6 @@ __all__ = [
 
 #: Runs shorter than this are refused (tSNR of a handful of volumes means little).
 MIN_VOLUMES = 10
-#: Default signal-ratio threshold for dropout.
-DROPOUT_THRESHOLD = 0.5
 #: CSF probability above which a voxel feeds the CSF signal.
 CSF_THRESHOLD = 0.9
 #: Fewest CSF voxels needed for a CSF signal.

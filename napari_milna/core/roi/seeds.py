@@ -56,6 +56,7 @@ import numpy as np
 from ..errors import MilnaInputError, input_error
 from ..io.geometry import Grid
 from ..io.nifti import NiftiSource, nifti_stem, open_nifti
+from ..protocol import DEFAULT_SEED_VARIANT, SEED_FRACTION, SEED_VARIANTS
 from .shapes import Box, HollowCylinder, Shape, Sphere, voxel_fraction
 
 SATPUTE_2013 = (
@@ -152,7 +153,9 @@ SEEDS: dict[str, dict[str, SeedSpec]] = {
 }
 
 #: Variant used when none is named.
-DEFAULT_VARIANT = {"PAG": "cylinder", "RVM": "canlab"}
+DEFAULT_VARIANT = DEFAULT_SEED_VARIANT
+if {r: tuple(v) for r, v in SEEDS.items()} != SEED_VARIANTS:  # pragma: no cover
+    raise AssertionError("core.protocol.SEED_VARIANTS must name the variants of SEEDS")
 
 
 def seed_spec(region: str, variant: str | None = None) -> SeedSpec:
@@ -345,7 +348,7 @@ def seed_on_grid(
     spec: SeedSpec,
     grid: Grid,
     *,
-    fraction: float = 0.5,
+    fraction: float = SEED_FRACTION,
     supersample: int = 6,
     mni_evidence: str = "",
     reference_name: str | os.PathLike | None = None,
@@ -402,7 +405,7 @@ def seed_roi(
     reference,
     *,
     variant: str | None = None,
-    fraction: float = 0.5,
+    fraction: float = SEED_FRACTION,
     supersample: int = 6,
     assume_mni: bool = False,
 ) -> RoiSeed:

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import input_error
 from ..io.geometry import Grid
+from ..protocol import SVC_ALPHA, SVC_CONNECTIVITY, SVC_HEIGHT_P, SVC_MIN_DISTANCE_MM
 from .peaks import find_clusters, local_maxima, select_maxima
 from .resels import resel_counts
 from .rft import FweThreshold, fwe_threshold, p_fwe
@@ -224,13 +225,13 @@ def small_volume_correction(
     stat_type: str = "T",
     df=None,
     analysis_mask: np.ndarray | None = None,
-    alpha: float = 0.05,
+    alpha: float = SVC_ALPHA,
     two_sided: bool = False,
-    height_p: float | None = 0.001,
+    height_p: float | None = SVC_HEIGHT_P,
     height: float | None = None,
-    min_distance_mm: float = 4.0,
+    min_distance_mm: float = SVC_MIN_DISTANCE_MM,
     max_peaks_per_cluster: int = 16,
-    connectivity: int = 18,
+    connectivity: int = SVC_CONNECTIVITY,
     resels_in_mask: bool = False,
 ) -> SvcResult:
     """Peaks, clusters and FWE / FDR p values of a statistic map within an ROI.
