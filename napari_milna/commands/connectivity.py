@@ -1,4 +1,9 @@
-"""``milna connectivity BOLD [BOLD ...]``: insula -> DMN resting-state connectivity."""
+"""``milna connectivity BOLD [BOLD ...]``: insula -> DMN resting-state connectivity.
+
+Insula seeds and DMN nodes from the Seitzman 2020 / Power 2011 coordinates bundled with
+nilearn; per run a Fisher z map per seed and the mean z with the DMN; per subject with
+ses-drug and ses-placebo runs, the difference maps.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,14 @@ from ..core.protocol import (
     CONNECTIVITY_LOW_PASS_HZ,
     FD_THRESHOLD_MM,
 )
+from . import description
+
+HELP = "insula -> default-mode network seed connectivity (Fisher z maps)"
 
 
 def add_parser(subparsers) -> None:
     """Register ``milna connectivity``."""
-    p = subparsers.add_parser(
-        "connectivity",
-        help="insula -> default-mode network seed connectivity (Fisher z maps)",
-        description="Insula seeds and DMN nodes from the Seitzman 2020 / Power 2011 "
-        "coordinates bundled with nilearn; per run a Fisher z map per seed and the mean z "
-        "with the DMN; per subject with ses-drug and ses-placebo runs, the difference maps.",
-    )
+    p = subparsers.add_parser("connectivity", help=HELP, description=description(__doc__))
     p.add_argument("bold", nargs="+", help="resting-state runs in MNI space")
     p.add_argument("--confounds", nargs="+",
                    help="one confounds TSV per run (fMRIPrep: 6 motion + csf + white_matter, "

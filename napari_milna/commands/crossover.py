@@ -1,26 +1,30 @@
-"""``milna crossover TABLE --out DIR``: drug-vs-placebo crossover maps and ROI statistics."""
+"""``milna crossover TABLE --out DIR``: drug-vs-placebo crossover maps and ROI statistics.
+
+Reads a study table (TSV / CSV: subject, treatment drug|placebo, condition, path, optional
+period) or a BIDS-derivatives folder (sub-, ses-/acq- drug|placebo, contrast- entities),
+computes each subject's contrast -- the interaction (Drug_Pain - Drug_Baseline) -
+(Placebo_Pain - Placebo_Baseline), or Drug - Placebo of a ready contrast -- and writes the
+per-subject maps and the paired group t map (df = N - 1; N - 2 with --period) into DIR. With
+ROIs: per-subject ROI means, paired t, Cohen's dz, Wilcoxon, exact sign-flip p and Holm
+correction across ROIs.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from ..core.protocol import CONTRAST_KINDS
+from . import description
+
+HELP = (
+    "drug-vs-placebo crossover: per-subject interaction maps, paired group t map "
+    "(SPM df in the header) and per-ROI paired statistics"
+)
 
 
 def add_parser(subparsers) -> None:
     """Register ``milna crossover``."""
-    p = subparsers.add_parser(
-        "crossover",
-        help="drug-vs-placebo crossover: per-subject interaction maps, paired group t map "
-        "(SPM df in the header) and per-ROI paired statistics",
-        description="Reads a study table (TSV / CSV: subject, treatment drug|placebo, condition, "
-        "path, optional period) or a BIDS-derivatives folder (sub-, ses-/acq- drug|placebo, "
-        "contrast- entities), computes each subject's contrast -- the interaction "
-        "(Drug_Pain - Drug_Baseline) - (Placebo_Pain - Placebo_Baseline), or Drug - Placebo of "
-        "a ready contrast -- and writes the per-subject maps and the paired group t map "
-        "(df = N - 1; N - 2 with --period) into DIR. With ROIs: per-subject ROI means, paired "
-        "t, Cohen's dz, Wilcoxon, exact sign-flip p and Holm correction across ROIs.",
-    )
+    p = subparsers.add_parser("crossover", help=HELP, description=description(__doc__))
     p.add_argument("table", help="study table (.tsv / .csv) or BIDS-derivatives folder")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--roi", nargs="+", default=[], metavar="ROI",

@@ -1,4 +1,9 @@
-"""``milna glm BOLD --events TSV``: first-level pain GLM with the protocol's confounds."""
+"""``milna glm BOLD --events TSV``: first-level pain GLM with the protocol's confounds.
+
+Block design from BIDS events, confounds RETROICOR + motion + CSF, FD scrubbing, 5 mm
+smoothing, cosine drift 128 s, AR(1). Writes T maps (df in the header like SPM) and effect
+maps, and reports the peak t in the PAG (with and without RETROICOR when --physio is given).
+"""
 
 from __future__ import annotations
 
@@ -13,18 +18,14 @@ from ..core.protocol import (
     SLICE_ORDERS,
     TASK_CORRELATION_LEVEL,
 )
+from . import description
+
+HELP = "first-level pain GLM (nilearn): Pain > Baseline, Pain > Sensory as SPM-style T maps"
 
 
 def add_parser(subparsers) -> None:
     """Register ``milna glm``."""
-    p = subparsers.add_parser(
-        "glm",
-        help="first-level pain GLM (nilearn): Pain > Baseline, Pain > Sensory as SPM-style T maps",
-        description="Block design from BIDS events, confounds RETROICOR + motion + CSF, FD "
-        "scrubbing, 5 mm smoothing, cosine drift 128 s, AR(1). Writes T maps (df in the "
-        "header like SPM) and effect maps, and reports the peak t in the PAG (with and "
-        "without RETROICOR when --physio is given).",
-    )
+    p = subparsers.add_parser("glm", help=HELP, description=description(__doc__))
     p.add_argument("bold", help="preprocessed 4D run")
     p.add_argument("--events", required=True, help="BIDS *_events.tsv (pain / sensory blocks)")
     p.add_argument("--confounds", nargs="+", default=[],

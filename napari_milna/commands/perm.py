@@ -1,21 +1,23 @@
-"""``milna perm ROI IMAGE...``: sign-flip permutation test of subject images, max t over an ROI."""
+"""``milna perm ROI IMAGE...``: sign-flip permutation test of subject images, max t over an ROI.
+
+One-sample t of subject images (contrasts, or paired differences such as drug minus placebo
+computed beforehand) with FWE correction over the ROI by sign flipping: all 2^N flips when
+there are at most 2^20, else random flips.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from ..core.errors import input_error
+from . import description
+
+HELP = "sign-flip permutation test of subject images, FWE over an ROI (max t)"
 
 
 def add_parser(subparsers) -> None:
     """Register ``milna perm``."""
-    p = subparsers.add_parser(
-        "perm",
-        help="sign-flip permutation test of subject images, FWE over an ROI (max t)",
-        description="One-sample t of subject images (contrasts, or paired differences such "
-        "as drug minus placebo computed beforehand) with FWE correction over the ROI by "
-        "sign flipping: all 2^N flips when there are at most 2^20, else random flips.",
-    )
+    p = subparsers.add_parser("perm", help=HELP, description=description(__doc__))
     p.add_argument("roi", help="ROI mask or label image (with --whole-brain: the first image)")
     p.add_argument("images", nargs="+", help="subject images (3D each, or one 4D file)")
     p.add_argument("--n-perm", type=int, default=0, metavar="N",

@@ -1,5 +1,9 @@
 """``milna qc EPI [EPI ...]``: brainstem coverage / dropout QC of one run or many.
 
+Brainstem coverage / dropout QC: tSNR (nipype definition), signal ratio to the brain median,
+SPM implicit-mask drop (0.8 x global), CSF partial volume and pulsation, per ROI with a
+verdict (ok / warn / fail) and a reason in words.
+
 One file: the run is checked in this process and the result printed (``tsnr_median``
 over the brain mask, ``n_volumes``, ``rois`` with their verdicts). Several files, a
 glob or an fMRIPrep derivatives folder: the runs are checked in parallel with dask
@@ -16,17 +20,14 @@ from pathlib import Path
 
 from ..core.errors import input_error
 from ..core.protocol import DROPOUT_THRESHOLD
+from . import description
+
+HELP = "brainstem coverage, signal dropout, SPM implicit mask, tSNR and CSF QC of EPI runs"
 
 
 def add_parser(subparsers) -> None:
     """Register ``milna qc``."""
-    p = subparsers.add_parser(
-        "qc",
-        help="brainstem coverage, signal dropout, SPM implicit mask, tSNR and CSF QC of EPI runs",
-        description="Brainstem coverage / dropout QC: tSNR (nipype definition), signal ratio "
-        "to the brain median, SPM implicit-mask drop (0.8 x global), CSF partial volume and "
-        "pulsation, per ROI with a verdict (ok / warn / fail) and a reason in words.",
-    )
+    p = subparsers.add_parser("qc", help=HELP, description=description(__doc__))
     p.add_argument(
         "epi", nargs="+",
         help="4D EPI run(s), globs, or a BIDS derivatives folder (*_desc-preproc_bold.nii.gz)",

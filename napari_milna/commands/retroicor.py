@@ -1,4 +1,9 @@
-"""``milna retroicor PHYSIO``: RETROICOR regressors of a run from its BIDS physio file."""
+"""``milna retroicor PHYSIO``: RETROICOR regressors of a run from its BIDS physio file.
+
+Cardiac peaks (neurokit2), cardiac and respiratory phases and their Fourier regressors,
+sampled at each volume's acquisition time of one slice. Writes a TSV with one row per
+volume.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,14 @@ from pathlib import Path
 
 from ..core.errors import input_error
 from ..core.protocol import FOURIER_ORDERS, SLICE_ORDERS
+from . import description
+
+HELP = "RETROICOR regressors (Glover 2000, Harvey 2008) from a BIDS physio file"
 
 
 def add_parser(subparsers) -> None:
     """Register ``milna retroicor``."""
-    p = subparsers.add_parser(
-        "retroicor",
-        help="RETROICOR regressors (Glover 2000, Harvey 2008) from a BIDS physio file",
-        description="Cardiac peaks (neurokit2), cardiac and respiratory phases and their "
-        "Fourier regressors, sampled at each volume's acquisition time of one slice. "
-        "Writes a TSV with one row per volume.",
-    )
+    p = subparsers.add_parser("retroicor", help=HELP, description=description(__doc__))
     p.add_argument("physio", help="BIDS *_physio.tsv.gz (its JSON sidecar next to it)")
     p.add_argument("--tr", type=float, help="repetition time in s (default: from --bold)")
     p.add_argument("--n-volumes", type=int, help="number of volumes (default: from --bold)")

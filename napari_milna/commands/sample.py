@@ -1,4 +1,9 @@
-"""``milna sample --out DIR``: write the deterministic sample study (or reuse it)."""
+"""``milna sample --out DIR``: write the deterministic sample study (or reuse it).
+
+Generate the deterministic sample study into DIR: a pressure-pain run with physio, dropout
+and motion, and a 15-subject drug / placebo crossover with its group t map. A folder that
+already holds a complete study of this version is reused.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,14 @@ import time
 from pathlib import Path
 
 from ..core.errors import input_error
+from . import description
+
+HELP = "generate the synthetic brainstem pharmaco-fMRI sample study (with ground truth)"
 
 
 def add_parser(subparsers) -> None:
     """Register ``milna sample``."""
-    p = subparsers.add_parser(
-        "sample",
-        help="generate the synthetic brainstem pharmaco-fMRI sample study (with ground truth)",
-        description="Generate the deterministic sample study into DIR: a pressure-pain run "
-        "with physio, dropout and motion, and a 15-subject drug / placebo crossover with its "
-        "group t map. A folder that already holds a complete study of this version is reused.",
-    )
+    p = subparsers.add_parser("sample", help=HELP, description=description(__doc__))
     p.add_argument("--out", required=True, metavar="DIR",
                    help="destination folder (new, empty, or a previous sample study)")
     p.add_argument("--force", action="store_true",

@@ -1,4 +1,9 @@
-"""``milna svc STAT ROI``: small-volume correction of a statistic map, as SPM12 does it."""
+"""``milna svc STAT ROI``: small-volume correction of a statistic map, as SPM12 does it.
+
+Peak and cluster statistics of a T or Z map inside an ROI with family-wise error correction
+over the ROI only, exactly as SPM12's SVC: min(random field theory, Bonferroni over the ROI
+voxels that have data).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,14 @@ import argparse
 
 from ..core.errors import input_error
 from ..core.protocol import SVC_ALPHA, SVC_CONNECTIVITY, SVC_HEIGHT_P, SVC_MIN_DISTANCE_MM
+from . import description
+
+HELP = "small-volume correction (SPM12 RFT + Bonferroni, FDR) of a T/Z map in an ROI"
 
 
 def add_parser(subparsers) -> None:
     """Register ``milna svc``."""
-    p = subparsers.add_parser(
-        "svc",
-        help="small-volume correction (SPM12 RFT + Bonferroni, FDR) of a T/Z map in an ROI",
-        description="Peak and cluster statistics of a T or Z map inside an ROI with "
-        "family-wise error correction over the ROI only, exactly as SPM12's SVC: "
-        "min(random field theory, Bonferroni over the ROI voxels that have data).",
-    )
+    p = subparsers.add_parser("svc", help=HELP, description=description(__doc__))
     p.add_argument("stat", help="statistic map (spmT_0001.nii, zstat1.nii.gz, ...)")
     p.add_argument("roi", help="ROI mask or label image on the map's grid")
     p.add_argument("--type", dest="stat_type", choices=["t", "z", "f"], type=str.lower,
