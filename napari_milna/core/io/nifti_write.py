@@ -187,3 +187,81 @@ def save_like(
     return save_image(
         build_image(data, source=source, description=description), path, overwrite=overwrite
     )
+
+
+def save_run_like(
+    chunks,
+    source,
+    path: str | os.PathLike,
+    *,
+    n_volumes: int,
+    dtype=np.float32,
+    overwrite: bool = False,
+    description: str | None = None,
+) -> Path:
+    """Write a 4D run chunk by chunk, on the grid and with the header of ``source``, atomically.
+
+    The run is never held whole: each chunk of volumes is converted and appended to a
+    temporary file (gzip-compressed for ``.nii.gz``) that is renamed into place once
+    every volume is written. An error or :class:`~napari_milna.core.jobs.Cancelled`
+    raised while the chunks are produced removes the temporary file.
+
+    Parameters
+    ----------
+    chunks : iterable of ndarray
+        ``(i, j, k, n)`` blocks in NIfTI order, in volume order, ``n_volumes`` volumes in
+        all.
+    source : nibabel image
+        The image whose grid and header (affine, codes, units, TR) the run keeps.
+    path : str or path-like
+        ``.nii`` or ``.nii.gz`` (``.nii.gz`` is appended without a suffix).
+    n_volumes : int
+    dtype : numpy dtype
+        Stored data type (default float32).
+    overwrite : bool
+    description : str, optional
+
+    Returns
+    -------
+    Path
+    """
+    import gzip
+
+    path = with_nifti_suffix(path)
+    suffix = nifti_suffix(path)
+    if suffix not in (".nii", ".nii.gz"):
+        raise ValueError(f"{path}: a streamed run is written as .nii or .nii.gz")
+    check_writable(path, overwrite)
+    shape = tuple(int(n) for n in source.shape[:3]) + (int(n_volumes),)
+    image = build_image(np.broadcast_to(np.zeros((), dtype=dtype), shape), source=source,
+                        description=description)
+    header = image.header
+    header.set_data_offset(0)
+    on_disk = header.get_data_dtype()
+    written = 0
+    with atomic_target(path, suffix=suffix) as tmp:
+        raw = open(tmp, "wb")  # noqa: SIM115 - closed below, after the gzip stream
+        try:
+            fh = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0) \
+                if suffix == ".nii.gz" else raw
+            header.write_to(fh)
+            offset = int(header.get_data_offset())
+            fh.write(b"\x00" * max(0, offset - fh.tell()))
+            for block in chunks:
+                block = np.asarray(block)
+                if block.ndim == 3:
+                    block = block[..., None]
+                if tuple(block.shape[:3]) != shape[:3]:
+                    raise ValueError(f"a chunk of shape {block.shape} is not on the grid "
+                                     f"{shape[:3]}")
+                written += block.shape[3]
+                if written > shape[3]:
+                    raise ValueError(f"more than the {shape[3]} volumes announced were given")
+                fh.write(np.asarray(block, dtype=on_disk).tobytes(order="F"))
+            if written != shape[3]:
+                raise ValueError(f"{written} volumes were given, {shape[3]} announced")
+            if fh is not raw:
+                fh.close()
+        finally:
+            raw.close()
+    return path
