@@ -24,13 +24,14 @@ ROI edit costs a few milliseconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..errors import input_error
 from ..io.geometry import Grid
 from ..protocol import SVC_ALPHA, SVC_CONNECTIVITY, SVC_HEIGHT_P, SVC_MIN_DISTANCE_MM
+from .cluster_level import ResultsTable, results_table
 from .peaks import find_clusters, local_maxima, select_maxima
 from .resels import resel_counts
 from .rft import FweThreshold, fwe_threshold, p_fwe
@@ -152,9 +153,15 @@ class SvcResult:
     voxel_p_uncorrected: np.ndarray = field(repr=False, compare=False)
     voxel_p_fwe: np.ndarray = field(repr=False, compare=False)
     voxel_q_fdr: np.ndarray = field(repr=False, compare=False)
+    #: SPM's set / cluster / peak-level table (:mod:`.cluster_level`), when computed.
+    levels: ResultsTable | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         """JSON-ready summary (the CLI's ``milna svc --json`` output)."""
+        out = self._summary()
+        return out if self.levels is None else self.levels.merge_into(out)
+
+    def _summary(self) -> dict:
         df = list(self.df) if isinstance(self.df, tuple) else self.df
         return {
             "n_voxels": int(self.n_voxels),
@@ -233,6 +240,9 @@ def small_volume_correction(
     max_peaks_per_cluster: int = 16,
     connectivity: int = SVC_CONNECTIVITY,
     resels_in_mask: bool = False,
+    extent_voxels: int = 0,
+    rpv: np.ndarray | None = None,
+    table_peaks: tuple[int, float] | None = (3, 8.0),
 ) -> SvcResult:
     """Peaks, clusters and FWE / FDR p values of a statistic map within an ROI.
 
@@ -267,6 +277,14 @@ def small_volume_correction(
         Cluster and maximum neighbourhood (SPM: 18).
     resels_in_mask : bool
         Count resels over ROI voxels inside the analysis mask instead of the ROI.
+    extent_voxels : int
+        Extent threshold k of SPM's results table (clusters of fewer voxels are left
+        out of ``clusters``, ``peaks`` and the set level).
+    rpv : 3D array, optional
+        SPM's resels-per-voxel image on ``grid``: non-stationary cluster extents.
+    table_peaks : (int, float) or None
+        Maxima per cluster and their minimum distance (mm) in SPM's results table
+        (SPM: 3, 8 mm); None leaves the table (``levels``) out.
 
     Returns
     -------
@@ -358,7 +376,7 @@ def small_volume_correction(
     df_out = tuple(float(v) for v in df) if stat_type == "F" else (
         float(df) if stat_type == "T" else None
     )
-    return SvcResult(
+    result = SvcResult(
         n_voxels=n_search,
         n_roi_voxels=int(roi_c.sum()),
         resels=tuple(float(v) for v in resels),
@@ -383,3 +401,8 @@ def small_volume_correction(
         voxel_p_fwe=p_rep,
         voxel_q_fdr=q,
     )
+    if table_peaks is None:
+        return result
+    levels = results_table(result, grid, extent_voxels=extent_voxels, rpv=rpv,
+                           max_peaks=table_peaks[0], min_distance_mm=table_peaks[1])
+    return replace(result, levels=levels)
