@@ -19,6 +19,7 @@ from napari_milna import __version__
 from . import anatomy as anat_mod
 from . import crossover as xo
 from . import motion as motion_mod
+from . import multiecho as multiecho_mod
 from . import physio as physio_mod
 from . import run as run_mod
 from .layout import (
@@ -35,7 +36,8 @@ from .regions import REGIONS, coverage_maps, label_image
 from .writing import write_json, write_nifti, write_tsv, write_tsv_gz_no_header
 
 #: Stream numbers of the random components.
-STREAMS = {"physio": 1, "fields": 2, "motion": 3, "noise": 4, "crossover": 5, "participants": 6}
+STREAMS = {"physio": 1, "fields": 2, "motion": 3, "noise": 4, "crossover": 5, "participants": 6,
+           "multiecho": 7}
 
 #: Header description of the group t map (SPM convention: statistic and df).
 GROUP_T_DESCRIPTION = "SPM{T_[14.0]} - drug x pain interaction"
@@ -142,7 +144,11 @@ def write_study(folder: Path) -> dict:
     write_nifti(run.physio_sd["total"].astype(np.float32), p("physio_sd_map"), affine,
                 description="physiological noise sd (% signal)")
 
+    # The multi-echo run.
+    multiecho = multiecho_mod.write_multiecho(folder, anat, covs, _rng("multiecho"))
+
     truth = _truth(anat, covs, traces, run, cross, labels)
+    truth["multiecho"] = multiecho
     write_json(truth, p("truth_json"))
     write_json({"Name": "napari-milna sample study (synthetic)", "BIDSVersion": "1.9.0",
                 "DatasetType": "raw", "GeneratedBy": [{"Name": "napari-milna",

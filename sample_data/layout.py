@@ -12,7 +12,7 @@ say what was planted.
 from __future__ import annotations
 
 #: Bump when the generated data change in any way: the cache folder is versioned by it.
-SAMPLE_VERSION = 3
+SAMPLE_VERSION = 4
 
 #: Seed of every random stream in the generator (``numpy.random.default_rng([SEED, k])``).
 SAMPLE_SEED = 20240607
@@ -58,6 +58,15 @@ PATHS = {
     "physio_sd_map": f"truth/space-{SPACE}_desc-physiosd_percent.nii.gz",
     "truth_json": "truth.json",
 }
+
+#: The multi-echo run (:mod:`.multiecho`): echoes ``me_bold_echo<n>``, their sidecars
+#: ``me_json_echo<n>``, and the planted T2* (s) and S0 maps.
+_ME = f"{_FMRIPREP}/{SUBJECT}/func/{SUBJECT}_task-{TASK}_acq-multiecho"
+for _n in (1, 2, 3):
+    PATHS[f"me_bold_echo{_n}"] = f"{_ME}_echo-{_n}_space-{SPACE}_desc-preproc_bold.nii.gz"
+    PATHS[f"me_json_echo{_n}"] = f"{_ME}_echo-{_n}_space-{SPACE}_desc-preproc_bold.json"
+PATHS["me_t2star_truth"] = f"truth/space-{SPACE}_desc-multiecho_T2starmap.nii.gz"
+PATHS["me_s0_truth"] = f"truth/space-{SPACE}_desc-multiecho_S0map.nii.gz"
 
 
 def effect_map_path(subject: str, treatment: str, condition: str) -> str:

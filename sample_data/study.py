@@ -73,6 +73,10 @@ class SampleStudy:
         SPM-style second level of the drug x pain interaction (df 14).
     regions_dseg, regions_tsv, dropout_map, physio_sd_map, truth_json : Path
         What was planted.
+    me_bold_echo1, me_bold_echo2, me_bold_echo3, me_json_echo1, me_json_echo2, me_json_echo3 : Path
+        The multi-echo run (TE 13 / 30 / 47 ms, 60 volumes) and its sidecars (``EchoTime``).
+    me_t2star_truth, me_s0_truth : Path
+        Its planted T2* (seconds) and S0 maps.
     truth : dict
         ``truth.json`` loaded.
     """
@@ -100,6 +104,14 @@ class SampleStudy:
     dropout_map: Path
     physio_sd_map: Path
     truth_json: Path
+    me_bold_echo1: Path
+    me_bold_echo2: Path
+    me_bold_echo3: Path
+    me_json_echo1: Path
+    me_json_echo2: Path
+    me_json_echo3: Path
+    me_t2star_truth: Path
+    me_s0_truth: Path
     truth: dict = field(repr=False, compare=False)
 
     @classmethod
@@ -109,6 +121,11 @@ class SampleStudy:
         paths = {key: root / rel for key, rel in PATHS.items()}
         truth = json.loads(paths["truth_json"].read_text())
         return cls(root=root, truth=truth, **paths)
+
+    @property
+    def me_echoes(self) -> list[Path]:
+        """The multi-echo run's three echoes, in order of echo time."""
+        return [self.me_bold_echo1, self.me_bold_echo2, self.me_bold_echo3]
 
     def to_dict(self) -> dict:
         """Paths as strings (JSON-ready); the truth is left out (it is in ``truth_json``)."""

@@ -354,6 +354,10 @@ def multiecho_combine(
     adaptive_m = adaptive_mask(means.mean[:, voxels].T, means.minimum[:, voxels].T)
     fit = fit_t2star(means.mean[:, voxels].T, echoes.echo_times_ms, adaptive_m)
     report(progress, n_vol + 1, total)
+    unusable = int((fit.adaptive == 0).sum())
+    if unusable:
+        notes.append(f"{unusable} brain-mask voxels have no usable echo (adaptive mask 0): "
+                     "no T2*, no combination there")
     if not (fit.adaptive >= 1).any():
         raise input_error(echoes.paths[0], "has no voxel with a usable echo inside the brain "
                                            "mask (no signal, or mask and echoes do not overlap)")

@@ -25,6 +25,8 @@ writes it).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -38,6 +40,20 @@ CHUNK_BYTES_PER_ECHO = 16 * 2**20
 
 #: tedana's rule for the adaptive mask ("dropout"); see the module notes.
 ADAPTIVE_MASK_METHODS = ("dropout",)
+
+
+@contextlib.contextmanager
+def quiet_tedana():
+    """Hold tedana's loggers (``GENERAL``, ``REPORT``) to errors: its notes are ours to say."""
+    loggers = [logging.getLogger(name) for name in ("GENERAL", "REPORT")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def default_chunk_volumes(n_voxels: int, n_volumes: int) -> int:
@@ -134,10 +150,11 @@ def adaptive_mask(mean: np.ndarray, minimum: np.ndarray) -> np.ndarray:
     """
     from tedana.utils import make_adaptive_mask
 
-    _, from_means = make_adaptive_mask(
-        np.asarray(mean, dtype=np.float64)[:, :, None], threshold=1,
-        methods=list(ADAPTIVE_MASK_METHODS),
-    )
+    with quiet_tedana():
+        _, from_means = make_adaptive_mask(
+            np.asarray(mean, dtype=np.float64)[:, :, None], threshold=1,
+            methods=list(ADAPTIVE_MASK_METHODS),
+        )
     good = np.asarray(minimum) > 0  # every value finite and above 0 (tedana's base rule)
     leading = np.cumprod(good, axis=1).sum(axis=1)
     return np.minimum(np.asarray(from_means, dtype=int), leading)
@@ -183,9 +200,10 @@ def fit_t2star(mean: np.ndarray, echo_times_ms, adaptive: np.ndarray) -> DecayFi
     s0 = np.zeros(adaptive.shape)
     fitted = adaptive >= 1
     if fitted.any():
-        t2s_f, s0_f, *_ = fit_decay(np.asarray(mean, dtype=np.float64)[fitted], te,
-                                    adaptive[fitted], "loglin", report=False)
-        t2s_f, s0_f, _, _ = modify_t2s_s0_maps(t2s_f, s0_f, adaptive[fitted], te)
+        with quiet_tedana():
+            t2s_f, s0_f, *_ = fit_decay(np.asarray(mean, dtype=np.float64)[fitted], te,
+                                        adaptive[fitted], "loglin", report=False)
+            t2s_f, s0_f, _, _ = modify_t2s_s0_maps(t2s_f, s0_f, adaptive[fitted], te)
         t2s[fitted], s0[fitted] = t2s_f, s0_f
     return DecayFit(t2s, s0, adaptive)
 
@@ -239,7 +257,8 @@ def optimal_combination_chunks(
         out = np.zeros((n_vox, n), dtype=np.float32)
         if idx.size:
             data = np.stack([b[idx] for b in blocks], axis=1)
-            out[idx] = make_optcom(data, te, adaptive, t2s=t2s, combmode="t2s")
+            with quiet_tedana():
+                out[idx] = make_optcom(data, te, adaptive, t2s=t2s, combmode="t2s")
             del data
         yield out.reshape(tuple(grid.shape) + (n,), order="F")
         report(progress, stop, n_vol)
@@ -256,7 +275,8 @@ def combine_means(mean: np.ndarray, echo_times_ms, fit: DecayFit) -> np.ndarray:
     out = np.zeros(fit.adaptive.shape)
     use = fit.adaptive >= 1
     if use.any():
-        out[use] = make_optcom(np.asarray(mean, dtype=np.float64)[use][:, :, None],
-                               np.asarray(echo_times_ms, dtype=float), fit.adaptive[use],
-                               t2s=fit.t2star_ms[use], combmode="t2s")[:, 0]
+        with quiet_tedana():
+            out[use] = make_optcom(np.asarray(mean, dtype=np.float64)[use][:, :, None],
+                                   np.asarray(echo_times_ms, dtype=float), fit.adaptive[use],
+                                   t2s=fit.t2star_ms[use], combmode="t2s")[:, 0]
     return out
