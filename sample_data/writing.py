@@ -8,7 +8,6 @@ the gzipped physio is written the same way, so two generations give identical by
 from __future__ import annotations
 
 import gzip
-import io
 import json
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from napari_milna.core.io.nifti_write import build_image, save_image
+from napari_milna.core.io.tables import table_text, write_table
 
 #: sform / qform code of every sample image: 4 = MNI152.
 MNI_CODE = 4
@@ -100,17 +100,17 @@ def write_json(obj, path: Path) -> Path:
 def write_tsv(frame: pd.DataFrame, path: Path, float_format: str = "%.8g") -> Path:
     """Write a BIDS TSV (tab separated, header row, ``n/a`` for missing values)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, sep="\t", index=False, na_rep="n/a", float_format=float_format)
-    return path
+    return write_table(frame, path, float_format=float_format)
 
 
 def write_tsv_gz_no_header(columns: list[np.ndarray], formats: list[str], path: Path) -> Path:
     """Write columns as a header-less gzipped TSV (BIDS physio), reproducibly (mtime 0)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = io.StringIO()
-    np.savetxt(text, np.column_stack(columns), fmt=formats, delimiter="\t")
+    frame = pd.DataFrame({i: [fmt % v for v in col] for i, (col, fmt) in
+                          enumerate(zip(columns, formats, strict=True))})
+    text = table_text(frame, header=False)
     with open(path, "wb") as raw, gzip.GzipFile(
         filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6
     ) as gz:
-        gz.write(text.getvalue().encode("ascii"))
+        gz.write(text.encode("ascii"))
     return path

@@ -87,10 +87,10 @@ def run(args) -> dict:
 
 
 def _run_single(args) -> dict:
+    from ..core.io.bids import bids_entities
     from ..core.io.nifti import nifti_stem
     from ..core.qc.batch import (
         RunInputs,
-        bids_entities,
         find_brain_mask,
         find_csf_probseg,
         render_mosaic,

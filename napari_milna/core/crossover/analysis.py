@@ -37,7 +37,7 @@ from scipy import stats
 from ..errors import MilnaInputError, input_error
 from ..io.geometry import Grid
 from ..io.nifti_write import build_image, save_image
-from ..io.tables import atomic_write_text
+from ..io.tables import write_table
 from ..jobs import Cancelled, Progress
 from ..roi.io import load_roi
 from ..svc.permutation import MIN_SUBJECTS as PERM_MIN_SUBJECTS
@@ -761,8 +761,10 @@ def write_crossover(
         save_image(_plain_image(pm.period_effect, ref, "crossover period 2 - period 1"),
                    paths["period_effect"], overwrite=True)
     if result.rois:
-        atomic_write_text(paths["roi_table"], roi_table_tsv(result.rois), overwrite=True)
-        atomic_write_text(paths["subject_table"], subject_table_tsv(result), overwrite=True)
+        write_table(roi_table(result.rois), paths["roi_table"], overwrite=True,
+                    float_format=TABLE_FLOAT_FORMAT)
+        write_table(subject_table(result), paths["subject_table"], overwrite=True,
+                    float_format=TABLE_FLOAT_FORMAT)
     return paths
 
 
@@ -836,39 +838,37 @@ def write_subject_maps(
     return out
 
 
-def _cell(value) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return "n/a" if not np.isfinite(value) else f"{value:.6g}"
-    return str(value)
+#: Float format of the crossover tables (six significant digits).
+TABLE_FLOAT_FORMAT = "%.6g"
 
 
-def roi_table_tsv(rois: Sequence[RoiStats]) -> str:
-    """The ROI statistics as TSV text (one row per ROI)."""
+def roi_table(rois: Sequence[RoiStats]):
+    """The ROI statistics as a DataFrame (one row per ROI), as written to the TSV."""
+    import pandas as pd
+
     cols = ["name", "n", "n_voxels", "mean_difference", "ci95_low", "ci95_high", "t", "df",
             "p", "dz", "p_wilcoxon", "p_perm", "n_perm", "p_holm"]
-    lines = ["\t".join(cols)]
+    rows = []
     for r in rois:
         d = r.to_dict(per_subject=False)
         d["ci95_low"], d["ci95_high"] = r.ci95
-        lines.append("\t".join(_cell(d[c]) for c in cols))
-    return "\n".join(lines) + "\n"
+        rows.append({c: d[c] for c in cols})
+    return pd.DataFrame(rows, columns=cols, dtype=object)
 
 
-def subject_table_tsv(result: CrossoverResult) -> str:
-    """Per-subject ROI values as TSV: subject, sequence, drug / placebo / difference per ROI."""
-    cols = ["subject", "sequence"]
+def subject_table(result: CrossoverResult):
+    """Per-subject ROI values: subject, sequence, drug / placebo / difference per ROI."""
+    import pandas as pd
+
+    table = {
+        "subject": list(result.study.subjects),
+        "sequence": [result.study.sequence(s) for s in result.study.subjects],
+    }
     for r in result.rois:
-        cols += [f"{r.name}_drug", f"{r.name}_placebo", f"{r.name}_difference"]
-    lines = ["\t".join(cols)]
-    for i, subject in enumerate(result.study.subjects):
-        cells = [subject, result.study.sequence(subject) or "n/a"]
-        for r in result.rois:
-            cells += [_cell(float(r.drug[i])), _cell(float(r.placebo[i])),
-                      _cell(float(r.difference[i]))]
-        lines.append("\t".join(cells))
-    return "\n".join(lines) + "\n"
+        table[f"{r.name}_drug"] = [float(v) for v in r.drug]
+        table[f"{r.name}_placebo"] = [float(v) for v in r.placebo]
+        table[f"{r.name}_difference"] = [float(v) for v in r.difference]
+    return pd.DataFrame(table, dtype=object)
 
 
 __all__ = [
@@ -890,12 +890,14 @@ __all__ = [
     "period_covariate",
     "period_model",
     "roi_statistics",
+    "roi_table",
     "roi_values",
     "rois_from_files",
     "rois_from_labels",
     "run_crossover",
     "sign_flip_p",
     "spm_t_description",
+    "subject_table",
     "subject_views",
     "view_label",
     "view_map",

@@ -24,7 +24,6 @@ file and the row or subject.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 from dataclasses import dataclass, field
@@ -32,10 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import input_error
+from ..errors import MilnaInputError, input_error
+from ..io.bids import bids_entities
 from ..io.geometry import Grid
-from ..io.nifti import NiftiSource, is_nifti_path, nifti_stem, open_nifti
+from ..io.nifti import NiftiSource, is_nifti_path, open_nifti
 from ..io.resample import resample_to_grid
+from ..io.tables import read_table
 from ..protocol import CONTRAST_KINDS
 
 TREATMENTS = ("drug", "placebo")
@@ -202,12 +203,9 @@ def read_study_table(path: str | os.PathLike) -> StudyTable:
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise input_error(table, "is empty; a study table needs a header row and one row per map")
-    delimiter = _delimiter(table, lines[0])
-    try:
-        rows = list(csv.reader(lines, delimiter=delimiter))
-    except csv.Error as exc:
-        raise input_error(table, f"is not a valid table ({exc})") from None
-    header = [COLUMN_ALIASES.get(h.strip().lower(), h.strip().lower()) for h in rows[0]]
+    frame = read_table(table, sep=_delimiter(table, lines[0]), as_text=True,
+                       skip_blank_lines=False)
+    header = [COLUMN_ALIASES.get(h.strip().lower(), h.strip().lower()) for h in frame.columns]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise input_error(
@@ -219,11 +217,9 @@ def read_study_table(path: str | os.PathLike) -> StudyTable:
            if name in header}
     entries: list[MapEntry] = []
     seen: dict[tuple, int] = {}
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in enumerate(frame.itertuples(index=False, name=None), start=2):
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) < len(header):
-            row = row + [""] * (len(header) - len(row))
         cells = {name: row[i].strip() for name, i in col.items()}
         subject = cells["subject"]
         for name in REQUIRED_COLUMNS:
@@ -283,19 +279,6 @@ def _check_periods(study: StudyTable) -> None:
 
 
 # -------------------------------------------------------------------------- discovery
-def bids_entities(path: str | os.PathLike) -> dict[str, str]:
-    """Key-value entities of a BIDS file name, plus ``suffix`` (the last part)."""
-    parts = nifti_stem(path).split("_")
-    out = {}
-    for part in parts:
-        if "-" in part:
-            key, _, value = part.partition("-")
-            out[key] = value
-    if parts and "-" not in parts[-1]:
-        out["suffix"] = parts[-1]
-    return out
-
-
 def _treatment_of(entities: dict[str, str], drug_labels, placebo_labels) -> str | None:
     for key in ("ses", "acq"):
         value = entities.get(key, "").lower()
@@ -316,9 +299,8 @@ def _sequence_periods(folder: Path) -> dict[str, dict[str, int]]:
         if not tsv.is_file():
             continue
         try:
-            with open(tsv, encoding="utf-8-sig", newline="") as fh:
-                rows = list(csv.DictReader(fh, delimiter="\t"))
-        except (OSError, UnicodeDecodeError, csv.Error):
+            rows = read_table(tsv, sep="\t", as_text=True).to_dict("records")
+        except MilnaInputError:
             return {}
         out = {}
         for row in rows:
@@ -711,7 +693,6 @@ __all__ = [
     "CrossoverStudy",
     "MapEntry",
     "StudyTable",
-    "bids_entities",
     "choose_contrast",
     "discover_bids",
     "natural_key",

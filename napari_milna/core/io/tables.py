@@ -1,4 +1,4 @@
-"""Atomic text and TSV writes, and BIDS-like output names.
+"""Atomic text and TSV writes.
 
 A table is written to a temporary file in the destination folder and renamed into
 place: a crash or a bad input never leaves half a file, and an existing file is only
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 from ..errors import input_error
 from .atomic import atomic_target, check_writable
+from .bids import bids_entities, bids_name, derivative_prefix  # noqa: F401  (moved to .bids)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> Path:
@@ -64,44 +64,124 @@ def read_json_object(path: str | os.PathLike, missing: str) -> dict:
     return meta
 
 
-def write_tsv(frame, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write a pandas DataFrame as a BIDS TSV (header, tabs, ``n/a`` for missing), atomically."""
-    text = frame.to_csv(sep="\t", index=False, na_rep="n/a", float_format="%.10g")
+#: Cells BIDS tables use for a missing value.
+MISSING = "n/a"
+
+
+def _separator(path: Path, sep: str | None) -> str:
+    if sep is not None:
+        return sep
+    return "," if path.name.lower().endswith((".csv", ".csv.gz")) else "\t"
+
+
+def read_table(
+    path: str | os.PathLike, *, sep: str | None = None, as_text: bool = False, **read_csv
+):
+    """A TSV / CSV file as a pandas DataFrame, with one-sentence errors naming the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The table (``.gz`` is read through gzip).
+    sep : str, optional
+        Cell separator; default ``","`` for ``*.csv`` and a tab otherwise.
+    as_text : bool
+        Every cell as the text it holds, nothing turned into NaN (``dtype=str``,
+        ``keep_default_na=False``): for readers that check each cell and name its line.
+        Otherwise ``n/a`` (and pandas' usual NaN spellings) are missing values.
+    **read_csv
+        Passed to :func:`pandas.read_csv`.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    MilnaInputError
+        The file does not exist or is not a readable table.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise input_error(path, "does not exist")
+    sep = _separator(path, sep)
+    options = {"dtype": str, "keep_default_na": False} if as_text else {"na_values": [MISSING]}
+    options["index_col"] = False  # never take the first column as an index
+    options.update(read_csv)
+    try:
+        return pd.read_csv(path, sep=sep, encoding="utf-8-sig", **options)
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+        kind = "tab" if sep == "\t" else "comma" if sep == "," else repr(sep)
+        raise input_error(path, f"is not a readable {kind}-separated table ({exc})") from None
+
+
+def _cell(value, float_format: str | None, sep: str):
+    """A value as written: None and non-finite numbers missing, floats formatted."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        return value if float_format is None else float_format % value
+    if isinstance(value, str) and sep == "\t":
+        return value.replace("\t", " ").replace("\n", " ")  # BIDS TSV has no quoting
+    return value
+
+
+def table_text(
+    frame,
+    *,
+    sep: str = "\t",
+    float_format: str | None = "%.10g",
+    na_rep: str = MISSING,
+    header: bool = True,
+) -> str:
+    """A DataFrame as TSV / CSV text: a header row (unless ``header=False``), one line per row.
+
+    Missing values and non-finite numbers are written as ``na_rep``; floats through
+    ``float_format`` (None: Python's shortest round-trip text); in a TSV a tab or a newline
+    inside a text cell becomes a space.
+    """
+    cells = frame.astype(object).apply(lambda col: col.map(lambda v: _cell(v, float_format, sep)))
+    return cells.to_csv(sep=sep, index=False, na_rep=na_rep, lineterminator="\n", header=header)
+
+
+def write_table(
+    frame,
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    sep: str | None = None,
+    float_format: str | None = "%.10g",
+    na_rep: str = MISSING,
+) -> Path:
+    """Write a DataFrame as a BIDS TSV (or a CSV for ``*.csv``), atomically.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    path : str or path-like
+    overwrite : bool
+        Replace an existing file; without it an existing file is an error.
+    sep : str, optional
+        Default ``","`` for ``*.csv``, a tab otherwise.
+    float_format : str or None
+        ``%`` format of floats (default 10 significant digits); None for full precision.
+    na_rep : str
+        Text of a missing value (BIDS: ``n/a``).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    MilnaInputError
+        The file exists (and ``overwrite`` is False) or its folder does not.
+    """
+    path = Path(path)
+    sep = _separator(path, sep)
+    text = table_text(frame, sep=sep, float_format=float_format, na_rep=na_rep)
     return atomic_write_text(path, text, overwrite=overwrite)
-
-
-_ENTITY = re.compile(r"^([a-zA-Z0-9]+)-([a-zA-Z0-9]+)$")
-
-
-def bids_entities(name: str) -> dict[str, str]:
-    """The ``key-value`` entities of a BIDS file name, in order (suffix dropped).
-
-    ``sub-01_ses-drug_task-rest_desc-preproc_bold.nii.gz`` gives
-    ``{"sub": "01", "ses": "drug", "task": "rest", "desc": "preproc"}``.
-    """
-    stem = Path(name).name.split(".", 1)[0]
-    out: dict[str, str] = {}
-    for part in stem.split("_"):
-        match = _ENTITY.match(part)
-        if match:
-            out[match.group(1)] = match.group(2)
-    return out
-
-
-def bids_name(entities: dict[str, str], suffix: str, extension: str = ".nii.gz") -> str:
-    """Join entities (in the given order), a suffix and an extension into a file name."""
-    parts = [f"{k}-{v}" for k, v in entities.items() if v is not None]
-    return "_".join(parts + [suffix]) + extension
-
-
-def derivative_prefix(path: str | os.PathLike, drop=("desc",)) -> str:
-    """Output-name prefix of a derivative of ``path``: its BIDS entities minus ``drop``.
-
-    ``sub-01_task-pain_space-MNI_desc-preproc_bold.nii.gz`` -> ``sub-01_task-pain_space-MNI``.
-    A name without entities gives its stem without a trailing ``_bold``.
-    """
-    ent = {k: v for k, v in bids_entities(Path(path).name).items() if k not in drop}
-    if ent:
-        return "_".join(f"{k}-{v}" for k, v in ent.items())
-    stem = Path(path).name.split(".", 1)[0]
-    return stem.removesuffix("_bold") or stem

@@ -329,7 +329,7 @@ def seed_connectivity(
 
 def connectivity_prefix(bold_name: str) -> dict[str, str]:
     """BIDS entities of the output: the run's entities without ``desc``."""
-    from ..io.tables import bids_entities
+    from ..io.bids import bids_entities
 
     ent = bids_entities(bold_name)
     ent.pop("desc", None)
@@ -338,7 +338,7 @@ def connectivity_prefix(bold_name: str) -> dict[str, str]:
 
 def z_map_name(entities: dict[str, str], seed: str) -> str:
     """``<entities>_seed-<seed>_stat-fisherz_statmap.nii.gz``."""
-    from ..io.tables import bids_name
+    from ..io.bids import bids_name
 
     return bids_name({**entities, "seed": seed, "stat": "fisherz"}, "statmap")
 
@@ -392,8 +392,8 @@ def crossover_changes(
     (``ses-drug`` / ``ses-placebo``). Written as
     ``sub-XX[_task-..][_space-..]_seed-<seed>_contrast-drugMinusPlacebo_stat-fisherz_statmap``.
     """
+    from ..io.bids import bids_name
     from ..io.nifti_write import save_like
-    from ..io.tables import bids_name
 
     by_subject: dict[str, dict[str, tuple]] = {}
     for result, source in runs:
@@ -443,13 +443,10 @@ def read_confounds_table(path: str | os.PathLike, columns=None):
     """
     import pandas as pd
 
+    from ..io.tables import read_table
+
     path = Path(path)
-    if not path.is_file():
-        raise input_error(path, "does not exist")
-    try:
-        table = pd.read_csv(path, sep="\t", na_values=["n/a", "NaN", "nan", ""])
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise input_error(path, f"is not a readable tab-separated table ({exc})") from None
+    table = read_table(path, sep="\t")
     if columns is None and "trans_x" in table.columns:
         columns = ["trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z"]
         columns += [c for c in ("csf", "white_matter") if c in table.columns]

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import input_error
+from ..io.tables import read_table
 from ..jobs import Progress
 from ..protocol import GLM_HIGH_PASS_HZ, GLM_SMOOTHING_FWHM_MM
 
@@ -68,12 +69,7 @@ def read_events(path: str | os.PathLike, n_volumes: int, tr: float):
     import pandas as pd
 
     path = Path(path)
-    if not path.is_file():
-        raise input_error(path, "does not exist")
-    try:
-        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise input_error(path, f"is not a readable tab-separated table ({exc})") from None
+    table = read_table(path, sep="\t", as_text=True)
     missing = [c for c in ("onset", "duration", "trial_type") if c not in table.columns]
     if missing:
         raise input_error(path, f"has no {', '.join(missing)} column (BIDS events need "

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import input_error
+from ..io.tables import atomic_write_text, read_table, write_table
 from ..protocol import FD_THRESHOLD_MM, HEAD_RADIUS_MM, MOTION_FORMATS
 
 FMRIPREP_MOTION_COLUMNS = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
@@ -117,12 +118,7 @@ def _is_float(cell: str) -> bool:
 
 
 def _read_fmriprep(path: Path) -> np.ndarray:
-    import pandas as pd
-
-    try:
-        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise input_error(path, f"is not a readable tab-separated table ({exc})") from None
+    table = read_table(path, sep="\t", as_text=True)
     missing = [c for c in FMRIPREP_MOTION_COLUMNS if c not in table.columns]
     if missing:
         raise input_error(
@@ -197,8 +193,6 @@ def write_motion(params: MotionParameters, path: str | os.PathLike, fmt: str) ->
     Used to convert between packages and in tests. Writes atomically and refuses to
     overwrite an existing file.
     """
-    from ..io.tables import atomic_write_text
-
     path = Path(path)
     fmt = str(fmt).lower()
     t, r = params.translations, params.rotations
@@ -210,9 +204,7 @@ def write_motion(params: MotionParameters, path: str | os.PathLike, fmt: str) ->
         deg = np.rad2deg(r)
         table = np.column_stack([deg[:, 2], deg[:, 0], deg[:, 1], t[:, 2], -t[:, 0], -t[:, 1]])
     elif fmt == "fmriprep":
-        lines = ["\t".join(FMRIPREP_MOTION_COLUMNS)]
-        lines += ["\t".join(repr(float(v)) for v in row) for row in params.as_array()]
-        return atomic_write_text(path, "\n".join(lines) + "\n")
+        return write_table(params.to_frame(), path, float_format=None)
     else:
         raise ValueError(f"unknown motion format {fmt!r}")
     text = "\n".join("  ".join(f"{v:.10e}" for v in row) for row in table) + "\n"

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MilnaInputError, input_error
+from ..io.bids import derivative_prefix
 from ..io.nifti import NiftiSource, nifti_stem, open_nifti
-from ..io.tables import derivative_prefix
 from ..jobs import Progress
 from .first_level import (
     HIGH_PASS_HZ,
@@ -55,6 +55,9 @@ class PainGlmResult:
     df_without_retroicor: float | None = None
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    physio_model: str | None = None
+    peaks_by_model: dict[str, list[RoiPeak]] = field(default_factory=dict)
+    df_by_model: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -77,6 +80,12 @@ class PainGlmResult:
                                                   "n_flagged_beats")}
             if self.slice_choice is not None:
                 out["retroicor"]["slice_time_source"] = self.slice_choice.source
+            if self.retroicor.rvt_hr is not None:
+                out["retroicor"]["rvt_hr"] = r["rvt_hr"]
+            out["physio_model"] = self.physio_model
+            out["roi_peaks_by_model"] = {k: [p.to_dict() for p in v]
+                                         for k, v in self.peaks_by_model.items()}
+            out["df_by_model"] = {k: float(v) for k, v in self.df_by_model.items()}
         if self.motion is not None:
             m = self.motion.to_dict()
             out["motion"] = {k: m[k] for k in ("file", "format", "threshold", "mean_fd", "max_fd",
@@ -151,6 +160,7 @@ def pain_glm(
     compare_without_retroicor: bool = True,
     overwrite: bool = False,
     progress: Progress | None = None,
+    physio_model: str = "retroicor",
 ) -> PainGlmResult:
     """First-level GLM of one pain run with the protocol's confounds.
 
@@ -186,9 +196,14 @@ def pain_glm(
     report_rois : sequence of str
         ``"PAG"``, ``"RVM"`` (literature seeds, needs MNI space) or mask files.
     compare_without_retroicor : bool
-        With ``physio``: refit without RETROICOR and report the same peaks.
+        With ``physio``: refit without RETROICOR and report the same peaks (and, with
+        the fuller model, with RETROICOR alone).
     overwrite : bool
     progress : callable(done, total), optional
+    physio_model : {"retroicor", "retroicor+rvt+hr"}
+        With ``physio``: RETROICOR alone, or RETROICOR plus RVT convolved with the RRF
+        and heart rate convolved with the CRF (``rvt_rrf``, ``hr_crf``; :mod:`.rvt_hr`).
+        The peaks are reported with each model (``peaks_by_model``).
 
     Returns
     -------
@@ -208,7 +223,8 @@ def pain_glm(
     if not tr:
         raise input_error(source.path, "has no TR in its header")
     n = source.n_volumes
-    total = 6 + (1 if physio and compare_without_retroicor else 0)
+    fuller = physio_model != "retroicor"
+    total = 6 + ((2 if fuller else 1) if physio and compare_without_retroicor else 0)
     step = 0
 
     def tick():
@@ -236,7 +252,7 @@ def pain_glm(
         given_peaks = read_peak_times(peaks) if peaks else None
         retro = compute_retroicor(read_bids_physio(physio), n, tr, slice_time=choice.time,
                                   orders=orders or FourierOrders(), peaks=given_peaks,
-                                  slice_index=choice.index)
+                                  slice_index=choice.index, model=physio_model)
         if retro.peaks.flagged:
             warnings.append(f"{len(retro.peaks.flagged)} cardiac inter-beat interval(s) look "
                             "like missed or extra beats; check the peaks (milna retroicor "
@@ -282,7 +298,7 @@ def pain_glm(
         ("csf_signal", csf_result.signal) if csf_result else None,
         *extra,
     ]
-    conf = build_confounds(n, retro.to_frame() if retro else None, *parts_common)
+    conf = build_confounds(n, retro.glm_frame() if retro else None, *parts_common)
     mask_img = str(mask) if mask is not None else None
     settings = dict(sample_mask=sample_mask, smoothing_fwhm=smoothing_fwhm, high_pass=high_pass,
                     noise_model=noise_model, mask_img=mask_img, slice_time_ref=slice_time_ref)
@@ -296,10 +312,22 @@ def pain_glm(
                            _peaks(fit, rois, source.grid), warnings=warnings, notes=notes)
     tick()
 
+    if retro is not None:
+        result.physio_model = physio_model
+        result.peaks_by_model[physio_model] = result.peaks
+        result.df_by_model[physio_model] = float(fit.df)
     if retro is not None and compare_without_retroicor:
         conf0 = build_confounds(n, *parts_common)
         fit0 = fit_first_level(source, ev, confounds=conf0, **settings)
         result.peaks_without_retroicor = _peaks(fit0, rois, source.grid)
         result.df_without_retroicor = float(fit0.df)
+        result.peaks_by_model["none"] = result.peaks_without_retroicor
+        result.df_by_model["none"] = float(fit0.df)
         tick()
+        if fuller:
+            conf_r = build_confounds(n, retro.to_frame()[list(retro.columns)], *parts_common)
+            fit_r = fit_first_level(source, ev, confounds=conf_r, **settings)
+            result.peaks_by_model["retroicor"] = _peaks(fit_r, rois, source.grid)
+            result.df_by_model["retroicor"] = float(fit_r.df)
+            tick()
     return result

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import input_error
 from ..jobs import Progress
-from ..protocol import FOURIER_ORDERS
+from ..protocol import FOURIER_ORDERS, PHYSIO_MODELS
 from .physio import (
     RESP_DERIVATIVE_WINDOW_S,
     CardiacPeaks,
@@ -141,6 +141,20 @@ class RetroicorResult:
     physio_path: Path | None = None
     slice_index: int | None = None
     written: Path | None = field(default=None)
+    model: str = "retroicor"
+    rvt_hr: object = None
+
+    def glm_frame(self):
+        """The columns that enter the GLM: RETROICOR's, plus ``rvt_rrf`` and ``hr_crf``.
+
+        The unconvolved ``rvt`` and ``hr`` are written to the table to look at; PhysIO's
+        model (and this one) regresses their convolutions with the RRF and CRF.
+        """
+        from .rvt_hr import GLM_COLUMNS
+
+        frame = self.to_frame()
+        keep = list(self.columns) + (list(GLM_COLUMNS) if self.rvt_hr is not None else [])
+        return frame[keep]
 
     @property
     def n_volumes(self) -> int:
@@ -151,7 +165,10 @@ class RetroicorResult:
         """The regressors as a pandas DataFrame with the column names."""
         import pandas as pd
 
-        return pd.DataFrame(self.regressors, columns=self.columns)
+        frame = pd.DataFrame(self.regressors, columns=self.columns)
+        if self.rvt_hr is not None:
+            frame = pd.concat([frame, self.rvt_hr.to_frame()], axis=1)
+        return frame
 
     def to_dict(self) -> dict:
         """JSON-ready summary (regressor values are in the TSV, not here)."""
@@ -163,12 +180,15 @@ class RetroicorResult:
             "slice_time": float(self.slice_time),
             "slice_index": self.slice_index,
             "orders": [self.orders.cardiac, self.orders.respiratory, self.orders.interaction],
-            "columns": list(self.columns),
+            "columns": list(self.columns) + (
+                list(self.rvt_hr.to_frame().columns) if self.rvt_hr is not None else []),
             "n_peaks": int(self.peaks.times.size),
             "peak_source": self.peaks.source,
             "heart_rate_bpm": self.peaks.heart_rate_bpm,
             "n_flagged_beats": len(self.peaks.flagged),
             "flagged_beats": [f.to_dict() for f in self.peaks.flagged],
+            **({"model": self.model, "rvt_hr": self.rvt_hr.to_dict()}
+               if self.rvt_hr is not None else {}),
         }
 
 
@@ -183,6 +203,9 @@ def compute_retroicor(
     derivative_window_s: float = RESP_DERIVATIVE_WINDOW_S,
     slice_index: int | None = None,
     progress: Progress | None = None,
+    model: str = "retroicor",
+    rvt_method: str = "harrison2021",
+    hr_window_s: float | None = None,
 ) -> RetroicorResult:
     """Build RETROICOR regressors for a run from its physiological recording.
 
@@ -204,6 +227,14 @@ def compute_retroicor(
         Recorded in the result for reference.
     progress : callable(done, total), optional
         Called after the cardiac peaks, the respiratory phase and the regressors.
+    model : {"retroicor", "retroicor+rvt+hr"}
+        With ``"retroicor+rvt+hr"`` the table gains ``rvt``, ``rvt_rrf``, ``hr`` and
+        ``hr_crf`` (:mod:`.rvt_hr`): RVT (belt units / s) and heart rate (bpm) from the
+        beats used, at the same sample times, and their convolutions with the RRF / CRF.
+    rvt_method : str
+        ``neurokit2.rsp_rvt`` method (:data:`.rvt_hr.RVT_METHODS`).
+    hr_window_s : float, optional
+        Heart-rate window (default :data:`.rvt_hr.HR_WINDOW_S`, 6 s).
 
     Returns
     -------
@@ -217,6 +248,9 @@ def compute_retroicor(
     """
     if n_volumes < 1:
         raise ValueError("n_volumes must be at least 1")
+    if model not in PHYSIO_MODELS:
+        raise input_error(None, f"unknown physiological noise model {model!r}; known: "
+                                f"{', '.join(PHYSIO_MODELS)}")
     times = volume_sample_times(n_volumes, tr, slice_time)
     recording.check_covers(times[0], times[-1])
     if orders.cardiac or orders.interaction:
@@ -243,11 +277,19 @@ def compute_retroicor(
     if progress is not None:
         progress(2, 3)
     regs = retroicor_regressors(phi_c, phi_r, orders)
+    rvt_hr = None
+    if model == "retroicor+rvt+hr":
+        from .rvt_hr import HR_WINDOW_S, compute_rvt_hr
+
+        if peaks.times.size < 2:
+            peaks = detect_cardiac_peaks(recording, kind=cardiac_kind)
+        rvt_hr = compute_rvt_hr(recording, peaks.times, times, method=rvt_method,
+                                window_s=hr_window_s or HR_WINDOW_S)
     if progress is not None:
         progress(3, 3)
     return RetroicorResult(
         regs, retroicor_columns(orders), times, phi_c, phi_r, peaks, orders,
-        float(slice_time), float(tr), recording.path, slice_index,
+        float(slice_time), float(tr), recording.path, slice_index, model=model, rvt_hr=rvt_hr,
     )
 
 
@@ -255,9 +297,9 @@ def write_regressors(
     result: RetroicorResult, path: str | os.PathLike, overwrite: bool = False
 ) -> Path:
     """Write the regressors as a BIDS-style TSV (header row, one row per volume), atomically."""
-    from ..io.tables import write_tsv
+    from ..io.tables import write_table
 
-    written = write_tsv(result.to_frame(), path, overwrite=overwrite)
+    written = write_table(result.to_frame(), path, overwrite=overwrite)
     result.written = written
     return written
 

@@ -22,7 +22,6 @@ import glob
 import html
 import io
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MilnaInputError, input_error
+from ..io.bids import bids_entities
 from ..io.nifti import nifti_stem
-from ..io.tables import atomic_write_text
+from ..io.tables import atomic_write_text, write_table
 from ..jobs import Progress, report
 from .coverage import DROPOUT_THRESHOLD, QCResult, qc_error_row, run_qc
 
@@ -59,16 +59,6 @@ class RunInputs:
     brain_mask: Path | None = None
     csf: Path | None = None
     entities: dict[str, str] = field(default_factory=dict)
-
-
-def bids_entities(path) -> dict[str, str]:
-    """Key-value entities of a BIDS file name (``sub-01_task-pain_...`` -> ``{"sub": "01"}``)."""
-    out = {}
-    for token in nifti_stem(path).split("_"):
-        m = re.fullmatch(r"([A-Za-z0-9]+)-([A-Za-z0-9.+]+)", token)
-        if m:
-            out[m.group(1)] = m.group(2)
-    return out
 
 
 def find_brain_mask(bold) -> Path | None:
@@ -426,19 +416,20 @@ def table_rows(results: Sequence[dict]) -> list[dict]:
 
 
 def _cell(value) -> str:
+    """A value as the HTML report shows it (``n/a`` for missing)."""
     if value is None:
         return "n/a"
     if isinstance(value, float):
         return "n/a" if not np.isfinite(value) else f"{value:.6g}"
-    return str(value).replace("\t", " ").replace("\n", " ")
+    return str(value)
 
 
 def write_tsv(results: Sequence[dict], path, *, overwrite: bool = False) -> Path:
     """The QC table (one row per run and ROI, ``n/a`` for missing values), atomically."""
-    lines = ["\t".join(TSV_COLUMNS)]
-    for row in table_rows(results):
-        lines.append("\t".join(_cell(row.get(c)) for c in TSV_COLUMNS))
-    return atomic_write_text(path, "\n".join(lines) + "\n", overwrite=overwrite)
+    import pandas as pd
+
+    frame = pd.DataFrame(table_rows(results), columns=list(TSV_COLUMNS), dtype=object)
+    return write_table(frame, path, overwrite=overwrite, float_format="%.6g")
 
 
 _SORT_JS = """

@@ -63,10 +63,11 @@ import numpy as np
 
 from ..errors import MilnaInputError, input_error
 from ..io.geometry import Grid
-from ..io.nifti import load_volume, nifti_stem, open_nifti
+from ..io.nifti import load_volume, open_nifti
 from ..io.resample import resample_to_grid
 from ..jobs import Progress
 from ..protocol import DROPOUT_THRESHOLD
+from ..roi.io import load_roi
 from .tsnr import (
     MIN_STD,
     SPM_MASK_THRESHOLD,
@@ -77,11 +78,6 @@ from .tsnr import (
     check_detrend,
     stream_run,
 )
-
-try:  # the shared ROI reader (napari_milna.core.roi.io), when present
-    from ..roi.io import load_roi as _shared_load_roi
-except ImportError:  # pragma: no cover - depends on the other module's presence
-    _shared_load_roi = None
 
 __all__ = [
     "QCMaps", "QCResult", "RoiMask", "RoiQC", "THRESHOLDS", "load_brain_mask",
@@ -359,45 +355,14 @@ def load_csf(path, grid: Grid, notes: list[str]) -> np.ndarray:
 
 
 def _read_roi_file(path):
-    """(name, bool mask, grid) per ROI in a mask or dseg file.
-
-    Uses :func:`napari_milna.core.roi.io.load_roi` when that module is present,
-    else a small reader of its own (``desc-<NAME>_mask`` names, ``*_dseg.tsv``).
-    """
-    if _shared_load_roi is not None:
-        roi = _shared_load_roi(path)
-        values = [v for v in np.unique(roi.labels) if v != 0]
-        if roi.kind == "mask":
-            return [(roi.name, roi.labels != 0, roi.grid)], roi.path
-        return [
-            (roi.names.get(int(v), f"label {int(v)}"), roi.labels == v, roi.grid) for v in values
-        ], roi.path
-    return _read_roi_file_fallback(path)
-
-
-def _read_roi_file_fallback(path):
-    import csv
-    import re
-
-    source = load_volume(path)
-    data = np.nan_to_num(np.asarray(source.volume(), dtype=np.float64))
-    if not np.array_equal(data, np.round(data)) or data.min() < 0:
-        raise input_error(source.path, "is not an ROI file (it needs 0/1 or integer labels)")
-    labels = data.astype(np.int64)
-    tsv = source.path.parent / (nifti_stem(source.path) + ".tsv")
-    values = [int(v) for v in np.unique(labels) if v != 0]
-    if tsv.exists():
-        with open(tsv, encoding="utf-8", newline="") as fh:
-            rows = list(csv.DictReader(fh, delimiter="\t"))
-        if not rows or not {"index", "name"} <= set(rows[0]):
-            raise input_error(tsv, "is not a BIDS dseg table (it needs columns index and name)")
-        names = {int(r["index"]): r["name"].strip() for r in rows}
-        rois = [(names.get(v, f"label {v}"), labels == v, source.grid) for v in values]
-        return rois, source.path
-    if len(values) <= 1 and not source.name.lower().endswith("_dseg"):
-        m = re.search(r"(?:^|_)desc-([A-Za-z0-9]+)(?:_|$)", source.name)
-        return [(m.group(1) if m else source.name, labels != 0, source.grid)], source.path
-    return [(f"label {v}", labels == v, source.grid) for v in values], source.path
+    """(name, bool mask, grid) per ROI in a mask or dseg file (:func:`..roi.io.load_roi`)."""
+    roi = load_roi(path)
+    if roi.kind == "mask":
+        return [(roi.name, roi.labels != 0, roi.grid)], roi.path
+    values = [v for v in np.unique(roi.labels) if v != 0]
+    return [
+        (roi.names.get(int(v), f"label {int(v)}"), roi.labels == v, roi.grid) for v in values
+    ], roi.path
 
 
 def load_rois(paths, grid: Grid) -> list[RoiMask]:

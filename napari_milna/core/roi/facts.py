@@ -12,8 +12,6 @@ All maps must already lie on the ROI's grid; bring them there explicitly with
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io.geometry import Grid
-from ..io.tables import atomic_write_text
+from ..io.tables import write_table
 
 #: CSV columns, in order.
 CSV_COLUMNS = (
@@ -326,9 +324,7 @@ def write_facts_csv(facts, path: str | os.PathLike, *, overwrite: bool = False) 
     MilnaInputError
         When the file exists and ``overwrite`` is False, or the folder is missing.
     """
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for item in facts:
-        writer.writerow(item.csv_row())
-    return atomic_write_text(path, buffer.getvalue(), overwrite=overwrite)
+    import pandas as pd
+
+    frame = pd.DataFrame([item.csv_row() for item in facts], columns=list(CSV_COLUMNS))
+    return write_table(frame, path, overwrite=overwrite, sep=",", float_format=None, na_rep="")

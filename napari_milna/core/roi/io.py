@@ -14,7 +14,6 @@ grid differs from the reference is an error unless resampling is asked for.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from ..errors import input_error
 from ..io.geometry import Grid
 from ..io.nifti import NiftiSource, nifti_stem, open_nifti
 from ..io.nifti_write import build_image, save_image, with_nifti_suffix
-from ..io.tables import atomic_write_text
+from ..io.tables import read_table, write_table
 from .transfer import resample_roi
 
 _DESC = re.compile(r"(?:^|_)desc-([A-Za-z0-9]+)(?:_|$)")
@@ -199,23 +198,20 @@ def save_roi_labels(
             raise ValueError(f"ROI name {text!r} contains a tab or a newline")
     img = _build(data, image, f"milna ROIs: {len(table)} labels", "label")
     written = save_image(img, target, overwrite=overwrite)
-    rows = "".join(f"{k}\t{table[k]}\n" for k in sorted(table))
-    atomic_write_text(tsv, "index\tname\n" + rows, overwrite=overwrite)
+    import pandas as pd
+
+    frame = pd.DataFrame({"index": sorted(table), "name": [table[k] for k in sorted(table)]})
+    write_table(frame, tsv, overwrite=overwrite)
     return written, tsv
 
 
 def read_dseg_tsv(path) -> dict[int, str]:
     """Label names from a BIDS ``dseg.tsv`` (columns ``index`` and ``name``; others ignored)."""
-    path = Path(path)
-    try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            rows = list(csv.DictReader(fh, delimiter="\t"))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise input_error(path, f"could not be read ({exc})") from None
-    if not rows or not {"index", "name"} <= set(rows[0]):
+    table = read_table(path, sep="\t", as_text=True)
+    if table.empty or not {"index", "name"} <= set(table.columns):
         raise input_error(path, "is not a BIDS dseg table (it needs the columns index and name)")
     names = {}
-    for row in rows:
+    for row in table.to_dict("records"):
         try:
             names[int(row["index"])] = str(row["name"]).strip()
         except (TypeError, ValueError):

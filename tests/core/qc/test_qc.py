@@ -248,10 +248,7 @@ def test_sample_study_planted_ventral_dropout_flags_the_rvm_not_the_pag():
     assert rois["RVM"].dropout_fraction > 0 or rois["RVM"].spm_drop_fraction > 0.1
 
 
-def test_private_roi_reader_when_roi_io_is_absent(study, tmp_path, monkeypatch):
-    from napari_milna.core.qc import coverage as qc
-
-    monkeypatch.setattr(qc, "_shared_load_roi", None)
+def test_dseg_and_mask_rois_through_the_shared_roi_reader(study, tmp_path):
     labels = np.zeros(SHAPE, np.uint8)
     labels[PAG_BOX] = 1
     labels[DROPOUT_BOX] = 2
