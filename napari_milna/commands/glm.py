@@ -15,6 +15,7 @@ from ..core.protocol import (
     GLM_HIGH_PASS_HZ,
     GLM_SMOOTHING_FWHM_MM,
     MOTION_FORMATS,
+    PHYSIO_MODELS,
     SLICE_ORDERS,
     TASK_CORRELATION_LEVEL,
 )
@@ -63,6 +64,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--mask", help="brain mask (default: nilearn's EPI mask)")
     p.add_argument("--roi", nargs="*", default=["PAG"],
                    help="report the peak t in these ROIs: PAG, RVM or mask files (default PAG)")
+    p.add_argument("--model", choices=PHYSIO_MODELS, default="retroicor",
+                   help="physiological noise model with --physio: retroicor+rvt+hr adds RVT "
+                        "convolved with the RRF and heart rate convolved with the CRF; the "
+                        "PAG peak t is reported with each model")
     p.add_argument("--no-compare", action="store_true",
                    help="do not refit without RETROICOR for the comparison")
     p.add_argument("--out", required=True, help="existing output folder")
@@ -92,6 +97,6 @@ def run(args) -> dict:
         smoothing_fwhm=args.smoothing if args.smoothing > 0 else None,
         high_pass=args.high_pass, noise_model=args.noise_model, mask=args.mask,
         report_rois=args.roi, compare_without_retroicor=not args.no_compare,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite, physio_model=args.model,
     )
     return result.to_dict()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.errors import input_error
-from ..core.protocol import FOURIER_ORDERS, SLICE_ORDERS
+from ..core.protocol import FOURIER_ORDERS, HR_WINDOW_S, PHYSIO_MODELS, SLICE_ORDERS
 from . import description
 
 HELP = "RETROICOR regressors (Glover 2000, Harvey 2008) from a BIDS physio file"
@@ -42,6 +42,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--r2-map", help="also write the partial R^2 map of the regressors over "
                                     "drift (+ task with --events) here (needs --bold)")
     p.add_argument("--events", help="BIDS events: task regressors in the base model of --r2-map")
+    p.add_argument("--model", choices=PHYSIO_MODELS, default="retroicor",
+                   help="retroicor+rvt+hr adds the columns rvt (belt units / s), rvt_rrf, hr "
+                        "(bpm) and hr_crf: RVT (neurokit2, Harrison 2021) and heart rate "
+                        "(60 / mean IBI) with their RRF (Birn 2008) / CRF (Chang 2009) "
+                        "convolutions")
+    p.add_argument("--hr-window", type=float, default=HR_WINDOW_S, metavar="S",
+                   help="window (s) of the heart rate around each volume (default 6)")
     p.add_argument("--out", required=True, help="output TSV")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -94,6 +101,7 @@ def run(args) -> dict:
     result = compute_retroicor(
         recording, n_volumes, tr, slice_time=choice.time, orders=FourierOrders(*args.orders),
         peaks=peaks, cardiac_kind=args.cardiac_kind, slice_index=choice.index,
+        model=args.model, hr_window_s=args.hr_window,
     )
     write_regressors(result, out, overwrite=args.overwrite)
     summary = result.to_dict()
@@ -116,7 +124,7 @@ def _r2_map(args, source, result, tr, n_volumes) -> dict:
     base = None
     if args.events:
         base = task_design(read_events(args.events, n_volumes, tr), n_volumes, tr).to_numpy()
-    vmap = retroicor_variance_map(source.run(), result.regressors, base, tr=tr)
+    vmap = retroicor_variance_map(source.run(), result.glm_frame().to_numpy(), base, tr=tr)
     path = save_like(vmap.partial_r2, source.image, args.r2_map, overwrite=args.overwrite,
                      description="RETROICOR partial R2")
     return {"file": str(path), **vmap.to_dict()}

@@ -27,6 +27,11 @@ FD_THRESHOLD_MM = 0.5
 SLICE_ORDERS = ("ascending", "descending", "interleaved", "interleaved_siemens")
 #: RETROICOR Fourier orders: cardiac, respiratory, interaction (Glover 2000, Harvey 2008).
 FOURIER_ORDERS = (3, 4, 1)
+#: Physiological noise models: RETROICOR alone, or with RVT and heart rate convolved with
+#: their response functions (Birn 2008 RRF, Chang 2009 CRF; TAPAS PhysIO's fuller model).
+PHYSIO_MODELS = ("retroicor", "retroicor+rvt+hr")
+#: Window (s) over which the heart rate is averaged around each volume (TAPAS PhysIO).
+HR_WINDOW_S = 6.0
 
 # --- CSF nuisance regressor ------------------------------------------------------------------
 
