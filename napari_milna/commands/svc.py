@@ -2,7 +2,12 @@
 
 Peak and cluster statistics of a T or Z map inside an ROI with family-wise error correction
 over the ROI only, exactly as SPM12's SVC: min(random field theory, Bonferroni over the ROI
-voxels that have data).
+voxels that have data). When STAT lies in an SPM, FEAT, randomise or BIDS analysis folder
+(or is that folder, with --contrast), its degrees of freedom, smoothness, analysis mask and
+SPM's RPV image come from the folder unless an option gives them; a FEAT T map with voxelwise
+df (stats/tdof_tN) is converted to z voxel by voxel as FSL does. The JSON adds SPM's set- and
+cluster-level results (set_level, and k, k_resels, p_fwe, p_uncorrected, q_fdr and peak per
+cluster) at the cluster-forming height --height-p and extent --extent.
 """
 
 from __future__ import annotations
@@ -19,13 +24,16 @@ HELP = "small-volume correction (SPM12 RFT + Bonferroni, FDR) of a T/Z map in an
 def add_parser(subparsers) -> None:
     """Register ``milna svc``."""
     p = subparsers.add_parser("svc", help=HELP, description=description(__doc__))
-    p.add_argument("stat", help="statistic map (spmT_0001.nii, zstat1.nii.gz, ...)")
+    p.add_argument("stat", help="statistic map (spmT_0001.nii, zstat1.nii.gz, ...) or an "
+                   "analysis folder (with --contrast)")
     p.add_argument("roi", help="ROI mask or label image on the map's grid")
     p.add_argument("--type", dest="stat_type", choices=["t", "z", "f"], type=str.lower,
                    help="statistic type (default: from the file name / SPM header)")
     p.add_argument("--df", type=float, nargs="+", metavar="DF",
                    help="degrees of freedom (T: one value; F: two); default from the file")
-    source = p.add_mutually_exclusive_group(required=True)
+    p.add_argument("--contrast", type=int, metavar="N",
+                   help="contrast number when STAT is an analysis folder (default 1)")
+    source = p.add_mutually_exclusive_group()
     source.add_argument("--fwhm", type=float, nargs="+", metavar="MM",
                         help="smoothness FWHM in mm: one value or three (voxel axes i, j, k)")
     source.add_argument("--smoothness", metavar="FILE",
@@ -50,6 +58,17 @@ def add_parser(subparsers) -> None:
                    help="resample an ROI on another grid onto the map's grid (nearest neighbour)")
     p.add_argument("--resample-mask", action="store_true",
                    help="resample a mask on another grid onto the map's grid (nearest neighbour)")
+    p.add_argument("--extent", type=int, default=0, metavar="K",
+                   help="cluster extent threshold in voxels for the results table (default 0)")
+    p.add_argument("--rpv", metavar="FILE",
+                   help="SPM resels-per-voxel image: non-stationary cluster extents (default: "
+                   "the folder's RPV.nii)")
+    p.add_argument("--stationary", action="store_true",
+                   help="stationary cluster extents (k x V2R) even when the folder has RPV.nii")
+    p.add_argument("--table-peaks", type=int, default=3, metavar="N",
+                   help="maxima per cluster in the results table (SPM: 3)")
+    p.add_argument("--table-distance", type=float, default=8.0, metavar="MM",
+                   help="their minimum distance (SPM: 8 mm)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -60,13 +79,13 @@ def _check_level(name: str, value: float) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    """Read the inputs, run the SVC and return its summary."""
+    """Read the inputs (and the analysis folder STAT lies in), run the SVC, return its summary."""
     from ..core.svc.correction import (
         analysis_mask_of,
         check_search_volume,
         small_volume_correction,
     )
-    from ..core.svc.inputs import read_mask, read_roi, read_stat_map
+    from ..core.svc.inputs import read_mask, read_roi
     from ..core.svc.smoothness import (
         estimate_smoothness,
         read_fsl_smoothness,
@@ -75,26 +94,123 @@ def run(args: argparse.Namespace) -> dict:
 
     _check_level("--alpha", args.alpha)
     _check_level("--height-p", args.height_p)
-    stat = read_stat_map(args.stat, args.stat_type, args.df)
+    if args.extent < 0:
+        raise input_error(None, f"--extent must be 0 or more voxels, got {args.extent}")
+    if args.table_peaks < 1:
+        raise input_error(None, f"--table-peaks must be 1 or more, got {args.table_peaks}")
+    folder, stat = _stat_map(args)
     grid = stat.grid
-    owner = f"the statistic map {args.stat}"
+    stat_path = str(folder.path) if folder is not None else args.stat
+    owner = f"the statistic map {stat_path}"
     roi = read_roi(args.roi, grid, args.label, args.resample_roi, owner)
-    mask = read_mask(args.mask, grid, args.resample_mask, owner) if args.mask else None
-    check_search_volume(roi, analysis_mask_of(stat.data, mask), args.roi, args.mask)
+    mask, mask_path = None, None
+    if args.mask:
+        mask, mask_path = read_mask(args.mask, grid, args.resample_mask, owner), args.mask
+    elif folder is not None and folder.mask is not None:
+        mask, mask_path = folder.mask, str(folder.mask_path)
+    check_search_volume(roi, analysis_mask_of(stat.data, mask), args.roi, mask_path)
     if args.fwhm is not None:
         smoothness = smoothness_from_fwhm_mm(args.fwhm, grid)
     elif args.smoothness is not None:
         smoothness = read_fsl_smoothness(args.smoothness, grid)
-    else:
+    elif args.residuals is not None:
         smoothness = estimate_smoothness(args.residuals, grid, mask)
+    else:
+        smoothness = _folder_smoothness(folder, stat_path)
     if stat.stat_type == "F" and args.two_sided:
-        raise input_error(args.stat, "is an F map, which has one tail only; drop --two-sided")
+        raise input_error(stat_path, "is an F map, which has one tail only; drop --two-sided")
+    rpv, rpv_path = _rpv(args, folder, grid, owner)
     result = small_volume_correction(
         stat.data, roi, grid, smoothness, stat.stat_type, stat.df,
         analysis_mask=mask, alpha=args.alpha, two_sided=args.two_sided, height_p=args.height_p,
         min_distance_mm=args.min_distance, connectivity=args.connectivity,
-        resels_in_mask=args.resels_in_mask,
+        resels_in_mask=args.resels_in_mask, extent_voxels=args.extent, rpv=rpv,
+        table_peaks=(args.table_peaks, args.table_distance),
     )
     out = result.to_dict()
-    out["files"] = {"stat": args.stat, "roi": args.roi, "mask": args.mask, "label": args.label}
+    out["cluster_level"]["rpv"] = rpv_path
+    out["files"] = {"stat": stat_path, "roi": args.roi, "mask": mask_path, "label": args.label}
+    if folder is not None:
+        out["analysis"] = folder.describe()
+        explicit_df = args.df is not None or args.stat_type is not None
+        out["df_source"] = "option" if explicit_df else (folder.df_source or None)
+        if folder.converted is not None and not explicit_df:
+            out["df"] = "voxelwise"
+            out["df_min"] = folder.converted["df_min"]
+            out["df_max"] = folder.converted["df_max"]
+            out["converted_from"] = "T"
     return out
+
+
+def _stat_map(args):
+    """The analysis folder STAT belongs to (or None) and the map with its type and df."""
+    from ..core.analysis import folder_stat_map
+    from ..core.svc.inputs import StatMap, read_stat_map
+
+    keep_t = args.stat_type == "t" and args.df is None
+    folder = folder_stat_map(args.stat, args.contrast, keep_t=keep_t)
+    if folder is None:
+        if args.contrast is not None:
+            raise input_error(args.stat, "lies in no analysis folder, so --contrast does not "
+                              "apply")
+        return None, read_stat_map(args.stat, args.stat_type, args.df)
+    explicit = args.stat_type is not None or args.df is not None
+    if explicit or folder.stat_type not in ("T", "Z", "F") or (
+        folder.stat_type != "Z" and folder.df is None
+    ):
+        return folder, read_stat_map(folder.path, args.stat_type, args.df)
+    source = _source_of(folder.path)
+    if not (folder.data != 0).any():
+        return folder, read_stat_map(folder.path)  # says "nothing to test"
+    return folder, StatMap(source, folder.data, folder.stat_type, folder.df)
+
+
+def _source_of(path):
+    from ..core.io.nifti import load_volume
+
+    return load_volume(path)
+
+
+def _folder_smoothness(folder, stat_path):
+    if folder is None:
+        raise input_error(
+            stat_path, "lies in no SPM or FEAT folder that records its smoothness; give "
+            "--fwhm, --smoothness or --residuals"
+        )
+    if folder.smoothness is not None:
+        return folder.smoothness
+    analysis = folder.analysis
+    if analysis.kind == "feat":
+        feat = folder.contrast.details.get("feat", str(analysis.folder))
+        raise input_error(
+            f"{feat}/stats/smoothness", "does not exist, so the FEAT folder gives no "
+            "smoothness for random field theory; give --fwhm, --smoothness or --residuals"
+        )
+    if analysis.kind == "spm":
+        raise input_error(
+            analysis.key_file, "has no xVol.FWHM (the model was not estimated?), so it gives "
+            "no smoothness; give --fwhm, --smoothness or --residuals"
+        )
+    raise input_error(
+        stat_path, f"lies in a {analysis.kind} folder, which records no smoothness; give "
+        "--fwhm, --smoothness or --residuals"
+    )
+
+
+def _rpv(args, folder, grid, owner):
+    """SPM's resels-per-voxel image on the map's grid, or (None, None)."""
+    import numpy as np
+
+    from ..core.io.nifti import load_volume
+
+    if args.stationary:
+        return None, None
+    if args.rpv:
+        source = load_volume(args.rpv)
+        if not source.grid.matches(grid):
+            raise input_error(args.rpv, f"lies on another voxel grid than {owner}")
+        data = np.asarray(source.volume(), dtype=float)
+        return np.where(np.isfinite(data) & (data > 0), data, np.nan), args.rpv
+    if folder is not None and folder.rpv is not None:
+        return folder.rpv, str(folder.rpv_path)
+    return None, None
