@@ -45,6 +45,42 @@ def voxel_sizes(affine) -> np.ndarray:
     return np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
 
 
+def bounding_box(mask, pad=0) -> tuple[slice, ...] | None:
+    """Index slices of the box around the non-zero voxels (:func:`scipy.ndimage.find_objects`).
+
+    Parameters
+    ----------
+    mask : array-like
+        Non-zero voxels are in the mask.
+    pad : int or sequence of int
+        Voxels added on each side (per axis), clipped at the array's edges.
+
+    Returns
+    -------
+    tuple of slice, or None when the mask is empty
+
+    Examples
+    --------
+    >>> m = np.zeros((5, 6, 7), bool)
+    >>> m[1:3, 2, 4:6] = True
+    >>> bounding_box(m)
+    (slice(1, 3, None), slice(2, 3, None), slice(4, 6, None))
+    >>> bounding_box(m, pad=(1, 0, 2))
+    (slice(0, 4, None), slice(2, 3, None), slice(2, 7, None))
+    """
+    from scipy import ndimage
+
+    mask = np.asarray(mask)
+    found = ndimage.find_objects((mask != 0).view(np.uint8))
+    if not found:
+        return None
+    pad = np.broadcast_to(np.asarray(pad, dtype=int), (mask.ndim,))
+    return tuple(
+        slice(max(s.start - int(p), 0), min(s.stop + int(p), n))
+        for s, p, n in zip(found[0], pad, mask.shape, strict=True)
+    )
+
+
 def is_axis_aligned(affine, tol: float = AXIS_ALIGNED_TOL) -> bool:
     """True when the affine's linear part is diagonal (flips allowed, no rotation or swap)."""
     linear = _as_affine(affine)[:3, :3]

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
+from skimage import measure, morphology, segmentation
 
 from ..errors import input_error
-from ..io.geometry import Grid
+from ..io.geometry import Grid, bounding_box
 from ..io.resample import resample_to_grid
 from .transfer import mirror_left_right, resample_roi  # noqa: F401  (public API)
 
@@ -39,10 +39,11 @@ def _same_shape(values, shape, what: str) -> np.ndarray:
     return values
 
 
-def _structure(connectivity: int) -> np.ndarray:
+def _rank(connectivity: int) -> int:
+    """scikit-image's connectivity (1 faces, 2 edges, 3 corners) of a 6 / 18 / 26 neighbourhood."""
     if connectivity not in _CONNECTIVITY_RANK:
         raise ValueError(f"connectivity must be 6, 18 or 26, got {connectivity}")
-    return ndimage.generate_binary_structure(3, _CONNECTIVITY_RANK[connectivity])
+    return _CONNECTIVITY_RANK[connectivity]
 
 
 # --- thresholds ----------------------------------------------------------------------------
@@ -128,17 +129,6 @@ def mm_ball(grid: Grid, distance_mm: float) -> np.ndarray:
     return length2 <= distance_mm**2 * (1 + 1e-9) + 1e-12
 
 
-def _bbox(mask: np.ndarray, pad) -> tuple[slice, ...] | None:
-    nz = np.nonzero(mask)
-    if nz[0].size == 0:
-        return None
-    pad = np.broadcast_to(np.asarray(pad, dtype=int), (3,))
-    return tuple(
-        slice(max(int(a.min()) - p, 0), min(int(a.max()) + p + 1, n))
-        for a, p, n in zip(nz, pad, mask.shape)
-    )
-
-
 def dilate_mm(roi, grid: Grid, distance_mm: float) -> np.ndarray:
     """Add every voxel whose centre lies within ``distance_mm`` of an ROI voxel centre.
 
@@ -148,11 +138,11 @@ def dilate_mm(roi, grid: Grid, distance_mm: float) -> np.ndarray:
     mask = _mask(roi, grid.shape)
     ball = mm_ball(grid, distance_mm)
     reach = np.asarray(ball.shape) // 2
-    box = _bbox(mask, reach)
+    box = bounding_box(mask, reach)
     out = np.zeros_like(mask)
     if box is None:
         return out
-    out[box] = ndimage.binary_dilation(mask[box], structure=ball)
+    out[box] = morphology.dilation(mask[box], footprint=ball, mode="constant", cval=False)
     return out
 
 
@@ -163,15 +153,12 @@ def erode_mm(roi, grid: Grid, distance_mm: float) -> np.ndarray:
     """
     mask = _mask(roi, grid.shape)
     ball = mm_ball(grid, distance_mm)
-    reach = np.asarray(ball.shape) // 2
-    box = _bbox(mask, 1)
+    box = bounding_box(mask)
     out = np.zeros_like(mask)
     if box is None:
         return out
-    padded = np.pad(mask[box], [(r, r) for r in reach])
-    eroded = ndimage.binary_erosion(padded, structure=ball, border_value=0)
-    inner = tuple(slice(r, r + n) for r, n in zip(reach, mask[box].shape))
-    out[box] = eroded[inner]
+    # voxels beyond the box (outside the ROI or the grid) count as outside
+    out[box] = morphology.erosion(mask[box], footprint=ball, mode="constant", cval=False)
     return out
 
 
@@ -185,11 +172,11 @@ def largest_component(roi, connectivity: int = 26) -> np.ndarray:
     6 (faces), 18 (faces and edges, as SPM) or 26 (faces, edges, corners, as FSL).
     """
     mask = _mask(roi)
-    box = _bbox(mask, 0)
+    box = bounding_box(mask, 0)
     out = np.zeros_like(mask)
     if box is None:
         return out
-    labels, n = ndimage.label(mask[box], structure=_structure(connectivity))
+    labels, n = measure.label(mask[box], connectivity=_rank(connectivity), return_num=True)
     if n <= 1:
         out[box] = labels > 0
         return out
@@ -265,9 +252,8 @@ def grow_region(
             f"[{minimum if minimum is not None else '-inf'}, "
             f"{maximum if maximum is not None else 'inf'}] (or outside the restricting mask)",
         )
-    labels, _ = ndimage.label(candidate, structure=_structure(connectivity))
     out = np.zeros(grid.shape, dtype=bool)
-    out[box] = labels == labels[local_seed]
+    out[box] = segmentation.flood(candidate, local_seed, connectivity=_rank(connectivity))
     return out
 
 

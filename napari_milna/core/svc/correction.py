@@ -27,9 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.stats import false_discovery_control
 
 from ..errors import input_error
-from ..io.geometry import Grid
+from ..io.geometry import Grid, bounding_box
 from ..protocol import SVC_ALPHA, SVC_CONNECTIVITY, SVC_HEIGHT_P, SVC_MIN_DISTANCE_MM
 from .cluster_level import ResultsTable, results_table
 from .peaks import find_clusters, local_maxima, select_maxima
@@ -42,18 +43,13 @@ from .stat_values import equivalent_z, p_value, threshold_for_p
 def fdr_q_values(p) -> np.ndarray:
     """Benjamini-Hochberg adjusted p values (q values) of ``p``, same order.
 
-    ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` over the sorted p values.
+    ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` over the sorted p values
+    (:func:`scipy.stats.false_discovery_control`, ``method="bh"``).
     """
     p = np.asarray(p, dtype=float)
-    m = p.size
-    if m == 0:
+    if p.size == 0:
         return p.copy()
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * m / np.arange(1, m + 1)
-    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.empty(m)
-    q[order] = np.minimum(q_sorted, 1.0)
-    return q
+    return false_discovery_control(p, method="bh")
 
 
 def analysis_mask_of(stat: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -219,11 +215,6 @@ def check_search_volume(
         )
 
 
-def _bbox(roi: np.ndarray) -> tuple[slice, ...]:
-    idx = np.nonzero(roi)
-    return tuple(slice(int(i.min()), int(i.max()) + 1) for i in idx)
-
-
 def small_volume_correction(
     stat: np.ndarray,
     roi: np.ndarray,
@@ -300,7 +291,7 @@ def small_volume_correction(
     amask = analysis_mask_of(stat, analysis_mask)
     check_search_volume(roi, amask)
 
-    box = _bbox(roi)
+    box = bounding_box(roi)
     offset = np.array([s.start for s in box])
     stat_c = np.asarray(stat[box], dtype=float)
     roi_c = roi[box]

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..io.geometry import bounding_box
+
 
 @dataclass(frozen=True)
 class LatticeCounts:
@@ -30,15 +32,6 @@ class LatticeCounts:
     edges: tuple[int, int, int]
     faces: tuple[int, int, int]
     cubes: int
-
-
-def _bounding_box(mask: np.ndarray) -> np.ndarray:
-    """The mask cropped to its non-zero bounding box (empty array if none)."""
-    idx = np.nonzero(mask)
-    if idx[0].size == 0:
-        return np.zeros((0, 0, 0), dtype=bool)
-    sl = tuple(slice(int(i.min()), int(i.max()) + 1) for i in idx)
-    return mask[sl]
 
 
 def lattice_counts(mask) -> LatticeCounts:
@@ -58,7 +51,8 @@ def lattice_counts(mask) -> LatticeCounts:
         raise ValueError(f"a search volume mask must be 3D, got {m.ndim}D")
     if m.dtype != bool:
         m = np.isfinite(m) & (m != 0) if m.dtype.kind == "f" else m != 0
-    m = _bounding_box(m)
+    box = bounding_box(m)
+    m = m[box] if box is not None else np.zeros((0, 0, 0), dtype=bool)
     lo, hi = slice(None, -1), slice(1, None)
     ex = m[hi, :, :] & m[lo, :, :]
     ey = m[:, hi, :] & m[:, lo, :]
