@@ -171,3 +171,59 @@ def test_connectivity_two_sessions(tmp_path, capsys):
     assert Path(change["maps"]["left"]).exists()
     err = _error(capsys, ["connectivity", *bolds, "--confounds", str(mask), "--out", str(out)])
     assert "1 confound files for 2 runs" in err
+
+
+def test_retroicor_fuller_model_columns_and_units(tmp_path, capsys):
+    physio, beats, *_ = write_bids_physio(tmp_path, duration=200.0, start_time=-5.0)
+    out = tmp_path / "retro_full.tsv"
+    d = _json(capsys, ["retroicor", str(physio), "--tr", "2", "--n-volumes", "90",
+                       "--slice-time", "0.5", "--model", "retroicor+rvt+hr", "--out", str(out)])
+    table = pd.read_csv(out, sep="\t")
+    assert table.shape == (90, 22) and list(table.columns) == d["columns"]
+    assert list(table.columns[-4:]) == ["rvt", "rvt_rrf", "hr", "hr_crf"]
+    assert d["model"] == "retroicor+rvt+hr" and d["rvt_hr"]["hr_units"] == "beats per minute"
+    # the synthetic heart beats every 0.75-1.05 s (57-80 bpm); the belt is a unit sine
+    # at about 0.27 Hz, so RVT = (max - min) / period is about 2 x 0.27 belt units / s
+    assert 57 < table.hr.min() and table.hr.max() < 80
+    assert table.rvt.median() == pytest.approx(0.54, rel=0.1)
+    # the RETROICOR columns are the default model's
+    base = tmp_path / "retro.tsv"
+    _json(capsys, ["retroicor", str(physio), "--tr", "2", "--n-volumes", "90",
+                   "--slice-time", "0.5", "--out", str(base)])
+    np.testing.assert_allclose(table.iloc[:, :18].to_numpy(),
+                               pd.read_csv(base, sep="\t").to_numpy())
+
+
+def test_retroicor_fuller_model_refuses_a_belt_without_breaths(tmp_path, capsys):
+    physio, *_ = write_bids_physio(tmp_path, duration=200.0, start_time=-5.0)
+    import gzip
+
+    rows = [line.split("\t") for line in gzip.open(physio, "rt").read().splitlines()]
+    noise = np.random.default_rng(5).normal(0, 1, len(rows))
+    with gzip.open(physio, "wt") as fh:
+        for row, r in zip(rows, noise):
+            fh.write(f"{row[0]}\t{r:.6f}\t{row[2]}\n")
+    out = tmp_path / "x.tsv"
+    err = _error(capsys, ["retroicor", str(physio), "--tr", "2", "--n-volumes", "90",
+                          "--model", "retroicor+rvt+hr", "--out", str(out)])
+    assert "physio.tsv.gz: has no breathing in its respiratory trace" in err
+    assert not out.exists()
+
+
+def test_glm_reports_the_peak_with_each_physio_model(tmp_path, capsys):
+    bold, mask, events = _small_run(tmp_path)
+    physio, *_ = write_bids_physio(tmp_path, duration=200.0, start_time=-5.0)
+    out = tmp_path / "glm"
+    out.mkdir()
+    d = _json(capsys, ["glm", str(bold), "--events", str(events), "--physio", str(physio),
+                       "--slice-time", "0.4", "--mask", str(mask), "--smoothing", "0",
+                       "--model", "retroicor+rvt+hr", "--roi",
+                       str(tmp_path / "roi_mask.nii.gz"), "--out", str(out)])
+    assert d["physio_model"] == "retroicor+rvt+hr"
+    assert d["confound_columns"][-2:] == ["rvt_rrf", "hr_crf"]
+    assert d["df_by_model"] == {"retroicor+rvt+hr": d["df"], "none": d["df"] + 20,
+                                "retroicor": d["df"] + 2}
+    peaks = d["roi_peaks_by_model"]
+    assert peaks["retroicor+rvt+hr"] == d["roi_peaks"]
+    assert peaks["none"] == d["roi_peaks_without_retroicor"]
+    assert [p["contrast"] for p in peaks["retroicor"]] == ["pain", "painMinusSensory"]
