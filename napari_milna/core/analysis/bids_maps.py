@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from ..io.nifti import nifti_stem
-from ..io.tables import bids_entities
+from ..io.bids import bids_entities
 from .model import Analysis, Contrast
 
 #: Sidecar keys read as degrees of freedom, in order.
