@@ -36,6 +36,102 @@ class StatMap:
         return self.source.grid
 
 
+def stat_type_and_df(
+    owner,
+    stat_type: str | None,
+    df_values,
+    *,
+    type_hint: str = "give its type with --type",
+    df_hint: str = "give them with --df",
+    f_df_hint: str = "--df DF1 DF2",
+) -> tuple[str, float | tuple[float, float] | None]:
+    """Check a statistic type and its degrees of freedom: one df for T, two for F, none for Z.
+
+    Parameters
+    ----------
+    owner : str or path-like
+        The map, named in messages.
+    stat_type : str or None
+        ``"T"``, ``"Z"`` or ``"F"`` (any case); None when nothing says it.
+    df_values : sequence of float
+        The degrees of freedom given or read (empty when none).
+    type_hint, df_hint, f_df_hint : str
+        How the user gives a missing type or df (the CLI's options, the panel's boxes).
+
+    Returns
+    -------
+    stat_type : {"T", "Z", "F"}
+    df : float, (float, float) or None
+
+    Raises
+    ------
+    MilnaInputError
+        Unknown type, or missing / non-positive degrees of freedom.
+    """
+    stat = (stat_type or "").upper()
+    if stat not in ("T", "Z", "F"):
+        raise input_error(
+            owner, f"is not recognisably a T, Z or F map (name and header say nothing); "
+            f"{type_hint}"
+        )
+    values = [float(v) for v in df_values]
+    good = all(np.isfinite(v) and v > 0 for v in values)
+    if stat == "T":
+        if len(values) != 1 or not good:
+            raise input_error(
+                owner, "is a T map whose degrees of freedom are unknown (no SPM header, FSL dof "
+                f"file or sidecar says them); {df_hint}"
+            )
+        return stat, values[0]
+    if stat == "F":
+        if len(values) != 2 or not good:
+            raise input_error(owner, f"is an F map that needs two degrees of freedom: {f_df_hint}")
+        return stat, (values[0], values[1])
+    return stat, None
+
+
+def check_stat_data(owner, data: np.ndarray) -> None:
+    """Refuse a statistic map without a non-zero finite voxel (nothing to test).
+
+    Raises
+    ------
+    MilnaInputError
+    """
+    if not np.any(np.isfinite(data) & (data != 0)):
+        raise input_error(
+            owner, "has no non-zero finite voxel (it is empty or all NaN), so there is nothing "
+            "to test"
+        )
+
+
+def nonzero_mask(owner, data: np.ndarray, what: str = "mask", extra: str = "") -> np.ndarray:
+    """The non-zero finite voxels of a mask; an empty one is refused.
+
+    Parameters
+    ----------
+    owner : str or path-like
+        The mask's file or layer, named in messages.
+    data : ndarray
+    what : str
+        What the mask is for (``"mask"``, ``"analysis mask"``, ``"ROI"``).
+    extra : str
+        Said after ``"is empty"`` (``" after resampling onto the map's grid"``).
+
+    Returns
+    -------
+    ndarray of bool
+
+    Raises
+    ------
+    MilnaInputError
+        No non-zero finite voxel.
+    """
+    mask = np.isfinite(data) & (data != 0)
+    if not mask.any():
+        raise input_error(owner, f"the {what} is empty{extra}: it has no non-zero voxel")
+    return mask
+
+
 def read_stat_map(path: str | os.PathLike, stat_type: str | None = None, df=None) -> StatMap:
     """Open a statistic map and settle its type and df (given values win over the file's).
 
@@ -57,32 +153,14 @@ def read_stat_map(path: str | os.PathLike, stat_type: str | None = None, df=None
     data = np.asarray(source.volume(), dtype=np.float64)
     info = classify(source, data)
     stat = (stat_type or info.stat_type or "").upper()
-    if stat not in ("T", "Z", "F"):
-        raise input_error(
-            path, "is not recognisably a T, Z or F map (name and header say nothing); "
-            "give its type with --type"
-        )
     if df is not None:
-        values = [float(v) for v in np.atleast_1d(df)]
+        values = np.atleast_1d(df)
     elif info.df is not None and stat == info.stat_type:
-        values = [float(v) for v in np.atleast_1d(info.df)]
+        values = np.atleast_1d(info.df)
     else:
         values = []
-    if stat == "T":
-        if len(values) != 1 or not values[0] > 0:
-            raise input_error(
-                path, "is a T map whose degrees of freedom are unknown (no SPM header, FSL dof "
-                "file or sidecar says them); give them with --df"
-            )
-        dfs = values[0]
-    elif stat == "F":
-        if len(values) != 2 or not min(values) > 0:
-            raise input_error(path, "is an F map that needs two degrees of freedom: --df DF1 DF2")
-        dfs = (values[0], values[1])
-    else:
-        dfs = None
-    if not np.any(np.isfinite(data) & (data != 0)):
-        raise input_error(path, "has no non-zero finite voxel, so there is nothing to test")
+    stat, dfs = stat_type_and_df(path, stat, values)
+    check_stat_data(path, data)
     return StatMap(source, data, stat, dfs)
 
 
@@ -135,11 +213,8 @@ def read_roi(
     data = _on_grid(source, grid, grid_owner, resample, resample_hint, "ROI")
     finite = np.isfinite(data)
     if label is None:
-        roi = finite & (data != 0)
-        if not roi.any():
-            extra = " after resampling onto the map's grid" if resample else ""
-            raise input_error(path, f"the ROI is empty{extra}: it has no non-zero voxel")
-        return roi
+        extra = " after resampling onto the map's grid" if resample else ""
+        return nonzero_mask(path, data, "ROI", extra)
     roi = finite & (data == label)
     if not roi.any():
         present = np.unique(data[finite & (data != 0)])
@@ -160,7 +235,4 @@ def read_mask(
     """An analysis mask (non-zero finite voxels) on ``grid``."""
     source = load_volume(path)
     data = _on_grid(source, grid, grid_owner, resample, resample_hint, "mask")
-    mask = np.isfinite(data) & (data != 0)
-    if not mask.any():
-        raise input_error(path, "the mask is empty: it has no non-zero voxel")
-    return mask
+    return nonzero_mask(path, data, "mask")

@@ -20,16 +20,12 @@ import numpy as np
 from napari.layers import Image, Labels
 
 from ..._napari.layers import grid_data, is_result_of, source_of
+from ..._napari.roi_layers import roi_names
 from ...core.errors import MilnaInputError, input_error
 from ...core.io.geometry import Grid
 from ...core.io.kinds import ImageKind
 from ...core.io.resample import resample_to_grid
 from ...core.qc.coverage import MIN_VOLUMES, RoiMask
-
-try:  # the ROI workbench's names and data (napari_milna._napari.roi_layers), when present
-    from ..._napari.roi_layers import roi_names as _roi_names
-except ImportError:  # pragma: no cover - depends on the other module's presence
-    _roi_names = None
 
 #: Feature name of the QC tab's own layers (``LayerSource.result_of``).
 QC_FEATURE = "qc"
@@ -189,7 +185,7 @@ def layer_roi_masks(layer, grid: Grid) -> list[RoiMask]:
         raise input_error(
             None, f"ROI layer {layer.name} holds data of shape {data.shape}, not one volume"
         )
-    names = _roi_names(layer) if _roi_names is not None else {}
+    names = roi_names(layer)
     out = []
     for value in np.unique(data):
         if value == 0:

@@ -7,15 +7,10 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from ..._napari.roi_layers import roi_colour
 from ..panel.plot_style import PLOT_STYLE, legend_style, style_axes
 
-try:  # ROI colours of the workbench (PAG green, RVM magenta), when present
-    from ..._napari.roi_layers import roi_colour as _roi_colour
-except ImportError:  # pragma: no cover - depends on the other module's presence
-    _roi_colour = None
-
-#: Line colours when the workbench colours are absent, and the CSF line colour.
-FALLBACK_COLOURS = ("#39ff61", "#ff59ff", "#40d9ff", "#ffdb33", "#9f80ff", "#ff9933")
+#: Colour of the CSF line.
 CSF_COLOUR = "#b0b0b0"
 
 
@@ -29,11 +24,9 @@ def zscore(series) -> np.ndarray | None:
 
 
 def line_colour(i: int, name: str) -> str:
-    """Colour of ROI line ``i``: the ROI workbench colour by name, else a palette colour."""
-    if _roi_colour is not None:
-        r, g, b, _ = _roi_colour(i + 1, name)
-        return "#{:02x}{:02x}{:02x}".format(*(int(round(255 * v)) for v in (r, g, b)))
-    return FALLBACK_COLOURS[i % len(FALLBACK_COLOURS)]
+    """Colour of ROI line ``i``: the ROI workbench colour of its name (palette by position)."""
+    r, g, b, _ = roi_colour(i + 1, name)
+    return "#{:02x}{:02x}{:02x}".format(*(int(round(255 * v)) for v in (r, g, b)))
 
 
 class QCPlot(QWidget):

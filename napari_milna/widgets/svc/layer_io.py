@@ -29,26 +29,21 @@ from napari.utils import Colormap
 from ..._napari.layers import (
     METADATA_KEY,
     LayerSource,
-    RoiState,
     add_quietly,
     find_result_layer,
-    grid_data,
     is_result_of,
     source_of,
 )
+from ..._napari.roi_layers import add_roi_layer, roi_data, roi_names
 from ...core.errors import MilnaInputError, input_error
-from ...core.io.geometry import Grid
+from ...core.io.geometry import Grid, bounding_box
 from ...core.io.kinds import ImageInfo, ImageKind
 from ...core.io.nifti import NiftiSource, nifti_stem, open_nifti
 from ...core.jobs import Cancelled
 from ...core.roi.io import read_dseg_tsv
 from ...core.roi.transfer import resample_roi
+from ...core.svc.inputs import check_stat_data, nonzero_mask, stat_type_and_df
 from ...core.svc.permutation import MIN_SUBJECTS, subject_matrix
-
-try:  # the ROI workbench's helpers (names, labels on their own grid, new ROI layers)
-    from ..._napari import roi_layers as _workbench
-except ImportError:  # pragma: no cover - the workbench is optional
-    _workbench = None
 
 #: Feature name of layers made by the SVC tab (``LayerSource.result_of``).
 SVC_FEATURE = "svc"
@@ -149,33 +144,13 @@ def stat_input(layer, stat_type: str | None, df_typed: str) -> StatInput:
     """
     src = source_of(layer)
     name = layer.name
-    stat = (stat_type or src.info.stat_type or "").upper()
-    if stat not in ("T", "Z", "F"):
-        raise input_error(
-            name, "the statistic type is unknown (neither the header nor the file name says); "
-            "choose T, Z or F"
-        )
     values = parse_numbers(df_typed, f"{name}: the degrees of freedom") if df_typed else []
-    good = all(np.isfinite(v) and v > 0 for v in values)
-    if stat == "T":
-        if len(values) != 1 or not good:
-            raise input_error(
-                name, "is a T map whose degrees of freedom are unknown (no SPM header, FSL dof "
-                "file or sidecar says them); type the df in the df box"
-            )
-        df = float(values[0])
-    elif stat == "F":
-        if len(values) != 2 or not good:
-            raise input_error(name, "is an F map that needs two degrees of freedom: type DF1, DF2")
-        df = (float(values[0]), float(values[1]))
-    else:
-        df = None
+    stat, df = stat_type_and_df(
+        name, stat_type or src.info.stat_type, values, type_hint="choose T, Z or F",
+        df_hint="type the df in the df box", f_df_hint="type DF1, DF2",
+    )
     data = stat_values(layer)
-    if not np.any(np.isfinite(data) & (data != 0)):
-        raise input_error(
-            name, "has no non-zero finite voxel (it is empty or all NaN), so there is nothing "
-            "to test"
-        )
+    check_stat_data(name, data)
     return StatInput(name, data, src.grid, stat, df, src.source)
 
 
@@ -207,9 +182,7 @@ def mask_candidates(viewer) -> list:
 
 def roi_labels(layer) -> np.ndarray:
     """ROI labels on their own grid (not a display copy resampled for an oblique view)."""
-    if _workbench is not None and hasattr(_workbench, "roi_data"):
-        return _workbench.roi_data(layer)
-    return grid_data(layer)
+    return roi_data(layer)
 
 
 def _tsv_names(source: NiftiSource | None) -> dict[int, str]:
@@ -226,12 +199,7 @@ def _tsv_names(source: NiftiSource | None) -> dict[int, str]:
 
 def label_names(layer) -> dict[int, str]:
     """Label value -> ROI name: the workbench's names, else a ``*_dseg.tsv`` next to the file."""
-    names: dict[int, str] = {}
-    if _workbench is not None and hasattr(_workbench, "roi_names"):
-        names = dict(_workbench.roi_names(layer))
-    else:
-        src = source_of(layer)
-        names = dict(src.roi.names) if src is not None and src.roi is not None else {}
+    names = roi_names(layer)
     if not names:
         names = _tsv_names(source_of(layer).source)
     return {int(k): str(v) for k, v in names.items() if int(k) != 0}
@@ -303,10 +271,7 @@ def mask_on(layer, grid: Grid, map_name: str) -> np.ndarray:
             "milna svc --resample-mask)"
         )
     data = src.source.volume() if src.source is not None else np.asarray(layer.data)
-    mask = np.isfinite(data) & (data != 0)
-    if not mask.any():
-        raise input_error(layer.name, "the analysis mask is empty: it has no non-zero voxel")
-    return mask
+    return nonzero_mask(layer.name, data, "analysis mask")
 
 
 def resample_roi_layer(viewer, roi_layer, stat_layer):
@@ -335,21 +300,10 @@ def resample_roi_layer(viewer, roi_layer, stat_layer):
     top = int(moved.max())
     dtype = np.uint8 if top <= 255 else np.uint16 if top <= 65535 else np.int32
     moved = np.ascontiguousarray(moved, dtype=dtype)
-    if _workbench is not None and hasattr(_workbench, "add_roi_layer"):
-        return _workbench.add_roi_layer(
-            viewer, target.grid, target.source, stat_layer.name, labels=moved, names=names,
-            name=name,
-        )
-    info = ImageInfo(
-        ImageKind.LABELS, source="napari-milna SVC", label=f"ROIs on {stat_layer.name}"
+    return add_roi_layer(
+        viewer, target.grid, target.source, stat_layer.name, labels=moved, names=names,
+        name=name,
     )
-    src = LayerSource(
-        grid=target.grid, info=info, source=None, grid_source=target.source,
-        roi=RoiState(names=names, unsaved=True),
-    )
-    layer = Labels(moved, name=name, opacity=0.6, metadata={METADATA_KEY: src})
-    viewer.add_layer(layer)
-    return layer
 
 
 # ---------------------------------------------------------------------- result layers
@@ -487,11 +441,6 @@ def open_subjects(paths: Sequence[str], grid: Grid, grid_owner: str, what: str) 
     return SubjectFiles(sources, sum(s.n_volumes for s in sources))
 
 
-def _roi_box(search: np.ndarray) -> tuple[slice, ...]:
-    idx = np.nonzero(search)
-    return tuple(slice(int(i.min()), int(i.max()) + 1) for i in idx)
-
-
 def _volumes_in_box(files: SubjectFiles, box, stop: Callable[[], bool]) -> list[np.ndarray]:
     out = []
     for src in files.sources:
@@ -542,7 +491,7 @@ def subject_data(
             None, f"a sign-flip permutation test needs at least {MIN_SUBJECTS} subject images, "
             f"got {n}"
         )
-    box = _roi_box(search)
+    box = bounding_box(search)
     volumes = _volumes_in_box(images, box, stop)
     if placebo is not None:
         volumes = [a - b for a, b in zip(volumes, _volumes_in_box(placebo, box, stop))]
