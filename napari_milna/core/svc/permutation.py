@@ -160,6 +160,7 @@ def sign_flip_test(
     exhaustive_limit: int = EXHAUSTIVE_LIMIT,
     progress: Progress | None = None,
     uncorrected: bool = True,
+    runner=None,
 ) -> SignFlipResult:
     """Max-statistic sign-flip test of a one-sample t over the columns of ``data``.
 
@@ -182,6 +183,11 @@ def sign_flip_test(
         :class:`Cancelled`.
     uncorrected : bool
         Also count voxelwise (uncorrected) p values (a little extra work per block).
+    runner : callable, optional
+        Evaluates the blocks of flips: ``runner(xn, blocks, key_obs, two_sided,
+        uncorrected, progress, total)`` returns one ``(maxima, counts)`` per block, in
+        order (:func:`run_blocks` in this process by default;
+        :mod:`.perm_distributed` spreads them over a dask cluster).
 
     Returns
     -------
@@ -219,49 +225,14 @@ def sign_flip_test(
     xn = np.ascontiguousarray(np.divide(x, norm, out=np.zeros_like(x), where=norm > 0))
     r_obs = (np.ones((1, n)) @ xn)[0]
     key_obs = (np.abs(r_obs) if two_sided else r_obs) - TIE_TOLERANCE
-    counts = np.zeros(n_vox, dtype=np.int64)
-    rows = _block_rows(n_vox)
-    maxima: list[np.ndarray] = []
     total = total_flips if exhaustive else n_random
-    done = 0
-
-    def tally(r_block: np.ndarray, mirrored: bool = False) -> None:
-        """Maxima and voxel counts of the flips in ``r_block`` (and of their mirrors)."""
-        if two_sided:
-            stat = np.abs(r_block)  # a mirrored flip has the same |r|: count it twice
-            peak = stat.max(axis=1)
-            maxima.extend([peak, peak] if mirrored else [peak])
-            if uncorrected:
-                hits = np.add.reduce(stat >= key_obs, axis=0, dtype=np.int64)
-                counts[:] += 2 * hits if mirrored else hits
-            return
-        maxima.append(r_block.max(axis=1))
-        if mirrored:
-            maxima.append(-r_block.min(axis=1))
-        if uncorrected:
-            counts[:] += np.add.reduce(r_block >= key_obs, axis=0, dtype=np.int64)
-            if mirrored:
-                counts[:] += np.add.reduce(r_block <= -key_obs, axis=0, dtype=np.int64)
-
-    def report(k: int) -> None:
-        nonlocal done
-        done += k
-        if progress is not None and progress(done, total):
-            raise Cancelled(f"stopped after {done} of {total} sign flips")
-
-    with _single_threaded_blas():
-        if exhaustive:
-            half = total_flips // 2
-            for start in range(0, half, rows):
-                stop = min(start + rows, half)
-                tally(_enumerated_flips(start, stop, n) @ xn, mirrored=True)
-                report(2 * (stop - start))
-        else:
-            rng = np.random.default_rng(seed)
-            for start in range(0, n_random, rows):
-                stop = min(start + rows, n_random)
-                tally(_random_flips(rng, stop - start, n) @ xn)
-                report(stop - start)
+    blocks = flip_blocks(n, n_vox, exhaustive, n_random, seed)
+    run = runner or run_blocks
+    parts = run(xn, blocks, key_obs, two_sided, uncorrected, progress, total)
+    maxima = [m for m, _ in parts]
+    counts = np.zeros(n_vox, dtype=np.int64)
+    for _, c in parts:
+        counts += c
 
     max_r = np.concatenate(maxima)
     sorted_max = np.sort(max_r)
@@ -283,6 +254,71 @@ def sign_flip_test(
         two_sided=bool(two_sided),
         seed=None if exhaustive else seed,
     )
+
+
+def flip_blocks(n: int, n_vox: int, exhaustive: bool, n_random: int, seed) -> list:
+    """The blocks of flips a test evaluates, in order.
+
+    A block is ``("enumerated", start, stop)`` (flips ``start..stop-1`` of the first half
+    and their mirrors) or ``("random", flips)``. Random flips are drawn here, block by
+    block from one seeded generator, so the same seed gives the same flips however the
+    blocks are later spread over workers.
+    """
+    rows = _block_rows(n_vox)
+    if exhaustive:
+        half = 2**n // 2
+        return [("enumerated", start, min(start + rows, half))
+                for start in range(0, half, rows)]
+    rng = np.random.default_rng(seed)
+    return [("random", _random_flips(rng, min(start + rows, n_random) - start, n))
+            for start in range(0, n_random, rows)]
+
+
+def block_flips(block, n: int) -> tuple[np.ndarray, bool]:
+    """The sign matrix of one block and whether its mirror images count too."""
+    if block[0] == "enumerated":
+        return _enumerated_flips(block[1], block[2], n), True
+    return block[1], False
+
+
+def block_size(block) -> int:
+    """Flips a block stands for (mirrors included)."""
+    return 2 * (block[2] - block[1]) if block[0] == "enumerated" else block[1].shape[0]
+
+
+def block_stats(xn: np.ndarray, block, key_obs: np.ndarray, two_sided: bool,
+                uncorrected: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum r of every flip of ``block`` (and of their mirrors) and voxel exceedance counts."""
+    n = xn.shape[0]
+    flips, mirrored = block_flips(block, n)
+    r_block = flips @ xn
+    counts = np.zeros(xn.shape[1], dtype=np.int64)
+    if two_sided:
+        stat = np.abs(r_block)  # a mirrored flip has the same |r|: count it twice
+        peak = stat.max(axis=1)
+        if uncorrected:
+            hits = np.add.reduce(stat >= key_obs, axis=0, dtype=np.int64)
+            counts += 2 * hits if mirrored else hits
+        return (np.concatenate([peak, peak]) if mirrored else peak), counts
+    peaks = [r_block.max(axis=1)] + ([-r_block.min(axis=1)] if mirrored else [])
+    if uncorrected:
+        counts += np.add.reduce(r_block >= key_obs, axis=0, dtype=np.int64)
+        if mirrored:
+            counts += np.add.reduce(r_block <= -key_obs, axis=0, dtype=np.int64)
+    return np.concatenate(peaks), counts
+
+
+def run_blocks(xn, blocks, key_obs, two_sided, uncorrected, progress=None, total=None):
+    """Evaluate ``blocks`` in this process, one after the other (single-threaded BLAS)."""
+    out = []
+    done = 0
+    with _single_threaded_blas():
+        for block in blocks:
+            out.append(block_stats(xn, block, key_obs, two_sided, uncorrected))
+            done += block_size(block)
+            if progress is not None and progress(done, total):
+                raise Cancelled(f"stopped after {done} of {total} sign flips")
+    return out
 
 
 def subject_matrix(volumes, search: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
