@@ -2,7 +2,10 @@
 
 One-sample t of subject images (contrasts, or paired differences such as drug minus placebo
 computed beforehand) with FWE correction over the ROI by sign flipping: all 2^N flips when
-there are at most 2^20, else random flips.
+there are at most 2^20, else random flips. --tfce adds threshold-free cluster enhancement
+(E 0.5, H 2, 26-connectivity as FSL randomise -T) with max-TFCE FWE p. With --whole-brain the
+flips are spread over dask workers: local processes by default, or a running dask.distributed
+scheduler given with --scheduler; the result is the same as in one process for the same seed.
 """
 
 from __future__ import annotations
@@ -33,6 +36,18 @@ def add_parser(subparsers) -> None:
     p.add_argument("--resample-roi", action="store_true",
                    help="resample an ROI on another grid onto the images' grid "
                    "(nearest neighbour)")
+    p.add_argument("--tfce", action="store_true",
+                   help="also TFCE inside the search voxels, FWE p from the max TFCE of "
+                   "every flip (all flips up to 2^15, else 10000 random ones)")
+    p.add_argument("--tfce-connectivity", type=int, choices=[6, 18, 26], default=26,
+                   help="TFCE cluster connectivity (FSL randomise -T: 26)")
+    p.add_argument("--tfce-steps", type=int, default=100, metavar="N",
+                   help="TFCE heights per map, up to its maximum (fslmaths: 100)")
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help="address of a dask.distributed scheduler for the flips (default with "
+                   "--whole-brain: local processes)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="local worker processes (default: the CPU count; 1: this process)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -92,11 +107,44 @@ def run(args: argparse.Namespace) -> dict:
             roi_name, "none of the search voxels has data (finite, not all zero) in every "
             "subject image"
         )
-    result = sign_flip_test(data, n_perm=args.n_perm, seed=args.seed, two_sided=args.two_sided)
+    if args.workers is not None and args.workers < 1:
+        raise input_error(None, f"--workers must be 1 or more, got {args.workers}")
+    distributed = args.scheduler is not None or (args.whole_brain and args.workers != 1)
+    if distributed:
+        from ..core.svc.perm_distributed import distributed_sign_flip_test
+
+        result = distributed_sign_flip_test(data, n_perm=args.n_perm, seed=args.seed,
+                                            two_sided=args.two_sided,
+                                            scheduler=args.scheduler, n_workers=args.workers)
+    else:
+        result = sign_flip_test(data, n_perm=args.n_perm, seed=args.seed,
+                                two_sided=args.two_sided)
     out = result.to_dict()
+    out["workers"] = {"scheduler": args.scheduler or ("processes" if distributed else None),
+                      "n_workers": args.workers}
     ijk = np.argwhere(kept)[out["peak"].pop("index")]
     out["peak"]["ijk"] = [int(v) for v in ijk]
     out["peak"]["xyz_mm"] = [float(v) for v in grid.to_world(ijk)]
     out["n_search_voxels"] = int(search.sum())
+    if args.tfce:
+        out["tfce"] = _tfce(args, data, kept, grid)
     out["files"] = {"roi": None if args.whole_brain else args.roi, "images": paths}
+    return out
+
+
+def _tfce(args, data, kept, grid) -> dict:
+    """TFCE inside the search voxels and its max-TFCE FWE p (peak voxel in mm)."""
+    import numpy as np
+
+    from ..core.svc.tfce import tfce_sign_flip_test
+
+    if args.tfce_steps < 1:
+        raise input_error(None, f"--tfce-steps must be 1 or more, got {args.tfce_steps}")
+    res = tfce_sign_flip_test(data, kept, n_perm=args.n_perm, seed=args.seed,
+                              two_sided=args.two_sided, connectivity=args.tfce_connectivity,
+                              n_steps=args.tfce_steps)
+    out = res.to_dict()
+    ijk = np.argwhere(kept)[out.pop("index")]
+    out["ijk"] = [int(v) for v in ijk]
+    out["xyz_mm"] = [float(v) for v in grid.to_world(ijk)]
     return out
