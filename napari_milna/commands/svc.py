@@ -13,6 +13,7 @@ cluster) at the cluster-forming height --height-p and extent --extent.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..core.errors import input_error
 from ..core.protocol import SVC_ALPHA, SVC_CONNECTIVITY, SVC_HEIGHT_P, SVC_MIN_DISTANCE_MM
@@ -69,6 +70,10 @@ def add_parser(subparsers) -> None:
                    help="maxima per cluster in the results table (SPM: 3)")
     p.add_argument("--table-distance", type=float, default=8.0, metavar="MM",
                    help="their minimum distance (SPM: 8 mm)")
+    p.add_argument("--csv", metavar="OUT",
+                   help="also write the table of peaks and clusters as CSV (the SVC tab's "
+                   "export)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --csv file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -98,6 +103,10 @@ def run(args: argparse.Namespace) -> dict:
         raise input_error(None, f"--extent must be 0 or more voxels, got {args.extent}")
     if args.table_peaks < 1:
         raise input_error(None, f"--table-peaks must be 1 or more, got {args.table_peaks}")
+    if args.csv:
+        from ..core.io.atomic import check_writable
+
+        check_writable(Path(args.csv), args.overwrite)  # before the work, not after it
     folder, stat = _stat_map(args)
     grid = stat.grid
     stat_path = str(folder.path) if folder is not None else args.stat
@@ -139,7 +148,16 @@ def run(args: argparse.Namespace) -> dict:
             out["df_min"] = folder.converted["df_min"]
             out["df_max"] = folder.converted["df_max"]
             out["converted_from"] = "T"
+    if args.csv:
+        from ..core.svc.export import write_csv
+
+        inputs = {"stat_map": stat_path, "roi": _roi_text(args.roi, args.label)}
+        out["csv"] = str(write_csv(result.to_dict(), args.csv, inputs, overwrite=args.overwrite))
     return out
+
+
+def _roi_text(roi: str, label: int | None) -> str:
+    return roi if label is None else f"{roi} (label {label})"
 
 
 def _stat_map(args):

@@ -117,12 +117,12 @@ def read_table(
         raise input_error(path, f"is not a readable {kind}-separated table ({exc})") from None
 
 
-def _cell(value, float_format: str | None, sep: str):
-    """A value as written: None and non-finite numbers missing, floats formatted."""
+def _cell(value, float_format: str | None, sep: str, nonfinite: bool):
+    """A value as written: None, NaN (and +-inf unless ``nonfinite``) missing, floats formatted."""
     if value is None:
         return None
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if value != value or (not nonfinite and value in (float("inf"), float("-inf"))):
             return None
         return value if float_format is None else float_format % value
     if isinstance(value, str) and sep == "\t":
@@ -137,14 +137,17 @@ def table_text(
     float_format: str | None = "%.10g",
     na_rep: str = MISSING,
     header: bool = True,
+    nonfinite: bool = False,
 ) -> str:
     """A DataFrame as TSV / CSV text: a header row (unless ``header=False``), one line per row.
 
-    Missing values and non-finite numbers are written as ``na_rep``; floats through
-    ``float_format`` (None: Python's shortest round-trip text); in a TSV a tab or a newline
-    inside a text cell becomes a space.
+    Missing values (None, NaN) are written as ``na_rep``, and so are infinite numbers unless
+    ``nonfinite`` (then ``inf`` / ``-inf``); floats through ``float_format`` (None: Python's
+    shortest round-trip text); in a TSV a tab or a newline inside a text cell becomes a space.
     """
-    cells = frame.astype(object).apply(lambda col: col.map(lambda v: _cell(v, float_format, sep)))
+    cells = frame.astype(object).apply(
+        lambda col: col.map(lambda v: _cell(v, float_format, sep, nonfinite))
+    )
     return cells.to_csv(sep=sep, index=False, na_rep=na_rep, lineterminator="\n", header=header)
 
 
@@ -156,6 +159,7 @@ def write_table(
     sep: str | None = None,
     float_format: str | None = "%.10g",
     na_rep: str = MISSING,
+    nonfinite: bool = False,
 ) -> Path:
     """Write a DataFrame as a BIDS TSV (or a CSV for ``*.csv``), atomically.
 
@@ -171,6 +175,8 @@ def write_table(
         ``%`` format of floats (default 10 significant digits); None for full precision.
     na_rep : str
         Text of a missing value (BIDS: ``n/a``).
+    nonfinite : bool
+        Write infinite numbers as ``inf`` / ``-inf`` instead of ``na_rep``.
 
     Returns
     -------
@@ -183,5 +189,6 @@ def write_table(
     """
     path = Path(path)
     sep = _separator(path, sep)
-    text = table_text(frame, sep=sep, float_format=float_format, na_rep=na_rep)
+    text = table_text(frame, sep=sep, float_format=float_format, na_rep=na_rep,
+                      nonfinite=nonfinite)
     return atomic_write_text(path, text, overwrite=overwrite)

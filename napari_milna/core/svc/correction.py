@@ -157,6 +157,23 @@ class SvcResult:
         out = self._summary()
         return out if self.levels is None else self.levels.merge_into(out)
 
+    def to_frame(self, inputs: dict | None = None):
+        """The result as a table, one row per listed peak and per cluster (the CSV export).
+
+        Parameters
+        ----------
+        inputs : dict, optional
+            ``stat_map`` and ``roi`` named in the table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :func:`napari_milna.core.svc.export.result_rows` of :meth:`to_dict`.
+        """
+        from .export import result_rows
+
+        return result_rows(self.to_dict(), inputs)
+
     def _summary(self) -> dict:
         df = list(self.df) if isinstance(self.df, tuple) else self.df
         return {

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 from qtpy.QtWidgets import QFileDialog, QMessageBox
 
 from ...core.io.tables import atomic_write_text
+from ...core.svc.export import csv_text
 
 FILTERS = {"csv": "CSV table (*.csv)", "json": "JSON (*.json)"}
 
@@ -47,64 +47,11 @@ def export_dict(result, inputs: dict, permutation: dict | None = None) -> dict:
     return out
 
 
-def result_rows(summary: dict, inputs: dict | None = None) -> pd.DataFrame:
-    """A tidy table of a ``to_dict()`` summary: one row per listed peak and per cluster.
-
-    The first row is the ROI's peak (``row = "peak"``), then the listed maxima
-    (``"max"``) and clusters (``"cluster"``). Search-volume columns (S, resels, FWHM,
-    thresholds, inputs) repeat on every row so that the file stands alone.
-    """
-    common = {
-        "stat_map": (inputs or {}).get("stat_map"),
-        "roi": (inputs or {}).get("roi"),
-        "stat_type": summary["stat_type"],
-        "df": json.dumps(summary["df"]) if isinstance(summary["df"], list) else summary["df"],
-        "alpha": summary["alpha"],
-        "two_sided": summary["two_sided"],
-        "n_voxels": summary["n_voxels"],
-        "n_roi_voxels": summary["n_roi_voxels"],
-        **{f"resels_r{d}": v for d, v in enumerate(summary["resels"])},
-        **{f"fwhm_mm_{a}": v for a, v in zip("ijk", summary["fwhm_mm"])},
-        "smoothness_source": summary["smoothness_source"],
-        "threshold_fwe_rft": summary["threshold_fwe"]["rft"],
-        "threshold_fwe_bonferroni": summary["threshold_fwe"]["bonferroni"],
-        "threshold_fwe_used": summary["threshold_fwe"]["used"],
-        "n_voxels_fwe": summary["n_voxels_fwe"],
-        "height_threshold": summary["height_threshold"]["value"],
-    }
-
-    def peak_row(kind: str, p: dict) -> dict:
-        x, y, z = p["xyz_mm"]
-        i, j, k = p["ijk"]
-        return {
-            "row": kind, "value": p["value"], "z": p["z"], "p_uncorrected": p["p_uncorrected"],
-            "p_fwe_rft": p["p_fwe_rft"], "p_fwe_bonferroni": p["p_fwe_bonferroni"],
-            "p_fwe": p["p_fwe"], "q_fdr": p["q_fdr"], "x_mm": x, "y_mm": y, "z_mm": z,
-            "i": i, "j": j, "k": k, "sign": p["sign"], "cluster": p["cluster"],
-            "n_voxels_cluster": None, "volume_mm3": None,
-        }
-
-    rows = [peak_row("peak", summary["peak"])]
-    rows += [peak_row("max", p) for p in summary["peaks"] if p["ijk"] != summary["peak"]["ijk"]]
-    for c in summary["clusters"]:
-        x, y, z = c["peak_xyz_mm"]
-        i, j, k = c["peak_ijk"]
-        rows.append({
-            "row": "cluster", "value": c["peak_value"], "x_mm": x, "y_mm": y, "z_mm": z,
-            "i": i, "j": j, "k": k, "sign": c["sign"], "cluster": c["index"],
-            "n_voxels_cluster": c["n_voxels"], "volume_mm3": c["volume_mm3"],
-        })
-    frame = pd.DataFrame(rows)
-    for key, value in common.items():
-        frame[key] = [value] * len(frame)
-    return frame
-
-
 def export_text(kind: str, data: dict) -> str:
-    """The file's text: JSON of ``data``, or the CSV of :func:`result_rows`."""
+    """The file's text: JSON of ``data``, or the CSV of :func:`result_rows` (core)."""
     if kind == "json":
         return json.dumps(data, indent=2) + "\n"
-    return result_rows(data, data.get("inputs")).to_csv(index=False, float_format="%.10g")
+    return csv_text(data, data.get("inputs"))
 
 
 def write_export(parent, kind: str, data: dict, path: str | Path) -> Path | None:
