@@ -33,6 +33,7 @@ from .layout import (
     effect_map_path,
 )
 from .regions import REGIONS, coverage_maps, label_image
+from .spm_folder import write_feat_folder, write_spm_second_level
 from .writing import write_json, write_nifti, write_tsv, write_tsv_gz_no_header
 
 #: Stream numbers of the random components.
@@ -133,6 +134,14 @@ def write_study(folder: Path) -> dict:
     write_nifti(cross.group_con.astype(np.float32), p("group_con"), affine,
                 description="SPM contrast - drug x pain interaction")
     write_nifti(anat.brain.astype(np.uint8), p("group_mask"), affine, description="SPM mask")
+    # The same second level as SPM.mat (+ beta, ResMS, RPV) and as a FEAT folder.
+    analysis_folders = {
+        "spm": write_spm_second_level(p("group_tmap").parent, cross.interaction, anat.brain,
+                                      affine, xo.FWHM_MM, "drug x pain interaction",
+                                      GROUP_T_DESCRIPTION, write_nifti),
+        "feat": write_feat_folder(p("group_feat_dir"), cross.interaction, anat.brain, affine,
+                                  xo.FWHM_MM, "drug x pain interaction", write_nifti),
+    }
 
     # Truth images.
     labels = label_image(covs)
@@ -148,6 +157,7 @@ def write_study(folder: Path) -> dict:
     multiecho = multiecho_mod.write_multiecho(folder, anat, covs, _rng("multiecho"))
 
     truth = _truth(anat, covs, traces, run, cross, labels)
+    truth["crossover"]["analysis_folders"] = analysis_folders
     truth["multiecho"] = multiecho
     write_json(truth, p("truth_json"))
     write_json({"Name": "napari-milna sample study (synthetic)", "BIDSVersion": "1.9.0",

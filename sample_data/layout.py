@@ -12,7 +12,7 @@ say what was planted.
 from __future__ import annotations
 
 #: Bump when the generated data change in any way: the cache folder is versioned by it.
-SAMPLE_VERSION = 4
+SAMPLE_VERSION = 5
 
 #: Seed of every random stream in the generator (``numpy.random.default_rng([SEED, k])``).
 SAMPLE_SEED = 20240607
@@ -32,6 +32,8 @@ _FUNC = f"{_FMRIPREP}/{SUBJECT}/func/{SUBJECT}_task-{TASK}"
 _ANAT = f"{_FMRIPREP}/{SUBJECT}/anat/{SUBJECT}_space-{SPACE}"
 FIRSTLEVEL_DIR = "derivatives/firstlevel"
 SECONDLEVEL_DIR = "derivatives/secondlevel/drug_x_pain"
+#: The same second level as FSL FEAT would lay it out (one cope of a group FEAT).
+FEAT_DIR = "derivatives/secondlevel/drug_x_pain.gfeat/cope1.feat"
 
 #: Attribute name of :class:`~napari_milna.sample_data.study.SampleStudy` -> relative path.
 PATHS = {
@@ -52,6 +54,10 @@ PATHS = {
     "group_tmap": f"{SECONDLEVEL_DIR}/spmT_0001.nii",
     "group_con": f"{SECONDLEVEL_DIR}/con_0001.nii",
     "group_mask": f"{SECONDLEVEL_DIR}/mask.nii",
+    "group_spm_mat": f"{SECONDLEVEL_DIR}/SPM.mat",
+    "group_rpv": f"{SECONDLEVEL_DIR}/RPV.nii",
+    "group_resms": f"{SECONDLEVEL_DIR}/ResMS.nii",
+    "group_feat_dir": FEAT_DIR,
     "regions_dseg": f"truth/space-{SPACE}_desc-planted_dseg.nii.gz",
     "regions_tsv": f"truth/space-{SPACE}_desc-planted_dseg.tsv",
     "dropout_map": f"truth/space-{SPACE}_desc-dropout_factor.nii.gz",

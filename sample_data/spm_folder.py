@@ -128,11 +128,17 @@ def spm_structure(
     }
 
 
+#: The 116-byte text of the MAT header (scipy writes the time there; fixed for reproducibility).
+MAT_HEADER_TEXT = b"MATLAB 5.0 MAT-file, written by napari-milna's sample generator (scipy.io)"
+
+
 def write_spm_mat(path: Path, spm: dict) -> Path:
-    """Write ``{"SPM": spm}`` as a MAT v5 file (what SPM saves below 2 GB)."""
+    """Write ``{"SPM": spm}`` as a MAT v5 file (what SPM saves below 2 GB), reproducibly."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     sio.savemat(str(tmp), {"SPM": spm}, format="5", long_field_names=True, oned_as="column")
+    with open(tmp, "r+b") as fh:
+        fh.write(MAT_HEADER_TEXT.ljust(116))
     tmp.replace(path)
     return path
 
@@ -167,7 +173,7 @@ def write_spm_second_level(folder: Path, interaction: np.ndarray, mask: np.ndarr
     resels = resel_counts(mask, fwhm_vox)
     scans = [f"../../firstlevel/sub-{s + 1:02d}_interaction.nii,1" for s in range(n)]
     spm = spm_structure(
-        folder=str(folder), n_scans=n, scans=scans, design=np.ones((n, 1)),
+        folder=folder.name, n_scans=n, scans=scans, design=np.ones((n, 1)),
         regressor_names=["mean"],
         contrasts=[{"name": contrast_name, "STAT": "T", "c": [1.0], "eidf": 1.0,
                     "con": "con_0001.nii", "spm": "spmT_0001.nii",

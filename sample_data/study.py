@@ -71,6 +71,10 @@ class SampleStudy:
         table's folder), period.
     group_tmap, group_con, group_mask : Path
         SPM-style second level of the drug x pain interaction (df 14).
+    group_spm_mat, group_rpv, group_resms : Path
+        Its SPM.mat (SPM12 structure, xVol.FWHM = the generator's FWHM), RPV and ResMS.
+    group_feat_dir : Path
+        The same second level as a FEAT folder (``drug_x_pain.gfeat/cope1.feat``).
     regions_dseg, regions_tsv, dropout_map, physio_sd_map, truth_json : Path
         What was planted.
     me_bold_echo1, me_bold_echo2, me_bold_echo3, me_json_echo1, me_json_echo2, me_json_echo3 : Path
@@ -99,6 +103,10 @@ class SampleStudy:
     group_tmap: Path
     group_con: Path
     group_mask: Path
+    group_spm_mat: Path
+    group_rpv: Path
+    group_resms: Path
+    group_feat_dir: Path
     regions_dseg: Path
     regions_tsv: Path
     dropout_map: Path
