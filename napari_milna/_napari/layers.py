@@ -99,6 +99,9 @@ class LayerSource:
         ROI names and save state of a labels layer drawn in napari-milna.
     focus_mm : tuple or None
         World mm the viewer goes to once the layer is shown (then cleared).
+    session_role : str or None
+        What the study session takes the layer as once it is added (then cleared):
+        ``"stat_map"``, ``"run"`` or a mask role (``"brain"``, ``"csf"``, ``"analysis"``).
     placed_space : DisplaySpace or None
         The display space the layer is currently placed in.
     display_grid : Grid or None
@@ -118,6 +121,7 @@ class LayerSource:
     result_of: tuple[str, object] | None = None
     roi: RoiState | None = None
     focus_mm: tuple | None = None
+    session_role: str | None = None
     placed_space: DisplaySpace | None = None
     display_grid: Grid | None = None
     original_data: np.ndarray | None = field(default=None, repr=False)

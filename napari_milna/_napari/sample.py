@@ -9,13 +9,18 @@ from .layers import layer_tuple
 
 #: Where the viewer opens: the PAG centroid in MNI mm (Satpute et al. 2013; DESIGN.md).
 PAG_MNI = (0.5, -31.0, -9.0)
+#: Name of the second-level analysis mask layer (SPM's ``mask.nii`` of the group T map).
+ANALYSIS_MASK_NAME = "analysis mask (second level)"
 
 
 def sample_study_layers() -> list[tuple]:
-    """Layers of the sample study: template T1, pain run, group interaction T map, masks.
+    """Layers of the sample study: template T1, pain run, group T map and its masks.
 
     The study is generated on first use (deterministic, cached; see
-    ``napari_milna.sample_data``). The viewer opens on the PAG.
+    ``napari_milna.sample_data``). The study session takes the group T map as its
+    statistical map, the second-level ``mask.nii`` as the analysis mask, the brain
+    mask and the CSF probability as the brain and CSF masks, and the run as its run.
+    The viewer opens on the PAG.
     """
     import napari
 
@@ -27,17 +32,23 @@ def sample_study_layers() -> list[tuple]:
     state = ViewerState.of(viewer) if viewer is not None else None
     space = state.space if state is not None else DisplaySpace.world()
     plan = [
-        (study.anat_t1w, {"name": "T1w template", "visible": True}),
-        (study.bold, {"name": "pain run (sub-01)", "visible": False}),
-        (study.csf_probseg, {"name": "CSF probability", "visible": False}),
-        (study.brain_mask, {"name": "brain mask", "visible": False}),
-        (study.group_tmap, {"name": "drug x pain interaction (T, df 14)", "visible": True}),
+        (study.anat_t1w, {"name": "T1w template", "visible": True}, None),
+        (study.bold, {"name": "pain run (sub-01)", "visible": False}, "run"),
+        (study.csf_probseg, {"name": "CSF probability", "visible": False}, "csf"),
+        (study.brain_mask, {"name": "brain mask", "visible": False}, "brain"),
+        (study.group_mask, {"name": ANALYSIS_MASK_NAME, "visible": False}, "analysis"),
+        (
+            study.group_tmap,
+            {"name": "drug x pain interaction (T, df 14)", "visible": True},
+            "stat_map",
+        ),
     ]
     layers = []
-    for path, overrides in plan:
+    for path, overrides, role in plan:
         data, kwargs, layer_type = layer_tuple(load_volume(path, allow_run=True), space)
         kwargs.update(overrides)
         src = kwargs["metadata"]["milna"]
+        src.session_role = role
         if src.info.kind == ImageKind.STAT:
             src.focus_mm = PAG_MNI
         layers.append((data, kwargs, layer_type))

@@ -22,7 +22,7 @@ from psygnal import Signal
 
 from ..core.io.kinds import ImageKind
 from .layers import source_of
-from .viewer_state import unwrap_viewer
+from .viewer_state import ViewerState, unwrap_viewer
 
 #: Mask roles a session knows.
 MASK_ROLES = ("brain", "csf", "analysis")
@@ -160,6 +160,7 @@ class StudySession:
             session = cls(viewer)
             cls._registry[key] = session
             weakref.finalize(viewer, cls._registry.pop, key, None)
+            ViewerState.of(viewer)  # links the dims point to the cursor
         return session
 
     @property
@@ -256,12 +257,24 @@ class StudySession:
     def _on_inserted(self, event) -> None:
         layer = event.value
         src = source_of(layer)
-        if src is not None and src.result_of is None:
+        if src is not None and src.session_role is not None:
+            role, src.session_role = src.session_role, None
+            self.take_as(role, layer)
+        elif src is not None and src.result_of is None:
             if self.stat_map is None and layer in stat_map_layers(self.viewer):
                 self.set_stat_map(layer)
             elif self.run is None and src.is_run:
                 self.set_run(layer)
         self.layers_changed.emit()
+
+    def take_as(self, role: str, layer) -> None:
+        """Choose ``layer`` for ``role``: ``"stat_map"``, ``"run"`` or a mask role."""
+        if role == "stat_map":
+            self.set_stat_map(layer)
+        elif role == "run":
+            self.set_run(layer)
+        else:
+            self.set_mask(role, layer)
 
     def _on_removed(self, event) -> None:
         layer = event.value

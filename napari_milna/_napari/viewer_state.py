@@ -7,6 +7,12 @@ reference image when oblique data arrives (FSLeyes' "display space"), resamples
 for display only the layers napari could not slice (and says so), keeps the layer
 stack in a sensible order and sets the dims order and camera orientation for
 axial, coronal and sagittal views.
+
+It also links napari's cursor (the dims point) to the study session's cursor in world
+mm (:attr:`StudySession.cursor_mm <napari_milna._napari.session.StudySession.cursor_mm>`),
+the one position every read-out shows: moving the dims point (a slider, a click, the
+orthogonal views) moves the session cursor, and setting the session cursor moves the
+dims point.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from psygnal import Signal
 
 from ..core.io.geometry import DisplaySpace, Grid, Plane, plane_layout
 from ..core.io.kinds import ImageInfo, ImageKind
-from .compat import camera
+from .compat import camera, set_dims_point
 from .layers import (
     KIND_RANK,
     METADATA_KEY,
@@ -52,6 +58,7 @@ class ViewerState:
         self.reference_grid: Grid | None = None
         self.plane: Plane = "axial"
         self.radiological = False
+        self.session = None
         viewer.layers.events.inserted.connect(self._on_inserted)
 
     @classmethod
@@ -68,6 +75,7 @@ class ViewerState:
             state = cls(viewer)
             cls._registry[key] = state
             weakref.finalize(viewer, cls._registry.pop, key, None)
+            state._link_session()
         return state
 
     @classmethod
@@ -81,6 +89,41 @@ class ViewerState:
     def viewer(self):
         """The napari viewer (None once it is gone)."""
         return self._viewer_ref()
+
+    # ------------------------------------------------------------------ cursor
+    def _link_session(self) -> None:
+        """Keep the dims point and the study session's cursor (world mm) in step."""
+        from .session import StudySession  # the session module imports this one
+
+        viewer = self.viewer
+        self.session = StudySession.of(viewer)
+        viewer.dims.events.point.connect(self._on_point)
+        self.session.cursor_changed.connect(self._follow_cursor)
+        self._sync_session()
+
+    def _on_point(self, event=None) -> None:
+        self._sync_session()
+
+    def _sync_session(self) -> None:
+        """Set the session cursor to the world position of the dims point."""
+        viewer = self.viewer
+        if viewer is not None and self.session is not None and viewer.dims.ndim >= 3:
+            self.session.set_cursor(self.world_point(viewer.dims.point))
+
+    def _follow_cursor(self, *args) -> None:
+        """Move the dims point to the session cursor (when they differ)."""
+        viewer = self.viewer
+        if viewer is None or viewer.dims.ndim < 3:
+            return
+        world = self.session.cursor_mm
+        if not np.allclose(self.world_point(viewer.dims.point), world, atol=1e-6):
+            self._move_point(world)
+
+    def _move_point(self, world_xyz) -> None:
+        viewer = self.viewer
+        point = list(viewer.dims.point)
+        point[-3:] = self.display_point(world_xyz)
+        set_dims_point(viewer.dims, point)
 
     # ------------------------------------------------------------------ layers
     def milna_layers(self) -> list:
@@ -97,7 +140,8 @@ class ViewerState:
         if src.is_run:
             src.source.run().start_indexing()
         if self.space.is_world and not src.grid.is_axis_aligned:
-            self.set_reference(src.grid, layer.name, announce=True)
+            keep = len(self.milna_layers()) > 1
+            self.set_reference(src.grid, layer.name, announce=True, keep_cursor=keep)
         else:
             self.place(layer)
         self._restack(layer)
@@ -184,7 +228,7 @@ class ViewerState:
     def prepare_for(self, grid: Grid, name: str) -> None:
         """Switch to ``grid``'s voxel space before an oblique image arrives in world mode."""
         if self.space.is_world and not grid.is_axis_aligned:
-            self.set_reference(grid, name, announce=True)
+            self.set_reference(grid, name, announce=True, keep_cursor=bool(self.milna_layers()))
 
     def _adopt_new_labels(self, layer) -> None:
         """Give a labels layer made by napari's "new labels" the grid of its image layer.
@@ -224,8 +268,15 @@ class ViewerState:
                 return
 
     # ------------------------------------------------------------------ space
-    def set_reference(self, grid: Grid | None, name: str | None = None, announce=False) -> None:
-        """Display in the voxel grid of ``grid`` (None: world mm) and re-place every layer."""
+    def set_reference(
+        self, grid: Grid | None, name: str | None = None, announce=False, keep_cursor=True
+    ) -> None:
+        """Display in the voxel grid of ``grid`` (None: world mm) and re-place every layer.
+
+        With ``keep_cursor`` the cursor stays at the same world position (the session's
+        cursor); otherwise the session follows wherever napari puts the dims point.
+        """
+        world = self.session.cursor_mm.copy() if self.session is not None else None
         if grid is None:
             self.space = DisplaySpace.world()
             self.reference_grid = None
@@ -240,6 +291,10 @@ class ViewerState:
                 "World mm are in the cursor panel."
             )
         self.apply_view(reset=True)
+        viewer = self.viewer
+        if keep_cursor and world is not None and viewer.dims.ndim >= 3:
+            self._move_point(world)
+        self._sync_session()
         self.changed.emit(self.space.describe())
 
     def world_point(self, display_point) -> np.ndarray:
@@ -250,20 +305,32 @@ class ViewerState:
         """Viewer coordinates (spatial part) of a world position in mm."""
         return self.space.from_world(np.asarray(world_xyz, dtype=float))
 
-    def go_to_world(self, world_xyz) -> None:
-        """Move the viewer's cursor (dims point) to world mm ``world_xyz``."""
+    def go_to_world(self, world_xyz, center: bool = True) -> None:
+        """Move the cursor to world mm ``world_xyz``: the session cursor and the dims point.
+
+        Parameters
+        ----------
+        world_xyz : sequence of 3 float
+            World position in mm.
+        center : bool
+            Also centre the 2D view on it (a click on the canvas does not).
+        """
         viewer = self.viewer
-        spatial = self.display_point(world_xyz)
-        point = list(viewer.dims.point)
-        point[-3:] = spatial
-        viewer.dims.point = tuple(point)
-        if viewer.dims.ndisplay == 2:
-            center = list(camera(viewer).center)
+        world = np.asarray(world_xyz, dtype=float)[-3:]
+        if viewer.dims.ndim < 3:
+            if self.session is not None:
+                self.session.set_cursor(world)
+            return
+        self._move_point(world)
+        self._sync_session()
+        spatial = self.display_point(world)
+        if center and viewer.dims.ndisplay == 2:
+            middle = list(camera(viewer).center)
             order = list(viewer.dims.order)
             displayed = order[-2:]
             off = viewer.dims.ndim - 3
-            center[-2:] = [spatial[displayed[0] - off], spatial[displayed[1] - off]]
-            camera(viewer).center = tuple(center)
+            middle[-2:] = [spatial[displayed[0] - off], spatial[displayed[1] - off]]
+            camera(viewer).center = tuple(middle)
 
     # ------------------------------------------------------------------ views
     def set_plane(self, plane: Plane) -> None:

@@ -67,3 +67,46 @@ def test_masks_smoothness_and_cursor(make_napari_viewer):
     smooth = Smoothness((6.0, 6.0, 7.5), "typed")
     session.set_smoothness(smooth)
     assert session.smoothness.describe() == "FWHM 6 x 6 x 7.5 mm (typed)"
+
+
+def test_opening_the_sample_sets_map_masks_and_run(make_napari_viewer):
+    from napari_milna.sample_data import ensure_sample_study
+
+    study = ensure_sample_study()
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-milna", "sample_study")
+    session = StudySession.of(viewer)
+
+    def path_of(layer):
+        return layer.metadata["milna"].source.path
+
+    # SPM's second-level mask.nii next to the group T map is the analysis mask
+    assert path_of(session.masks["analysis"]) == study.group_mask
+    assert study.group_mask.parent == study.group_tmap.parent
+    assert path_of(session.stat_map) == study.group_tmap
+    assert path_of(session.masks["brain"]) == study.brain_mask
+    assert path_of(session.masks["csf"]) == study.csf_probseg
+    assert path_of(session.run) == study.bold
+    assert "analysis mask: analysis mask (second level)" in session.describe()
+    # the roles were taken once: the metadata does not carry them any more
+    assert all(lay.metadata["milna"].session_role is None for lay in viewer.layers)
+
+
+def test_the_cursor_follows_the_dims_point_and_moves_it(make_napari_viewer, spm_tmap):
+    from napari_milna._napari.viewer_state import ViewerState
+
+    viewer = make_napari_viewer()
+    viewer.open(str(spm_tmap), plugin="napari-milna")
+    session, state = StudySession.of(viewer), ViewerState.of(viewer)
+    state.go_to_world((0.5, -31.0, -9.0))
+    np.testing.assert_allclose(session.cursor_mm, (0.5, -31.0, -9.0), atol=1e-9)
+    np.testing.assert_allclose(state.world_point(viewer.dims.point), (0.5, -31.0, -9.0),
+                               atol=1e-9)
+    session.set_cursor((10.0, -20.0, 5.0))
+    np.testing.assert_allclose(state.world_point(viewer.dims.point), (10.0, -20.0, 5.0),
+                               atol=1e-9)
+    viewer.dims.point = (3.0, -21.0, 6.0)  # LAS grid: world x = display x
+    np.testing.assert_allclose(session.cursor_mm, state.world_point(viewer.dims.point))
+    # a plane switch keeps the cursor where it is
+    state.set_plane("coronal")
+    np.testing.assert_allclose(session.cursor_mm, state.world_point(viewer.dims.point))
