@@ -1,9 +1,14 @@
-"""Cursor read-out: world mm, and each layer's voxel index and value under the cursor."""
+"""Cursor read-out: world mm, and each layer's voxel index and value under the cursor.
+
+The read-out shows the study session's cursor (:attr:`StudySession.cursor_mm`), the
+one position the crosshair, the time series and the status bar show too; it does
+not follow the mouse (napari's status bar does that while the mouse is over the canvas).
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -17,8 +22,15 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..._napari.layers import source_of
+from ..._napari.layers import grid_data, source_of
+from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState
+
+
+def format_world(world_xyz) -> str:
+    """``"x 0.5  y -31.0  z -9.0 mm"``: how every read-out writes a world position."""
+    x, y, z = (float(v) for v in np.asarray(world_xyz, dtype=float)[-3:])
+    return f"x {x:.1f}  y {y:.1f}  z {z:.1f} mm"
 
 
 def format_value(value: float | None) -> str:
@@ -32,41 +44,47 @@ def format_value(value: float | None) -> str:
     return f"{value:.4g}"
 
 
+def voxel_value(viewer, layer, world_xyz) -> tuple[tuple[int, int, int] | None, float | None]:
+    """A napari-milna layer's voxel index (own grid) and value at world mm (None outside)."""
+    src = source_of(layer)
+    ijk = tuple(int(v) for v in src.grid.to_index(np.asarray(world_xyz, dtype=float)))
+    if not src.grid.contains_index(ijk):
+        return None, None
+    if src.source is not None:
+        t = int(round(viewer.dims.point[0])) if viewer.dims.ndim == 4 else 0
+        return ijk, src.value_at(ijk, t)
+    return ijk, float(np.asarray(grid_data(layer))[(...,) + ijk].max())
+
+
 def layer_readout(viewer, world_xyz) -> list[tuple[str, tuple[int, int, int] | None, str]]:
     """Rows (layer name, voxel index on the layer's own grid or None, value text) at a point."""
-    t = int(round(viewer.dims.point[0])) if viewer.dims.ndim == 4 else 0
     rows = []
     for layer in reversed(list(viewer.layers)):
-        src = source_of(layer)
-        if src is None:
+        if source_of(layer) is None:
             continue
-        ijk = tuple(int(v) for v in src.grid.to_index(world_xyz))
-        inside = bool(src.grid.contains_index(ijk))
-        if src.source is not None:
-            value = src.value_at(ijk, t) if inside else None
-        elif inside:
-            value = float(np.asarray(layer.data)[(...,) + ijk].max())
-        else:
-            value = None
-        rows.append((layer.name, ijk if inside else None, format_value(value)))
+        ijk, value = voxel_value(viewer, layer, world_xyz)
+        rows.append((layer.name, ijk, format_value(value)))
     return rows
 
 
 class CursorPanel(QWidget):
     """World coordinates of the cursor and every napari-milna layer's voxel and value there.
 
-    Follows the mouse over the canvas; a click pins the cursor (the dims point), as in
-    FSLeyes. A "go to" field moves the cursor to typed world (MNI) coordinates.
+    Shows the study session's cursor: a click on the canvas, a slider, "Go to" or a
+    peak in a table move it, as in FSLeyes. A "go to" field moves the cursor to typed
+    world (MNI) coordinates.
     """
 
     def __init__(self, viewer, parent=None):
         super().__init__(parent)
         self.viewer = viewer
         self.state = ViewerState.of(viewer)
-        self.world_label = QLabel("world mm: -")
+        self.session = StudySession.of(viewer)
+        self.world_label = QLabel("cursor: -")
         self.world_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.goto_edit = QLineEdit()
-        self.goto_edit.setPlaceholderText("x, y, z mm  (e.g. 0.5, -31, -9 = PAG)")
+        self.goto_edit.setPlaceholderText("x, y, z mm (0.5, -31, -9 = PAG)")
+        self.goto_edit.setMinimumWidth(90)
         self.goto_button = QPushButton("Go to")
         self.goto_button.clicked.connect(self._go_to)
         self.goto_edit.returnPressed.connect(self._go_to)
@@ -82,33 +100,76 @@ class CursorPanel(QWidget):
         self.table.setMinimumHeight(110)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.verticalHeader().setDefaultSectionSize(
+            self.table.fontMetrics().height() + 6
+        )
         goto = QHBoxLayout()
-        goto.addWidget(self.goto_edit)
+        goto.addWidget(self.world_label)
+        goto.addWidget(self.goto_edit, 1)
         goto.addWidget(self.goto_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.world_label)
         layout.addLayout(goto)
         layout.addWidget(self.table)
         self.last_world: np.ndarray | None = None
-        viewer.cursor.events.position.connect(self._on_mouse)
-        viewer.dims.events.point.connect(self._on_point)
+        self._volume = None
+        self._closed = False
+        self.destroyed.connect(self._mark_closed)
+        # layers come and go, volumes change: refresh once the event loop is free
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self.session.cursor_changed.connect(self._on_cursor)
+        viewer.layers.events.inserted.connect(self._later)
+        viewer.layers.events.removed.connect(self._later)
+        viewer.dims.events.current_step.connect(self._on_step)
 
-    def _on_mouse(self, event=None) -> None:
-        pos = self.viewer.cursor.position
-        if len(pos) >= 3:
-            self.show_at(self.state.world_point(pos))
+    def _mark_closed(self, *args) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for signal, slot in (
+            (self.session.cursor_changed, self._on_cursor),
+            (self.viewer.layers.events.inserted, self._later),
+            (self.viewer.layers.events.removed, self._later),
+            (self.viewer.dims.events.current_step, self._on_step),
+        ):
+            try:
+                signal.disconnect(slot)
+            except (TypeError, ValueError, RuntimeError):
+                pass
 
-    def _on_point(self, event=None) -> None:
-        if self.viewer.dims.ndim >= 3:
-            self.show_at(self.state.world_point(self.viewer.dims.point))
+    def _on_cursor(self, *args) -> None:
+        try:
+            self.refresh()
+        except RuntimeError:  # the panel was closed
+            self._mark_closed()
+
+    def _later(self, event=None) -> None:
+        if not self._closed:
+            try:
+                self._refresh_timer.start()
+            except RuntimeError:
+                self._mark_closed()
+
+    def _on_step(self, event=None) -> None:
+        dims = self.viewer.dims
+        volume = int(round(dims.point[0])) if dims.ndim == 4 else None
+        if volume != self._volume:
+            self._volume = volume
+            self._later()
+
+    def refresh(self) -> None:
+        """Show the session cursor."""
+        if not self._closed and self.viewer.dims.ndim >= 3:
+            self.show_at(self.session.cursor_mm)
 
     def show_at(self, world_xyz) -> None:
         """Fill the read-out for world position ``world_xyz`` (mm)."""
         world_xyz = np.asarray(world_xyz, dtype=float)
         self.last_world = world_xyz
-        x, y, z = world_xyz
-        self.world_label.setText(f"world mm: x {x:.1f}  y {y:.1f}  z {z:.1f}")
+        self.world_label.setText(f"cursor: {format_world(world_xyz)}")
         rows = layer_readout(self.viewer, world_xyz)
         self.table.setRowCount(len(rows))
         for r, (name, ijk, value) in enumerate(rows):
@@ -133,4 +194,3 @@ class CursorPanel(QWidget):
             show_error("Go to: type three world coordinates in mm, e.g. 0.5, -31, -9.")
             return
         self.state.go_to_world(xyz)
-        self.show_at(xyz)

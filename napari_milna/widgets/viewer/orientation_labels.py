@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import weakref
+
 from qtpy.QtCore import QEvent, QObject, Qt
 from qtpy.QtWidgets import QLabel
 
 from ..._napari.compat import qt_viewer
-from ..._napari.viewer_state import ViewerState
+from ..._napari.viewer_state import ViewerState, unwrap_viewer
 
 LABEL_STYLE = (
     "color: #ffd24d; background: rgba(0,0,0,110); font-weight: bold; font-size: 13px;"
@@ -21,11 +23,26 @@ def canvas_widget(viewer):
 
 
 class OrientationLabels(QObject):
-    """Keeps four letters on the canvas edges in step with the plane and convention."""
+    """Keeps four letters on the canvas edges in step with the plane and convention.
+
+    One set per viewer, owned by its canvas: get it with :meth:`install` (the docks and
+    the panel share it).
+    """
+
+    @classmethod
+    def install(cls, viewer) -> OrientationLabels:
+        """The letters of ``viewer`` (created once)."""
+        viewer = unwrap_viewer(viewer)
+        canvas = canvas_widget(viewer)
+        if canvas is not None:
+            for existing in canvas.findChildren(cls):
+                return existing
+        return cls(viewer)
 
     def __init__(self, viewer):
-        super().__init__()
-        self.viewer = viewer
+        viewer = unwrap_viewer(viewer)
+        super().__init__(canvas_widget(viewer))
+        self._viewer_ref = weakref.ref(viewer)
         self.state = ViewerState.of(viewer)
         self.canvas = canvas_widget(viewer)
         self.labels = {}
@@ -42,6 +59,11 @@ class OrientationLabels(QObject):
         viewer.dims.events.order.connect(self.update_labels)
         viewer.dims.events.ndisplay.connect(self.update_labels)
         self.update_labels()
+
+    @property
+    def viewer(self):
+        """The napari viewer (None once it is gone)."""
+        return self._viewer_ref()
 
     def text(self) -> dict[str, str]:
         """Letter shown at each edge (empty in 3D view or without 3 spatial axes)."""

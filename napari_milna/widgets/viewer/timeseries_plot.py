@@ -1,4 +1,8 @@
-"""Time series at the cursor for 4D runs, read in a worker thread."""
+"""Time series at the cursor for 4D runs, read in a worker thread.
+
+The cursor is the study session's (:attr:`StudySession.cursor_mm`), the run the
+session's run (else the top run layer).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..._napari.layers import source_of
+from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState
 from ..panel.plot_style import PLOT_STYLE, style_axes
+from .cursor_panel import format_world
 
 
 def run_layers(viewer) -> list:
@@ -29,6 +35,7 @@ class TimeSeriesPlot(QWidget):
         super().__init__(parent)
         self.viewer = viewer
         self.state = ViewerState.of(viewer)
+        self.session = StudySession.of(viewer)
         self.figure = Figure(figsize=(3.2, 1.6), dpi=100, facecolor=PLOT_STYLE["facecolor"])
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setMinimumHeight(150)
@@ -44,36 +51,52 @@ class TimeSeriesPlot(QWidget):
         self._closed = False
         self.destroyed.connect(self._mark_closed)
         self.last_series: np.ndarray | None = None
+        #: World mm of the series shown (or being read).
+        self.last_world: np.ndarray | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)
         self._timer.timeout.connect(self.update_plot)
-        viewer.dims.events.point.connect(self._on_point)
+        self.session.cursor_changed.connect(self._on_point)
+        self.session.run_changed.connect(self._on_point)
         self._style_axes()
 
     def _mark_closed(self, *args) -> None:
         self._closed = True
+        for signal in (self.session.cursor_changed, self.session.run_changed):
+            try:
+                signal.disconnect(self._on_point)
+            except (TypeError, ValueError, RuntimeError):
+                pass
 
     def _style_axes(self) -> None:
         style_axes(self.axes)
 
-    def _on_point(self, event=None) -> None:
+    def _on_point(self, *args) -> None:
         if not self._closed:
             try:
                 self._timer.start()
             except RuntimeError:
                 self._closed = True
 
+    def run_layer(self):
+        """The run plotted: the session's run, else the top run layer (or None)."""
+        layers = run_layers(self.viewer)
+        run = self.session.run
+        if run is not None and run in layers:
+            return run
+        return layers[-1] if layers else None
+
     def update_plot(self) -> None:
-        """Start reading the time series at the current cursor for the top run layer."""
+        """Start reading the time series of the run at the session cursor."""
         from napari.qt.threading import thread_worker
 
-        layers = run_layers(self.viewer)
-        if not layers or self.viewer.dims.ndim < 3:
+        layer = self.run_layer()
+        if layer is None or self.viewer.dims.ndim < 3:
             return
-        layer = layers[-1]
         src = source_of(layer)
-        world = self.state.world_point(self.viewer.dims.point)
+        world = np.array(self.session.cursor_mm, dtype=float)
+        self.last_world = world
         ijk = tuple(int(v) for v in src.grid.to_index(world))
         if not src.grid.contains_index(ijk):
             self.status.setText(f"{layer.name}: cursor outside the run's field of view.")
@@ -117,10 +140,9 @@ class TimeSeriesPlot(QWidget):
         ax.set_xlabel("time (s)" if tr else "volume", fontsize=7)
         self.figure.tight_layout(pad=0.4)
         self.canvas.draw_idle()
-        x, y, z = world
         mean, sd = float(series.mean()), float(series.std())
         tsnr = mean / sd if sd > 0 else 0.0
         self.status.setText(
-            f"{name} voxel {ijk} ({x:.1f}, {y:.1f}, {z:.1f} mm): mean {mean:.1f}, "
+            f"{name} voxel {ijk} ({format_world(world)}): mean {mean:.1f}, "
             f"sd {sd:.2f}, tSNR {tsnr:.1f}"
         )

@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from napari_milna._napari.session import StudySession
 from napari_milna._napari.viewer_state import ViewerState
+from napari_milna.widgets.panel.panel import MilnaPanel
+from napari_milna.widgets.viewer.controls import ViewerControls
 from napari_milna.widgets.viewer.dock import ViewerDock
 
 
@@ -143,6 +146,10 @@ def test_click_moves_the_cursor(dock_with, spm_tmap):
     mouse_release_callbacks(viewer, event)
     assert viewer.dims.point[0] == pytest.approx(12.0, abs=1.5)
     assert viewer.dims.point[1] == pytest.approx(-40.0, abs=1.5)
+    # the click moved the session's cursor, and the cursor panel shows it
+    world = ViewerState.of(viewer).world_point(viewer.dims.point)
+    np.testing.assert_allclose(StudySession.of(viewer).cursor_mm, world)
+    assert f"x {world[0]:.1f}  y {world[1]:.1f}" in dock.cursor.world_label.text()
 
 
 def test_display_space_switch(dock_with, oblique_epi, spm_tmap):
@@ -156,10 +163,14 @@ def test_display_space_switch(dock_with, oblique_epi, spm_tmap):
 
 
 def test_plugin_dock_opens_by_plugin_name(make_napari_viewer):
-    """What `napari -w napari-milna` does: the plugin's first dock is the brainstem viewer."""
+    """What `napari -w napari-milna` does: the plugin's first dock is the milna panel, whose
+    Viewer tab holds the brainstem viewer's controls (the dock stays in the Plugins menu)."""
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("napari-milna")
-    assert isinstance(widget, ViewerDock)
+    assert isinstance(widget, MilnaPanel)
+    assert isinstance(widget.tab("Viewer"), ViewerControls)
+    _, dock = viewer.window.add_plugin_dock_widget("napari-milna", "Brainstem viewer")
+    assert isinstance(dock, ViewerDock)
 
 
 def test_crosshair_follows_the_cursor(dock_with, spm_tmap):

@@ -1,0 +1,69 @@
+"""napari's status bar shows the study session's cursor when the mouse is not over the canvas.
+
+While the mouse moves over the canvas, napari's status bar says what is under the
+mouse (napari's own read-out). Otherwise -- after "Go to", a click, a slider, a peak
+in a table, a plane switch -- it shows the session cursor, in the words of the cursor
+panel, with the value of the statistical map (or the selected layer) there.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from ..._napari.layers import source_of
+from ..._napari.session import StudySession
+from ..._napari.viewer_state import unwrap_viewer
+from .cursor_panel import format_value, format_world, voxel_value
+
+
+def cursor_status_text(viewer, world_xyz) -> str:
+    """``"cursor x 0.5  y -31.0  z -9.0 mm | <map>: 1.49"`` for the status bar."""
+    text = f"cursor {format_world(world_xyz)}"
+    session = StudySession.of(viewer)
+    layer = viewer.layers.selection.active
+    if source_of(layer) is None:
+        layer = session.stat_map
+    if source_of(layer) is None:
+        return text
+    ijk, value = voxel_value(viewer, layer, world_xyz)
+    if ijk is None:
+        return f"{text} | {layer.name}: outside"
+    return f"{text} | {layer.name}: {format_value(value)}"
+
+
+class CursorStatus:
+    """Writes the session cursor into napari's status bar. One per viewer: :meth:`install`."""
+
+    _registry: dict[int, CursorStatus] = {}
+
+    def __init__(self, viewer):
+        self._viewer_ref = weakref.ref(viewer)
+        self.session = StudySession.of(viewer)
+        self.session.cursor_changed.connect(self.show)
+        self.session.stat_map_changed.connect(self.show)
+        viewer.events.mouse_over_canvas.connect(self._on_mouse_over)
+        viewer.layers.selection.events.active.connect(self.show)
+
+    @classmethod
+    def install(cls, viewer) -> CursorStatus:
+        """The status writer of ``viewer`` (created once)."""
+        viewer = unwrap_viewer(viewer)
+        key = id(viewer)
+        status = cls._registry.get(key)
+        if status is None or status._viewer_ref() is not viewer:
+            status = cls(viewer)
+            cls._registry[key] = status
+            weakref.finalize(viewer, cls._registry.pop, key, None)
+        return status
+
+    def _on_mouse_over(self, event=None) -> None:
+        viewer = self._viewer_ref()
+        if viewer is not None and not viewer.mouse_over_canvas:
+            self.show()
+
+    def show(self, *args) -> None:
+        """Put the cursor into the status bar unless the mouse is over the canvas."""
+        viewer = self._viewer_ref()
+        if viewer is None or viewer.mouse_over_canvas or viewer.dims.ndim < 3:
+            return
+        viewer.status = cursor_status_text(viewer, self.session.cursor_mm)
