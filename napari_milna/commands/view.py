@@ -1,4 +1,4 @@
-"""``milna view [FILES...] [--sample]``: open napari with the files and the plugin dock."""
+"""``milna view [FILES...] [--sample]``: open napari with the files and the milna panel."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> None:
-    """Check the files, then start napari with the brainstem viewer dock."""
+    """Check the files, then start napari with the milna panel."""
     from ..core.io.nifti import load_volume
 
     for path in args.files:
@@ -27,9 +27,10 @@ def run(args) -> None:
     except ImportError as exc:  # pragma: no cover - napari is a core dependency
         raise input_error(None, f"napari is not installed ({exc})") from None
     from .._napari.viewer_state import ViewerState
+    from ..widgets.panel.panel import open_panel
 
     viewer = napari.Viewer(title="napari-milna")
-    _, dock = viewer.window.add_plugin_dock_widget("napari-milna", "Brainstem viewer")
+    panel = open_panel(viewer)
     if args.sample:
         viewer.open_sample("napari-milna", "sample_study")
     if args.files:
@@ -38,5 +39,5 @@ def run(args) -> None:
     state.set_radiological(args.radiological)
     state.set_plane(args.plane)
     if args.ortho:
-        dock.ortho.setChecked(True)
+        panel.controls.ortho.setChecked(True)
     napari.run()

@@ -6,7 +6,7 @@ import pytest
 
 from napari_milna._napari.viewer_state import ViewerState
 from napari_milna.cli import main
-from napari_milna.widgets.viewer.dock import ViewerDock
+from napari_milna.widgets.panel.panel import MilnaPanel
 
 
 @pytest.fixture
@@ -22,7 +22,8 @@ def test_view_sample_study_opens_on_the_pag(captured_viewer):
     viewer = captured_viewer
     names = [layer.name for layer in viewer.layers]
     assert "drug x pain interaction (T, df 14)" in names and "pain run (sub-01)" in names
-    assert any(isinstance(w, ViewerDock) for w in viewer.window.dock_widgets.values())
+    # the one milna panel (its Viewer tab holds the brainstem viewer's controls)
+    assert any(isinstance(w, MilnaPanel) for w in viewer.window.dock_widgets.values())
     state = ViewerState.of(viewer)
     assert state.plane == "sagittal"
     # the cursor sits on the PAG centroid (to the grid step)

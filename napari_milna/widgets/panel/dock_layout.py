@@ -53,7 +53,12 @@ class ScrollingDock(QWidget):
 
     Subclasses build a body widget and call :meth:`set_body`; :meth:`fit_width`
     keeps the dock at least as wide as the body needs (so no column or button is
-    clipped), and at least ``min_width`` pixels.
+    clipped). ``min_width`` is the width the dock asks for when there is room (its
+    size hint), never a minimum: a narrower dock still shows everything.
+
+    Inside the milna panel (:meth:`fit_to_panel`) the dock takes the panel's width
+    instead: a body wider than that scrolls sideways rather than widening the panel
+    (and narrowing napari's canvas).
     """
 
     def __init__(self, parent=None, min_width: int = 0):
@@ -61,6 +66,7 @@ class ScrollingDock(QWidget):
         self._min_width = int(min_width)
         self._scroll: QScrollArea | None = None
         self._body: QWidget | None = None
+        self._in_panel = False
 
     def set_body(self, body: QWidget, footer: QWidget | None = None) -> None:
         """Put ``body`` in the scroll area (and ``footer`` below it, outside the scroll)."""
@@ -76,13 +82,31 @@ class ScrollingDock(QWidget):
             outer.addWidget(footer)
         self.fit_width()
 
+    def fit_to_panel(self) -> None:
+        """Take the width of the panel hosting the dock; wide content scrolls sideways."""
+        self._in_panel = True
+        self.setMinimumWidth(0)
+        if self._scroll is not None:
+            self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.fit_width()
+
     def fit_width(self, *args) -> None:
         """Keep the dock at least as wide as its content, so nothing is clipped."""
         if self._scroll is None:
             return
+        if self._in_panel:
+            self._scroll.setMinimumWidth(0)
+            return
         bar = self._scroll.verticalScrollBar().sizeHint().width()
         needed = self._body.minimumSizeHint().width() + bar + 4
-        self._scroll.setMinimumWidth(max(needed, self._min_width))
+        self._scroll.setMinimumWidth(needed)
+
+    def sizeHint(self):  # noqa: N802 (Qt API)
+        """At least ``min_width`` wide when there is room."""
+        hint = super().sizeHint()
+        if not self._in_panel:
+            hint.setWidth(max(hint.width(), self._min_width))
+        return hint
 
     def showEvent(self, event):  # noqa: N802 (Qt API)
         """Fit the width when shown."""
