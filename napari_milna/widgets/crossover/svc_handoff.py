@@ -1,29 +1,32 @@
-"""Hand the crossover's group T map to the small-volume correction dock.
+"""Hand the crossover's group T map to small-volume correction, through the study session.
 
-Coordination goes through the layer: the group T map becomes a napari-milna stat
-layer (kind STAT, stat type T, df from its ``SPM{T_[df]}`` header), which every
-widget that lists statistical maps sees. If an SVC dock is open it is asked to
-select that layer; otherwise the plugin's "Small-volume correction" widget is opened
-when the plugin provides one. Nothing here depends on the SVC dock's internals
-beyond a few duck-typed entry points tried in order.
+The group T map becomes a napari-milna stat layer (kind STAT, stat type T, df from its
+``SPM{T_[df]}`` header) and the session's statistical map
+(:meth:`StudySession.set_stat_map`); the SVC tab follows the session. The milna panel
+(opened when it is not) brings its SVC tab to the front.
 """
 
 from __future__ import annotations
 
 from ..._napari.layers import layer_tuple, source_of
-from ..._napari.viewer_state import ViewerState
+from ..._napari.session import StudySession
+from ..._napari.viewer_state import ViewerState, unwrap_viewer
 from ...core.io.kinds import ImageKind
 from ...core.io.nifti import load_volume
 
-PLUGIN = "napari-milna"
+#: Name of the small-volume correction tab of the milna panel (and of the separate dock).
+SVC_TAB = "SVC"
 SVC_WIDGET = "Small-volume correction"
-#: Methods of an SVC dock that select a stat layer, tried in order.
-SELECT_METHODS = ("select_stat_layer", "set_stat_layer", "set_stat_map")
 
 
 def find_svc_dock(viewer):
-    """The open SVC dock widget of ``viewer``, or None."""
-    window = getattr(viewer, "window", None)
+    """The small-volume correction widget shown for ``viewer`` (panel tab or dock), or None."""
+    from ..panel.panel import find_panel
+
+    panel = find_panel(viewer)
+    if panel is not None and panel.built_tab(SVC_TAB) is not None:
+        return panel.built_tab(SVC_TAB)
+    window = getattr(unwrap_viewer(viewer), "window", None)
     docks = getattr(window, "dock_widgets", None)
     if docks is None:
         return None
@@ -36,34 +39,6 @@ def find_svc_dock(viewer):
         if SVC_WIDGET.lower() in str(name).lower() or type(inner).__name__ == "SvcDock":
             return inner
     return None
-
-
-def open_svc_dock(viewer):
-    """Open the plugin's SVC widget; None when the plugin has none (or it fails to open)."""
-    try:
-        _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, SVC_WIDGET)
-    except Exception:  # noqa: BLE001 - an absent or broken widget must not break the viewer
-        return None
-    return getattr(widget, "native", widget)
-
-
-def select_in_svc(dock, layer) -> bool:
-    """Ask an SVC dock to use ``layer`` as its statistical map; True when it took it."""
-    for name in SELECT_METHODS:
-        method = getattr(dock, name, None)
-        if callable(method):
-            method(layer)
-            return True
-    combo = getattr(dock, "stat_combo", None)
-    if combo is not None and callable(getattr(combo, "set_layer", None)):
-        if callable(getattr(combo, "refresh", None)):
-            combo.refresh()
-        combo.set_layer(layer)
-        current = getattr(combo, "layer", None)
-        if current is None:
-            return True
-        return (current() if callable(current) else current) is layer
-    return False
 
 
 def add_stat_layer(viewer, path, name: str):
@@ -90,25 +65,17 @@ def add_stat_layer(viewer, path, name: str):
 
 
 def send_to_svc(viewer, path, name: str) -> tuple[object, str]:
-    """Add the group T map as a stat layer and select it in the SVC dock.
+    """Make the group T map the study's statistical map and show the SVC tab.
 
     Returns
     -------
     (layer, message)
-        The stat layer and one sentence saying where it went.
+        The stat layer and one sentence saying what happened.
     """
+    from ..panel.panel import open_panel
+
     layer = add_stat_layer(viewer, path, name)
-    dock = find_svc_dock(viewer)
-    opened = False
-    if dock is None:
-        dock = open_svc_dock(viewer)
-        opened = dock is not None
+    StudySession.of(viewer).set_stat_map(layer)
+    open_panel(viewer, tab=SVC_TAB)
     df = source_of(layer).df
-    if dock is None:
-        return layer, (f"Added {name} (T, df {df:g}); open a small-volume correction widget "
-                       "and choose this layer.")
-    selected = select_in_svc(dock, layer)
-    where = "opened the small-volume correction dock" if opened else "in the SVC dock"
-    if selected:
-        return layer, f"{name} (T, df {df:g}) selected {where}."
-    return layer, f"Added {name} (T, df {df:g}); choose it {where}."
+    return layer, f"{name} (T, df {df:g}) selected as the statistical map of the SVC tab."
