@@ -444,3 +444,28 @@ def results_table(
         max_peaks=int(max_peaks),
         min_distance_mm=float(min_distance_mm),
     )
+
+
+def level_columns(summary: dict, rows: list[dict], common: dict) -> tuple[list[dict], dict]:
+    """SPM's set and cluster levels in the SVC table (:func:`.export.result_rows`).
+
+    Every row gains ``set_c``, ``set_p``, ``extent_voxels`` and ``extent_method``; each
+    ``cluster`` row its ``k_resels``, ``cluster_p_fwe``, ``cluster_p_uncorrected`` and
+    ``cluster_q_fdr``. The peak level is the table's ``peak`` / ``max`` rows. A summary
+    without the levels is returned unchanged.
+    """
+    if "set_level" not in summary:
+        return rows, common
+    level = summary["cluster_level"]
+    common = dict(common, set_c=summary["set_level"]["c"], set_p=summary["set_level"]["p"],
+                  extent_voxels=level["extent_voxels"], extent_method=level["extent_method"])
+    by_index = {c["index"]: c for c in summary["clusters"]}
+    out = []
+    for row in rows:
+        cluster = by_index.get(row.get("cluster")) if row.get("row") == "cluster" else None
+        if cluster is not None:
+            row = dict(row, k_resels=cluster["k_resels"], cluster_p_fwe=cluster["p_fwe"],
+                       cluster_p_uncorrected=cluster["p_uncorrected"],
+                       cluster_q_fdr=cluster["q_fdr"])
+        out.append(row)
+    return out, common

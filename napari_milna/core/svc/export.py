@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from ..io.tables import table_text, write_table
+from .cluster_level import level_columns
 
 #: Float format of the CSV (ten significant digits).
 CSV_FLOAT_FORMAT = "%.10g"
@@ -76,6 +77,7 @@ def result_rows(summary: dict, inputs: dict | None = None):
             "i": i, "j": j, "k": k, "sign": c["sign"], "cluster": c["index"],
             "n_voxels_cluster": c["n_voxels"], "volume_mm3": c["volume_mm3"],
         })
+    rows, common = level_columns(summary, rows, common)  # SPM's set / cluster / peak levels
     frame = pd.DataFrame(rows)
     for key, value in common.items():
         frame[key] = [value] * len(frame)

@@ -155,3 +155,16 @@ def test_rpv_gives_the_nonstationary_extent():
     for c in res.levels.clusters:
         members = labels == labels[c.peaks[0].ijk]
         assert c.k_resels == pytest.approx(intrinsic_volume(members) * 0.02)
+
+
+def test_the_table_export_carries_set_and_cluster_levels():
+    stat, roi, grid = _blob_map()
+    res = small_volume_correction(stat, roi, grid, smoothness_from_fwhm_mm(6.0, grid), "T", 20,
+                                  height_p=0.01)
+    frame = res.to_frame()
+    assert (frame["set_p"] == res.levels.set_p).all() and (frame["set_c"] == 3).all()
+    clusters = frame[frame["row"] == "cluster"]
+    for _, row in clusters.iterrows():
+        c = res.levels.cluster(int(row["cluster"]))
+        assert row["cluster_p_fwe"] == c.p_fwe and row["k_resels"] == c.k_resels
+        assert row["cluster_q_fdr"] == c.q_fdr and row["n_voxels_cluster"] == c.k
