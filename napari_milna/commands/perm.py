@@ -52,42 +52,17 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _read_subjects(paths):
-    """Subject volumes (3D files, or the volumes of 4D files) on one grid."""
-    import numpy as np
-
-    from ..core.io.nifti import open_nifti
-
-    volumes, grid, first = [], None, None
-    for path in paths:
-        src = open_nifti(path)
-        if grid is None:
-            grid, first = src.grid, path
-        elif not src.grid.matches(grid):
-            raise input_error(
-                path, f"lies on a different voxel grid ({src.grid.describe()}) than {first} "
-                f"({grid.describe()}); subject images must share one grid"
-            )
-        if src.is_run:
-            run = src.run()
-            volumes.extend(np.asarray(run.volume(t), dtype=np.float64)
-                           for t in range(src.n_volumes))
-        else:
-            volumes.append(np.asarray(src.volume(), dtype=np.float64))
-    return volumes, grid, first
-
-
 def run(args: argparse.Namespace) -> dict:
     """Read the images, run the sign-flip test and summarise the peak."""
     import numpy as np
 
-    from ..core.svc.inputs import read_mask, read_roi
+    from ..core.svc.inputs import read_mask, read_roi, read_subject_images
     from ..core.svc.permutation import MIN_SUBJECTS, sign_flip_test, subject_matrix
 
     if args.n_perm < 0:
         raise input_error(None, f"--n-perm must be 0 (all flips) or positive, got {args.n_perm}")
     paths = ([args.roi] if args.whole_brain else []) + list(args.images)
-    volumes, grid, first = _read_subjects(paths)
+    volumes, grid, first = read_subject_images(paths)
     if len(volumes) < MIN_SUBJECTS:
         raise input_error(
             None, f"a sign-flip permutation test needs at least {MIN_SUBJECTS} subject images, "

@@ -276,15 +276,21 @@ def _storage_cast(data: np.ndarray, image) -> np.ndarray:
     return np.asarray(data, dtype=dtype)
 
 
-def open_nifti(path: str | os.PathLike, *, mmap: bool = True) -> NiftiSource:
+#: The name an image without a file goes by in messages.
+IN_MEMORY_NAME = "in-memory image"
+
+
+def open_nifti(path, *, mmap: bool = True) -> NiftiSource:
     """Open and validate a NIfTI file without reading its voxels.
 
     Accepts ``.nii``, ``.nii.gz`` and ``.hdr``/``.img`` pairs, NIfTI-1 and NIfTI-2,
-    3D volumes and 4D runs (trailing singleton dimensions are dropped).
+    3D volumes and 4D runs (trailing singleton dimensions are dropped). Like nilearn's
+    "niimg-like" inputs, an already opened :class:`NiftiSource` is returned as it is and
+    a nibabel NIfTI image is validated in memory (:func:`source_of_image`).
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, path-like, NiftiSource or nibabel image
     mmap : bool
         Memory-map uncompressed files (default).
 
@@ -298,6 +304,10 @@ def open_nifti(path: str | os.PathLike, *, mmap: bool = True) -> NiftiSource:
         One sentence naming the file: missing, not NIfTI, truncated, absurd header,
         wrong dimensionality, unsupported data type, unusable affine.
     """
+    if isinstance(path, NiftiSource):
+        return path
+    if isinstance(path, nib.spatialimages.SpatialImage):
+        return source_of_image(path)
     path = Path(path)
     if not path.exists():
         raise input_error(path, "does not exist")
@@ -312,6 +322,30 @@ def open_nifti(path: str | os.PathLike, *, mmap: bool = True) -> NiftiSource:
     except (ImageFileError, HeaderDataError, OSError, EOFError, zlib.error, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise input_error(path, f"is not a readable NIfTI file ({reason})") from None
+    return _validated(image, path, check_size=True)
+
+
+def source_of_image(image, name: str | None = None) -> NiftiSource:
+    """Validate a nibabel NIfTI image held in memory, as :func:`open_nifti` does a file.
+
+    Parameters
+    ----------
+    image : nibabel image
+    name : str, optional
+        How messages name it (default: its file name, else ``"in-memory image"``).
+
+    Returns
+    -------
+    NiftiSource
+        Its ``path`` is the image's file when it has one, else ``Path(name)``.
+    """
+    filename = image.get_filename() if hasattr(image, "get_filename") else None
+    path = Path(name or filename or IN_MEMORY_NAME)
+    return _validated(image, path, check_size=False)
+
+
+def _validated(image, path: Path, check_size: bool) -> NiftiSource:
+    """The checks of :func:`open_nifti` on an image: NIfTI, scalar, 3D / 4D, usable affine."""
     if not isinstance(image, (nib.Nifti1Image, nib.Nifti2Image, nib.Nifti1Pair, nib.Nifti2Pair)):
         raise input_error(
             path,
@@ -337,16 +371,17 @@ def open_nifti(path: str | os.PathLike, *, mmap: bool = True) -> NiftiSource:
     affine = np.asarray(image.affine, dtype=float)
     if not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
         raise input_error(path, "has an unusable affine (singular or not finite)")
-    _check_size(image, path)
+    if check_size:
+        _check_size(image, path)
     return NiftiSource(path=path, image=image, grid=Grid(shape[:3], affine), shape=shape)
 
 
-def load_volume(path: str | os.PathLike, *, allow_run: bool = False) -> NiftiSource:
+def load_volume(path, *, allow_run: bool = False) -> NiftiSource:
     """Open a 3D image and check that it holds finite values.
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, path-like, NiftiSource or nibabel image
     allow_run : bool
         Accept a 4D run as well (its data is then not read).
 
@@ -361,6 +396,7 @@ def load_volume(path: str | os.PathLike, *, allow_run: bool = False) -> NiftiSou
         False, or a volume without a single finite value.
     """
     source = open_nifti(path)
+    path = source.path
     if source.is_run:
         if allow_run:
             return source

@@ -397,6 +397,13 @@ def load_rois(paths, grid: Grid) -> list[RoiMask]:
     return out
 
 
+def _input_name(image) -> str:
+    """How the result names an input: its path (a file, or an opened / in-memory image)."""
+    if isinstance(image, (str, os.PathLike)):
+        return str(Path(image))
+    return str(open_nifti(image).path)
+
+
 def _open_run(epi):
     source = open_nifti(epi)
     if not source.is_run:
@@ -509,7 +516,7 @@ def run_qc(
     fov = np.isfinite(mean) & (mean != 0)
     if given_mask is not None:
         brain = given_mask
-        brain_source = str(Path(brain_mask))
+        brain_source = _input_name(brain_mask)
     else:
         brain = compute_brain_mask(mean, grid, source.path)
         brain_source = "computed: nilearn compute_epi_mask on the temporal mean"
@@ -581,7 +588,7 @@ def run_qc(
         brain_dropout_fraction=float(np.mean(ratio[brain] < dropout_threshold)),
         brain_spm_drop_fraction=float(np.mean(spm_drop[brain])),
         brain_mask_source=brain_source,
-        csf_source=None if csf is None else str(Path(csf)),
+        csf_source=None if csf is None else _input_name(csf),
         rois=roi_results,
         notes=notes,
         maps=maps,

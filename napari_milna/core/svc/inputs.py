@@ -9,7 +9,6 @@ caller asks (nearest neighbour, through :func:`napari_milna.core.io.resample.res
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,12 +131,12 @@ def nonzero_mask(owner, data: np.ndarray, what: str = "mask", extra: str = "") -
     return mask
 
 
-def read_stat_map(path: str | os.PathLike, stat_type: str | None = None, df=None) -> StatMap:
+def read_stat_map(path, stat_type: str | None = None, df=None) -> StatMap:
     """Open a statistic map and settle its type and df (given values win over the file's).
 
     Parameters
     ----------
-    path : path-like
+    path : str, path-like, NiftiSource or nibabel image
     stat_type : {"T", "Z", "F"}, optional
         Overrides what the file name / header says.
     df : float or sequence, optional
@@ -150,6 +149,7 @@ def read_stat_map(path: str | os.PathLike, stat_type: str | None = None, df=None
         map without a single non-zero value.
     """
     source = load_volume(path)
+    path = source.path  # names an in-memory image too
     data = np.asarray(source.volume(), dtype=np.float64)
     info = classify(source, data)
     stat = (stat_type or info.stat_type or "").upper()
@@ -181,7 +181,7 @@ def _on_grid(source: NiftiSource, grid: Grid, grid_owner, resample: bool, hint: 
 
 
 def read_roi(
-    path: str | os.PathLike,
+    path,
     grid: Grid,
     label: int | None = None,
     resample: bool = False,
@@ -192,7 +192,7 @@ def read_roi(
 
     Parameters
     ----------
-    path : path-like
+    path : str, path-like, NiftiSource or nibabel image
         Mask (non-zero voxels) or label image.
     grid : Grid
         The grid the ROI must lie on.
@@ -210,6 +210,7 @@ def read_roi(
     ndarray of bool
     """
     source = load_volume(path)
+    path = source.path  # names an in-memory image too
     data = _on_grid(source, grid, grid_owner, resample, resample_hint, "ROI")
     finite = np.isfinite(data)
     if label is None:
@@ -226,7 +227,7 @@ def read_roi(
 
 
 def read_mask(
-    path: str | os.PathLike,
+    path,
     grid: Grid,
     resample: bool = False,
     grid_owner: str = "the statistic map",
@@ -234,5 +235,48 @@ def read_mask(
 ) -> np.ndarray:
     """An analysis mask (non-zero finite voxels) on ``grid``."""
     source = load_volume(path)
+    path = source.path  # names an in-memory image too
     data = _on_grid(source, grid, grid_owner, resample, resample_hint, "mask")
     return nonzero_mask(path, data, "mask")
+
+
+def read_subject_images(images) -> tuple[list[np.ndarray], Grid, str]:
+    """Subject volumes (3D images, or the volumes of 4D ones) that share one grid.
+
+    Parameters
+    ----------
+    images : sequence of str, path-like, NiftiSource or nibabel image
+
+    Returns
+    -------
+    volumes : list of ndarray (float64)
+    grid : Grid
+    first : str
+        The first image's name (for messages).
+
+    Raises
+    ------
+    MilnaInputError
+        An unreadable image, or one on another grid than the first.
+    """
+    from ..io.nifti import open_nifti
+
+    volumes, grid, first = [], None, None
+    for image in images:
+        src = open_nifti(image)
+        if grid is None:
+            grid, first = src.grid, str(src.path)
+        elif not src.grid.matches(grid):
+            raise input_error(
+                src.path, f"lies on a different voxel grid ({src.grid.describe()}) than "
+                f"{first} ({grid.describe()}); subject images must share one grid"
+            )
+        if src.is_run:
+            run = src.run()
+            volumes.extend(np.asarray(run.volume(t), dtype=np.float64)
+                           for t in range(src.n_volumes))
+        else:
+            volumes.append(np.asarray(src.volume(), dtype=np.float64))
+    if grid is None:
+        raise input_error(None, "no subject image was given")
+    return volumes, grid, first
