@@ -1,9 +1,9 @@
-"""Screenshot of the viewer on the sample study, for the README (run under Xvfb).
+"""Screenshot of the viewer with the milna panel on the sample study, for the README.
 
-Usage::
+Run under Xvfb::
 
-    xvfb-run -a -s "-screen 0 1700x1100x24" .venv/bin/python docs/screenshot_viewer.py \
-        docs/viewer.png [--plane axial|coronal|sagittal] [--ortho] [--run]
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshot_viewer.py \
+        docs/viewer.png [--plane axial|coronal|sagittal] [--ortho] [--run] [--tab ROIs]
 """
 
 from __future__ import annotations
@@ -13,33 +13,36 @@ import argparse
 import imageio.v3 as iio
 import napari
 from _screenshot import settle  # docs/ is on sys.path when run as a script
+from qtpy.QtGui import QCursor
 
 from napari_milna._napari.sample import PAG_MNI
 from napari_milna._napari.viewer_state import ViewerState
+from napari_milna.widgets.panel.panel import TAB_TITLES, open_panel
 
 
 def main() -> None:
-    """Open the sample study, arrange the views and save the screenshot."""
+    """Open the sample study in the milna panel, arrange the views and save the screenshot."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out")
     parser.add_argument("--plane", default="axial")
     parser.add_argument("--ortho", action="store_true")
     parser.add_argument("--run", action="store_true", help="show the pain run")
+    parser.add_argument("--tab", default="Viewer", choices=TAB_TITLES)
     args = parser.parse_args()
     viewer = napari.Viewer(show=True)
     viewer.window.resize(1600, 1000)
-    _, dock = viewer.window.add_plugin_dock_widget("napari-milna", "Brainstem viewer")
+    panel = open_panel(viewer)
     viewer.open_sample("napari-milna", "sample_study")
     state = ViewerState.of(viewer)
     state.set_plane(args.plane)
     if args.ortho:
-        dock.ortho.setChecked(True)
+        panel.controls.ortho.setChecked(True)
     if args.run:
         viewer.layers["pain run (sub-01)"].visible = True
+    panel.show_tab(args.tab)
+    QCursor.setPos(0, 0)  # the mouse rests off the canvas: the status bar shows the cursor
+    viewer.mouse_over_canvas = False
     state.go_to_world(PAG_MNI)
-    settle(1.5)
-    dock.cursor.show_at(state.world_point(viewer.dims.point))
-    dock.timeseries.update_plot()
     settle(3.0)
     iio.imwrite(args.out, viewer.screenshot(canvas_only=False, flash=False))
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from qtpy.QtCore import QSize, Qt
+from qtpy.QtCore import QSize, Qt, QTimer
 from qtpy.QtWidgets import (
+    QDockWidget,
     QFrame,
     QScrollArea,
     QSplitter,
@@ -40,7 +41,7 @@ PANEL_NAME = "milna panel"
 #: Width the panel asks for (pixels): napari's canvas keeps 2/3 of a 1600 px window.
 PANEL_WIDTH = 500
 #: Height of napari's layer list under the panel in the left column (pixels).
-LAYER_LIST_HEIGHT = 230
+LAYER_LIST_HEIGHT = 265
 
 
 def _roi_tab(viewer):
@@ -179,6 +180,19 @@ class MilnaPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
+        self._placed = False
+
+    def showEvent(self, event):  # noqa: N802 (Qt API)
+        """The first time it is shown (e.g. from the Plugins menu): take its place."""
+        super().showEvent(event)
+        if not self._placed:
+            self._placed = True
+            QTimer.singleShot(0, self._take_place)
+
+    def _take_place(self) -> None:
+        dock_widget = self.parentWidget()
+        if isinstance(dock_widget, QDockWidget):
+            place_panel(unwrap_viewer(self.viewer), dock_widget)
 
     # ------------------------------------------------------------------ tabs
     def tab(self, title: str) -> QWidget:
@@ -223,8 +237,10 @@ def place_panel(viewer, dock_widget) -> None:
     if window is None or controls is None:
         return
     left = Qt.DockWidgetArea.LeftDockWidgetArea
-    if window.dockWidgetArea(controls) != left:
+    if window.dockWidgetArea(controls) != left or dock_widget.isFloating():
         return  # the user moved napari's docks: leave the panel where napari put it
+    if dock_widget in window.tabifiedDockWidgets(controls):
+        return  # already in place
     window.addDockWidget(left, dock_widget)
     window.tabifyDockWidget(controls, dock_widget)
     window.setTabPosition(left, QTabWidget.TabPosition.North)

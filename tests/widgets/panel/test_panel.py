@@ -71,11 +71,18 @@ def test_six_tabs_over_a_permanent_cursor_strip(make_napari_viewer, qtbot):
     assert panel.tabs.tabText(panel.tabs.currentIndex()) == "QC"
 
 
-def test_canvas_keeps_two_thirds_of_a_1600_px_window(make_napari_viewer, spm_tmap, qtbot):
+@pytest.mark.parametrize("opened_by", ["milna view", "Plugins menu"])
+def test_canvas_keeps_two_thirds_of_a_1600_px_window(make_napari_viewer, spm_tmap, qtbot,
+                                                     opened_by):
     viewer = make_napari_viewer(show=True)
     window = viewer.window._qt_window
     window.resize(1600, 1000)
-    panel = open_panel(viewer)
+    if opened_by == "milna view":
+        panel = open_panel(viewer)
+    else:
+        dock_widget, panel = viewer.window.add_plugin_dock_widget("napari-milna", "milna panel")
+        qtbot.waitUntil(lambda: dock_widget in window.tabifiedDockWidgets(
+            viewer.window._qt_viewer.dockLayerControls))
     viewer.open(str(spm_tmap), plugin="napari-milna")  # napari's image controls: their widest
     canvas = viewer.window._qt_viewer.canvas.native
     for index in range(panel.tabs.count()):  # the widest tab decides
