@@ -71,8 +71,8 @@ from .permutation_panel import PermutationPanel
 from .results_table import SvcResultsTable
 from .smoothness import SmoothnessPanel, SmoothnessPending
 
-#: Width that shows the whole peak table (pixels).
-MIN_WIDTH = 760
+#: Narrowest width of the dock (pixels): none beyond its content; the peak table scrolls.
+MIN_WIDTH = 0
 #: Debounce of recomputation after ROI edits and input changes (ms).
 DEBOUNCE_MS = 100
 #: Colour of the FWE survivors overlay: cyan, apart from the warm / cool stat ramps and
