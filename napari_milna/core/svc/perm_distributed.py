@@ -73,7 +73,7 @@ def dask_runner(scheduler: str | None = None, n_workers: int | None = None,
         else:
             results = dask.compute(*tasks, scheduler="processes", num_workers=workers)
         report(progress, len(shares), len(shares))
-        return [part for result in results for part in result]
+        return _combine(results, xn.shape[1])
 
     return run
 
@@ -107,7 +107,16 @@ def _run_distributed(xn, blocks, key_obs, two_sided, uncorrected, address, n_wor
             client.cancel(futures)
             raise
         results = client.gather(futures)
-    return [part for result in results for part in result]
+    return _combine(results, xn.shape[1])
+
+
+def _combine(results, n_vox: int):
+    """Maxima of every share's blocks in order, voxel counts summed."""
+    maxima = [m for share_maxima, _ in results for m in share_maxima]
+    counts = np.zeros(n_vox, dtype=np.int64)
+    for _, share_counts in results:
+        counts += share_counts
+    return maxima, counts
 
 
 def distributed_sign_flip_test(
