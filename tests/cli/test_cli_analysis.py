@@ -92,6 +92,25 @@ def test_svc_real_feat_tstat_peak_z_equals_fsl_zstat(capsys):
     assert out["df"] == "voxelwise" and out["df_min"] == 122.0
     assert out["smoothness_source"] == "FEAT stats/smoothness"
     assert out["converted_from"] == "T" and out["stat_type"] == "Z"
+    # SPM's table: up to 3 maxima per cluster, strongest first, more than 8 mm apart, each a
+    # local maximum of FSL's z map over its 18 neighbours (scipy, not the code under test)
+    from scipy import ndimage
+
+    inside = nib.load(COPE1 / "mask.nii.gz").get_fdata() > 0
+    zz = np.where(inside, fsl_z, -np.inf)
+    footprint = ndimage.generate_binary_structure(3, 2)
+    local_max = zz >= ndimage.maximum_filter(zz, footprint=footprint, mode="constant",
+                                             cval=-np.inf)
+    first = out["clusters"][0]
+    maxima = first["maxima"]
+    assert len(maxima) == 3 and maxima[0] == first["peak"]
+    assert [m["z"] for m in maxima] == sorted((m["z"] for m in maxima), reverse=True)
+    xyz = np.array([m["xyz_mm"] for m in maxima])
+    gaps = np.sqrt(((xyz[:, None] - xyz[None]) ** 2).sum(-1))[np.triu_indices(3, 1)]
+    assert gaps.min() > 8.0
+    for m in maxima:
+        assert local_max[tuple(m["ijk"])]
+        assert m["z"] == pytest.approx(fsl_z[tuple(m["ijk"])], abs=1e-3)
     zs = run_json(capsys, ["svc", str(COPE1 / "stats" / "zstat1.nii.gz"),
                            str(COPE1 / "mask.nii.gz")])
     assert zs["peak"]["z"] == pytest.approx(out["peak"]["z"], abs=1e-3)
