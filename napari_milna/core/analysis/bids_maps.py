@@ -12,8 +12,8 @@ import json
 import os
 from pathlib import Path
 
-from ..io.nifti import nifti_stem
 from ..io.bids import bids_entities
+from ..io.nifti import nifti_stem
 from .model import Analysis, Contrast
 
 #: Sidecar keys read as degrees of freedom, in order.
