@@ -13,8 +13,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-#: The public API, from :mod:`napari_milna.api`.
-_API = (
+#: The public API: the names :mod:`napari_milna.api` defines (its ``__all__``).
+API_NAMES = (
     "crossover",
     "first_level",
     "framewise_displacement",
@@ -27,12 +27,12 @@ _API = (
     "small_volume_correction",
 )
 
-__all__ = ["__version__", *_API]
+__all__ = ["__version__", *API_NAMES]
 
 
 def __getattr__(name: str):
     """Import :mod:`napari_milna.api` on first use of one of its names (PEP 562)."""
-    if name in _API:
+    if name in API_NAMES:
         value = getattr(importlib.import_module(".api", __name__), name)
         globals()[name] = value
         return value
@@ -40,4 +40,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+    return sorted(set(globals()) | set(API_NAMES))

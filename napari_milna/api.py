@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import API_NAMES
 from .core.protocol import (
     DROPOUT_THRESHOLD,
     FOURIER_ORDERS,
@@ -32,18 +33,7 @@ from .core.protocol import (
     SVC_MIN_DISTANCE_MM,
 )
 
-__all__ = [
-    "crossover",
-    "first_level",
-    "framewise_displacement",
-    "open_image",
-    "retroicor",
-    "roi_facts",
-    "run_qc",
-    "seed_roi",
-    "sign_flip_test",
-    "small_volume_correction",
-]
+__all__ = list(API_NAMES)
 
 
 def open_image(img):

@@ -21,3 +21,21 @@ def description(doc: str) -> str:
     developers.
     """
     return doc.split("\n\n")[1]
+
+
+def finish(parser, run, *, overwrite: str | None = None) -> None:
+    """Add the options every command ends with and the function it runs.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's (or action's) parser.
+    run : callable
+        ``run(args) -> dict | None``, set as ``func``.
+    overwrite : str, optional
+        Help of ``--overwrite`` (what it replaces); no such option when None.
+    """
+    if overwrite is not None:
+        parser.add_argument("--overwrite", action="store_true", help=overwrite)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)

@@ -12,7 +12,7 @@ from ..core.protocol import (
     CONNECTIVITY_LOW_PASS_HZ,
     FD_THRESHOLD_MM,
 )
-from . import description
+from . import description, finish
 
 HELP = "insula -> default-mode network seed connectivity (Fisher z maps)"
 
@@ -38,9 +38,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--drug", default="drug", help="ses- label of the drug session")
     p.add_argument("--placebo", default="placebo", help="ses- label of the placebo session")
     p.add_argument("--out", required=True, help="existing output folder")
-    p.add_argument("--overwrite", action="store_true", help="replace existing maps")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
+    finish(p, run, overwrite="replace existing maps")
 
 
 def run(args) -> dict:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 from ..core.protocol import CONTRAST_KINDS
-from . import description
+from . import description, finish
 
 HELP = (
     "drug-vs-placebo crossover: per-subject interaction maps, paired group t map "
@@ -45,9 +45,7 @@ def add_parser(subparsers) -> None:
                    help="resample maps on another grid onto the first map's grid (trilinear)")
     p.add_argument("--resample-roi", action="store_true",
                    help="resample ROIs on another grid onto the maps' grid (nearest neighbour)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
+    finish(p, run, overwrite="replace existing outputs")
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -19,7 +19,7 @@ from ..core.protocol import (
     SLICE_ORDERS,
     TASK_CORRELATION_LEVEL,
 )
-from . import description
+from . import description, finish
 
 HELP = "first-level pain GLM (nilearn): Pain > Baseline, Pain > Sensory as SPM-style T maps"
 
@@ -71,9 +71,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--no-compare", action="store_true",
                    help="do not refit without RETROICOR for the comparison")
     p.add_argument("--out", required=True, help="existing output folder")
-    p.add_argument("--overwrite", action="store_true", help="replace existing maps")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
+    finish(p, run, overwrite="replace existing maps")
 
 
 def run(args) -> dict:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from . import finish
+
 
 def add_parser(subparsers) -> None:
     """Register ``milna info``."""
     p = subparsers.add_parser("info", help="geometry, kind, statistic and df of a NIfTI file")
     p.add_argument("file", help="NIfTI file (.nii, .nii.gz, .hdr/.img)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
+    finish(p, run)
 
 
 def run(args) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core.protocol import FD_THRESHOLD_MM, HEAD_RADIUS_MM, MOTION_FORMATS
+from . import finish
 
 
 def add_parser(subparsers) -> None:
@@ -25,8 +26,7 @@ def add_parser(subparsers) -> None:
                    help="also scrub this many volumes after (Power 2014: --before 1 --after 2)")
     p.add_argument("--radius", type=float, default=HEAD_RADIUS_MM,
                    help="head radius in mm for rotations (default 50)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
+    finish(p, run)
 
 
 def run(args) -> dict:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from ..core.errors import input_error
-from . import description
+from . import description, finish
 
 HELP = "sign-flip permutation test of subject images, FWE over an ROI (max t)"
 
@@ -48,8 +48,7 @@ def add_parser(subparsers) -> None:
                    "--whole-brain: local processes)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="local worker processes (default: the CPU count; 1: this process)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
+    finish(p, run)
 
 
 def run(args: argparse.Namespace) -> dict:

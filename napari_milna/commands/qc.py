@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..core.errors import input_error
 from ..core.protocol import DROPOUT_THRESHOLD
-from . import description
+from . import description, finish
 
 HELP = "brainstem coverage, signal dropout, SPM implicit mask, tSNR and CSF QC of EPI runs"
 
@@ -50,8 +50,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--workers", type=int, help="local worker processes (batch mode)")
     p.add_argument("--no-mask-pairing", action="store_true",
                    help="do not look for fMRIPrep brain masks / CSF probsegs next to the runs")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
+    finish(p, run)
 
 
 def _single(args) -> bool:

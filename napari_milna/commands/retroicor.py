@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..core.errors import input_error
 from ..core.protocol import FOURIER_ORDERS, HR_WINDOW_S, PHYSIO_MODELS, SLICE_ORDERS
-from . import description
+from . import description, finish
 
 HELP = "RETROICOR regressors (Glover 2000, Harvey 2008) from a BIDS physio file"
 
@@ -50,9 +50,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--hr-window", type=float, default=HR_WINDOW_S, metavar="S",
                    help="window (s) of the heart rate around each volume (default 6)")
     p.add_argument("--out", required=True, help="output TSV")
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
+    finish(p, run, overwrite="replace existing outputs")
 
 
 def run(args) -> dict:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..core.errors import input_error
 from ..core.protocol import SEED_FRACTION, SEED_VARIANTS
+from . import finish
 
 _FACT_KEYS = ("n_voxels", "volume_mm3", "centroid_mm", "csf_fraction")
 
@@ -61,9 +62,7 @@ def add_parser(subparsers) -> None:
     )
     seed.add_argument("--name", help="ROI name in the file name (default: the region)")
     seed.add_argument("--assume-mni", action="store_true", help="confirm that REF is in MNI space")
-    seed.add_argument("--overwrite", action="store_true", help="replace an existing file")
-    seed.add_argument("--json", action="store_true", help="print one JSON object")
-    seed.set_defaults(func=run_seed)
+    finish(seed, run_seed, overwrite="replace an existing file")
 
     info = actions.add_parser("info", help="facts of an ROI file (mask or dseg)")
     info.add_argument("roi", help="ROI file: *_mask.nii.gz or *_dseg.nii.gz (+ .tsv)")
@@ -72,8 +71,7 @@ def add_parser(subparsers) -> None:
     info.add_argument("--csf", help="CSF probability map (resampled if on another grid)")
     info.add_argument("--brain", help="brain mask on the ROI grid")
     info.add_argument("--coverage", help="coverage / analysis mask on the ROI grid")
-    info.add_argument("--json", action="store_true", help="print one JSON object")
-    info.set_defaults(func=run_info)
+    finish(info, run_info)
 
     move = actions.add_parser("resample", help="move an ROI file onto a reference grid")
     move.add_argument("roi", help="ROI file: mask or dseg")
@@ -83,9 +81,7 @@ def add_parser(subparsers) -> None:
     move.add_argument(
         "--fraction", type=_fraction, default=0.5, help="threshold for --method fraction"
     )
-    move.add_argument("--overwrite", action="store_true", help="replace an existing file")
-    move.add_argument("--json", action="store_true", help="print one JSON object")
-    move.set_defaults(func=run_resample)
+    finish(move, run_resample, overwrite="replace an existing file")
 
 
 def _csf_on(path, grid):

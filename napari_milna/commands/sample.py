@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from ..core.errors import input_error
-from . import description
+from . import description, finish
 
 HELP = "generate the synthetic brainstem pharmaco-fMRI sample study (with ground truth)"
 
@@ -23,8 +23,7 @@ def add_parser(subparsers) -> None:
                    help="destination folder (new, empty, or a previous sample study)")
     p.add_argument("--force", action="store_true",
                    help="regenerate even when DIR already holds a complete study")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
+    finish(p, run)
 
 
 def run(args) -> dict:

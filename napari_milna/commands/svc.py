@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..core.errors import input_error
 from ..core.protocol import SVC_ALPHA, SVC_CONNECTIVITY, SVC_HEIGHT_P, SVC_MIN_DISTANCE_MM
-from . import description
+from . import description, finish
 
 HELP = "small-volume correction (SPM12 RFT + Bonferroni, FDR) of a T/Z map in an ROI"
 
@@ -73,9 +73,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--csv", metavar="OUT",
                    help="also write the table of peaks and clusters as CSV (the SVC tab's "
                    "export)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --csv file")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
+    finish(p, run, overwrite="replace an existing --csv file")
 
 
 def _check_level(name: str, value: float) -> None:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import itertools
-import json
 from math import gamma, sqrt
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from napari_milna.cli import main
 from napari_milna.core.io.geometry import Grid
 from napari_milna.core.svc.permutation import sign_flip_test
 from napari_milna.core.svc.smoothness import estimate_smoothness
+from tests.cli.cli_run import run_error, run_json
 from tests.conftest import write_nifti
 
 # 2.5 x 2.5 x 3 mm EPI-like voxels, LAS (x flipped) so that mm come from the affine
@@ -42,22 +41,6 @@ def spm(tmp_path):
                        description="SPM{T_[20.0]} - contrast 1: drug x pain")
     roi = write_nifti(tmp_path / "pag_mask.nii.gz", box(), AFF)
     return {"stat": stat, "roi": roi, "tmp": tmp_path}
-
-
-def run_json(capsys, argv):
-    status = main(argv + ["--json"])
-    captured = capsys.readouterr()
-    assert status == 0, captured.err
-    return json.loads(captured.out)
-
-
-def run_error(capsys, argv):
-    status = main(argv + ["--json"])
-    captured = capsys.readouterr()
-    assert status == 2
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1, captured.err
-    return lines[0]
 
 
 def p_rft_t_by_hand(t, v, resels):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from napari_milna.cli import main
+from tests.cli.cli_run import run_error, run_json
 from tests.conftest import write_nifti
 
 AFF = np.array([[-2.5, 0, 0, 20.0], [0, 2.5, 0, -50.0], [0, 0, 3.0, -40.0], [0, 0, 0, 1]])
@@ -27,18 +25,10 @@ def spm(tmp_path):
     return stat, write_nifti(tmp_path / "pag_mask.nii.gz", roi, AFF), tmp_path
 
 
-def svc(capsys, *argv):
-    status = main(["svc", *map(str, argv), "--json"])
-    captured = capsys.readouterr()
-    return status, captured
-
-
 def test_csv_holds_the_json_numbers(spm, capsys):
     stat, roi, tmp = spm
     out = tmp / "svc.csv"
-    status, captured = svc(capsys, stat, roi, "--fwhm", 6, "--height-p", 0.05, "--csv", out)
-    assert status == 0, captured.err
-    summary = json.loads(captured.out)
+    summary = run_json(capsys, ["svc", stat, roi, "--fwhm", 6, "--height-p", 0.05, "--csv", out])
     assert summary["csv"] == str(out)
     table = pd.read_csv(out)
     peak = summary["peak"]
@@ -59,10 +49,9 @@ def test_csv_never_overwrites_unasked(spm, capsys):
     stat, roi, tmp = spm
     out = tmp / "svc.csv"
     out.write_text("keep me\n")
-    status, captured = svc(capsys, stat, roi, "--fwhm", 6, "--csv", out)
-    assert status == 2 and "already exists" in captured.err and str(out) in captured.err
+    line = run_error(capsys, ["svc", stat, roi, "--fwhm", 6, "--csv", out])
+    assert "already exists" in line and str(out) in line
     assert out.read_text() == "keep me\n"
-    status, captured = svc(capsys, stat, roi, "--fwhm", 6, "--csv", out, "--overwrite")
-    assert status == 0, captured.err
+    run_json(capsys, ["svc", stat, roi, "--fwhm", 6, "--csv", out, "--overwrite"])
     assert out.read_text().startswith("row,")
     assert sorted(p.name for p in tmp.iterdir()) == ["pag_mask.nii.gz", "spmT_0001.nii", "svc.csv"]

@@ -181,11 +181,8 @@ def write_table(
     Returns
     -------
     Path
-
-    Raises
-    ------
-    MilnaInputError
-        The file exists (and ``overwrite`` is False) or its folder does not.
+        Written through :func:`atomic_write_text` (which raises for an existing file
+        unless ``overwrite``, or a missing folder).
     """
     path = Path(path)
     sep = _separator(path, sep)

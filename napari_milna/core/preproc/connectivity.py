@@ -271,9 +271,9 @@ def seed_connectivity(
     """
     from nilearn.maskers import NiftiMasker
 
-    from ..io.nifti import NiftiSource, open_nifti
+    from ..io.nifti import open_nifti
 
-    source = bold if isinstance(bold, NiftiSource) else open_nifti(bold)
+    source = open_nifti(bold)  # a path, an opened source or a nibabel image
     if not source.is_run:
         raise input_error(source.path, "is a 3D image; connectivity needs a 4D run")
     tr = tr or source.tr

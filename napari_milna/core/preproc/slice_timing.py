@@ -200,11 +200,11 @@ def choose_slice_time(
     -------
     SliceChoice
     """
-    from ..io.nifti import NiftiSource, open_nifti
+    from ..io.nifti import open_nifti
 
     if slice_time is not None:
         return SliceChoice(float(slice_time), slice_index, "given")
-    source = bold if isinstance(bold, NiftiSource) else open_nifti(bold)
+    source = open_nifti(bold)  # a path, an opened source or a nibabel image
     try:
         meta = read_bold_sidecar(source.path)
     except MilnaInputError:

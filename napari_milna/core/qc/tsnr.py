@@ -48,7 +48,7 @@ import numpy as np
 from numpy.polynomial import Legendre
 
 from ..errors import input_error
-from ..io.nifti import LazyRun, NiftiSource, open_nifti
+from ..io.nifti import LazyRun, open_nifti
 from ..jobs import Progress, report
 
 #: Bytes of float64 data one streamed chunk may take (the chunk length follows from it).
@@ -93,7 +93,7 @@ def as_run(run) -> LazyRun:
     """
     if isinstance(run, LazyRun):
         return run
-    source = run if isinstance(run, NiftiSource) else open_nifti(run)
+    source = open_nifti(run)  # a path, an opened source or a nibabel image
     if not source.is_run:
         raise input_error(source.path, "is a 3D image; a 4D run (several volumes) is needed")
     return source.run()

@@ -306,23 +306,11 @@ def roi_facts_table(
 
 
 def write_facts_csv(facts, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write a facts table as CSV, atomically (temporary file, then rename).
+    """Write a facts table (iterable of :class:`RoiFacts`) as CSV, one row per ROI.
 
-    Parameters
-    ----------
-    facts : iterable of RoiFacts
-    path : str or path-like
-    overwrite : bool
-        Replace an existing file; without it an existing file is an error.
-
-    Returns
-    -------
-    Path
-
-    Raises
-    ------
-    MilnaInputError
-        When the file exists and ``overwrite`` is False, or the folder is missing.
+    The columns are :data:`CSV_COLUMNS`, an empty cell where a fact is missing. The
+    write is :func:`~napari_milna.core.io.tables.write_table`'s: atomic, and an existing
+    file is a :class:`~napari_milna.core.errors.MilnaInputError` unless ``overwrite``.
     """
     import pandas as pd
 

@@ -118,12 +118,8 @@ def nonzero_mask(owner, data: np.ndarray, what: str = "mask", extra: str = "") -
 
     Returns
     -------
-    ndarray of bool
-
-    Raises
-    ------
-    MilnaInputError
-        No non-zero finite voxel.
+    mask : ndarray of bool
+        Refused (:class:`MilnaInputError`) when it holds no non-zero finite voxel.
     """
     mask = np.isfinite(data) & (data != 0)
     if not mask.any():
