@@ -62,6 +62,8 @@ class JobRunner(QObject):
 
     #: ``(status, detail)`` when a job ended: ``"ok"``, ``"cancelled"`` or ``"error"``.
     finished = Signal(str, object)
+    #: ``(done, total)`` of each progress report shown (for a tab's own count of steps).
+    stepped = Signal(int, int)
 
     def __init__(
         self,
@@ -183,6 +185,7 @@ class JobRunner(QObject):
     def _on_step(self, number: int, step: Step) -> None:
         if self._closed or number != self._job or step.total <= 0:
             return
+        self.stepped.emit(step.done, step.total)
         if self._pbar is not None:
             if self._pbar.total != step.total:
                 self._pbar.total = step.total
