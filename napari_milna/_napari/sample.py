@@ -6,6 +6,7 @@ from ..core.io.geometry import DisplaySpace
 from ..core.io.kinds import ImageKind
 from ..core.io.nifti import load_volume
 from .layers import layer_tuple
+from .reader import open_analysis_layers, register_analysis
 
 #: Where the viewer opens: the PAG centroid in MNI mm (Satpute et al. 2013; DESIGN.md).
 PAG_MNI = (0.5, -31.0, -9.0)
@@ -17,7 +18,8 @@ def sample_study_layers() -> list[tuple]:
     """Layers of the sample study: template T1, pain run, group T map and its masks.
 
     The study is generated on first use (deterministic, cached; see
-    ``napari_milna.sample_data``). The study session takes the group T map as its
+    ``napari_milna.sample_data``). Its second level opens as an SPM folder (df and
+    smoothness from ``SPM.mat``). The study session takes the group T map as its
     statistical map, the second-level ``mask.nii`` as the analysis mask, the brain
     mask and the CSF probability as the brain and CSF masks, and the run as its run.
     The viewer opens on the PAG.
@@ -36,12 +38,6 @@ def sample_study_layers() -> list[tuple]:
         (study.bold, {"name": "pain run (sub-01)", "visible": False}, "run"),
         (study.csf_probseg, {"name": "CSF probability", "visible": False}, "csf"),
         (study.brain_mask, {"name": "brain mask", "visible": False}, "brain"),
-        (study.group_mask, {"name": ANALYSIS_MASK_NAME, "visible": False}, "analysis"),
-        (
-            study.group_tmap,
-            {"name": "drug x pain interaction (T, df 14)", "visible": True},
-            "stat_map",
-        ),
     ]
     layers = []
     for path, overrides, role in plan:
@@ -52,4 +48,15 @@ def sample_study_layers() -> list[tuple]:
         if src.info.kind == ImageKind.STAT:
             src.focus_mm = PAG_MNI
         layers.append((data, kwargs, layer_type))
+    # the second level as SPM's folder: group T map (df 14, FWHM from SPM.mat) and mask.nii
+    folder_layers, opened = open_analysis_layers(study.group_tmap.parent, state)
+    for data, kwargs, layer_type in folder_layers:
+        src = kwargs["metadata"]["milna"]
+        if src.info.kind == ImageKind.STAT:
+            kwargs.update(name="drug x pain interaction (T, df 14)", visible=True)
+            src.focus_mm = PAG_MNI
+        else:
+            kwargs.update(name=ANALYSIS_MASK_NAME, visible=False)
+        layers.append((data, kwargs, layer_type))
+    register_analysis(opened, viewer)
     return layers

@@ -14,7 +14,8 @@ crosshair, the time series and the status bar all show :attr:`cursor_mm`.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from napari.layers import Image, Labels
@@ -47,6 +48,36 @@ class Smoothness:
     def describe(self) -> str:
         """``"FWHM 6 x 6 x 6 mm (typed)"``."""
         return "FWHM " + " x ".join(f"{v:g}" for v in self.fwhm_mm) + f" mm ({self.source})"
+
+
+@dataclass(frozen=True)
+class OpenAnalysis:
+    """An analysis folder opened as one unit (SPM, FEAT, randomise, BIDS statistics).
+
+    Attributes
+    ----------
+    analysis : napari_milna.core.analysis.Analysis
+        The folder as the core read it.
+    maps : dict
+        Resolved path of a statistic map shown as a layer -> its
+        :class:`~napari_milna.core.analysis.FolderStatMap` (df, smoothness, mask, RPV).
+    found, missing : list of str
+        What the folder gave and what it lacked, in words (the notification).
+    """
+
+    analysis: object
+    maps: dict = field(default_factory=dict)
+    found: list = field(default_factory=list)
+    missing: list = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        """The analysis folder."""
+        return Path(self.analysis.folder)
+
+
+def _map_key(path) -> str:
+    return str(Path(path).resolve())
 
 
 def _is_result(layer) -> bool:
@@ -136,6 +167,8 @@ class StudySession:
     layers_changed = Signal()
     #: A tab says something about the session: ``(level, text)`` for the status strip.
     message = Signal(str, str)
+    #: An analysis folder was opened (an :class:`OpenAnalysis`).
+    analysis_changed = Signal(object)
 
     def __init__(self, viewer):
         self._viewer_ref = weakref.ref(viewer)
@@ -146,6 +179,9 @@ class StudySession:
         self.run = None
         self.masks: dict[str, object] = dict.fromkeys(MASK_ROLES)
         self.cursor_mm = np.zeros(3)
+        #: The analysis folder opened last (an :class:`OpenAnalysis`), or None.
+        self.analysis: OpenAnalysis | None = None
+        self._folder_maps: dict[str, object] = {}
         viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.removed.connect(self._on_removed)
 
@@ -240,6 +276,40 @@ class StudySession:
         self.cursor_mm = xyz.copy()
         self.cursor_changed.emit(self.cursor_mm.copy())
 
+    def set_analysis(self, opened: OpenAnalysis) -> None:
+        """An analysis folder was opened: its maps' df, smoothness and masks become known."""
+        for key, folder_map in opened.maps.items():
+            self._folder_maps[_map_key(key)] = folder_map
+        self.analysis = opened
+        self.analysis_changed.emit(opened)
+
+    def folder_map(self, layer):
+        """What the analysis folder of a statistic layer says about it, or None.
+
+        Maps opened with their folder are known; for a map opened as a single file, the
+        folder it lies in (SPM.mat, FEAT stats/, BIDS sidecars) is read once and kept.
+
+        Returns
+        -------
+        napari_milna.core.analysis.FolderStatMap or None
+
+        Raises
+        ------
+        MilnaInputError
+            The folder looks like an analysis but cannot be read (one sentence).
+        """
+        src = source_of(layer) if layer is not None else None
+        if src is None or src.source is None or src.is_run:
+            return None
+        key = _map_key(src.source.path)
+        if key not in self._folder_maps:
+            if not Path(key).is_file():
+                return None
+            from ..core.analysis import folder_stat_map
+
+            self._folder_maps[key] = folder_stat_map(key)
+        return self._folder_maps[key]
+
     def describe(self) -> str:
         """One line: map, ROI and masks in use."""
         parts = [f"map: {self.stat_map.name if self.stat_map is not None else 'none'}"]
@@ -310,6 +380,7 @@ def _first_label(layer) -> int:
 
 __all__ = [
     "MASK_ROLES",
+    "OpenAnalysis",
     "Smoothness",
     "StudySession",
     "csf_layers",
