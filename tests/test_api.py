@@ -21,6 +21,7 @@ DOCTEST_MODULES = [
     "napari_milna.core.jobs",
     "napari_milna.core.io.bids",
     "napari_milna.core.io.geometry",
+    "napari_milna.core.results",
 ]
 
 REQUIRED = ["napari_milna.api." + name for name in (

@@ -46,6 +46,7 @@ import numpy as np
 from ..errors import input_error
 from ..jobs import Progress
 from ..protocol import CONNECTIVITY_HIGH_PASS_HZ, CONNECTIVITY_LOW_PASS_HZ
+from ..results import field_dict
 
 #: Documented insula seeds: name -> (MNI mm, Seitzman network, description).
 INSULA_SEEDS = {
@@ -72,9 +73,7 @@ class Seed:
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
-        return {"name": self.name, "xyz": [float(v) for v in self.xyz],
-                "radius": float(self.radius), "network": self.network,
-                "description": self.description}
+        return field_dict(self)
 
 
 def seitzman_nodes():

@@ -30,6 +30,7 @@ from ..errors import input_error
 from ..io.tables import read_table
 from ..jobs import Progress
 from ..protocol import GLM_HIGH_PASS_HZ, GLM_SMOOTHING_FWHM_MM
+from ..results import field_dict
 
 #: trial_type values read as the implicit baseline (not modelled).
 BASELINE_TRIAL_TYPES = ("rest", "baseline", "fixation")
@@ -411,8 +412,7 @@ class RoiPeak:
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
-        return {"roi": self.roi, "contrast": self.contrast, "peak_t": self.peak_t,
-                "peak_mm": self.peak_mm, "n_voxels": int(self.n_voxels)}
+        return field_dict(self)
 
 
 def roi_peak(t_map: np.ndarray, roi: np.ndarray, grid, roi_name: str, contrast: str) -> RoiPeak:

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import input_error
 from ..io.tables import read_json_object
+from ..results import field_dict
 
 #: Names accepted for each signal in a BIDS ``Columns`` list (first match wins).
 CARDIAC_NAMES = ("cardiac", "pulse", "ppg", "ecg")
@@ -284,14 +285,7 @@ class BeatFlag:
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
-        return {
-            "interval": int(self.interval),
-            "start": float(self.start),
-            "end": float(self.end),
-            "ibi": float(self.ibi),
-            "local_median": float(self.local_median),
-            "kind": self.kind,
-        }
+        return field_dict(self)
 
 
 @dataclass

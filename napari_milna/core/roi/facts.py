@@ -20,6 +20,7 @@ import numpy as np
 
 from ..io.geometry import Grid
 from ..io.tables import write_table
+from ..results import field_dict
 
 #: CSV columns, in order.
 CSV_COLUMNS = (
@@ -90,21 +91,7 @@ class RoiFacts:
 
     def to_dict(self) -> dict:
         """JSON-ready values (lists, floats, None)."""
-        return {
-            "label": int(self.label),
-            "name": self.name,
-            "n_voxels": int(self.n_voxels),
-            "volume_mm3": float(self.volume_mm3),
-            "centroid_mm": _list(self.centroid_mm),
-            "csf_fraction": self.csf_fraction,
-            "brain_fraction": self.brain_fraction,
-            "coverage_fraction": self.coverage_fraction,
-            "stat_mean": self.stat_mean,
-            "stat_peak": self.stat_peak,
-            "stat_peak_mm": _list(self.stat_peak_mm),
-            "stat_peak_ijk": None if self.stat_peak_ijk is None else list(self.stat_peak_ijk),
-            "empty": bool(self.empty),
-        }
+        return field_dict(self)
 
     def csv_row(self) -> dict:
         """One CSV row (see :data:`CSV_COLUMNS`); None becomes an empty cell."""

@@ -57,6 +57,7 @@ from ..errors import MilnaInputError, input_error
 from ..io.geometry import Grid
 from ..io.nifti import NiftiSource, nifti_stem, open_nifti
 from ..protocol import DEFAULT_SEED_VARIANT, SEED_FRACTION, SEED_VARIANTS
+from ..results import field_dict
 from .shapes import Box, HollowCylinder, Shape, Sphere, voxel_fraction
 
 SATPUTE_2013 = (
@@ -96,13 +97,7 @@ class SeedSpec:
 
     def to_dict(self) -> dict:
         """JSON-ready description."""
-        return {
-            "region": self.region,
-            "variant": self.variant,
-            "shape": self.shape.to_dict(),
-            "citation": self.citation,
-            "description": self.description,
-        }
+        return field_dict(self)
 
 
 def _pag_cylinder() -> HollowCylinder:

@@ -32,6 +32,7 @@ from scipy.stats import false_discovery_control
 from ..errors import input_error
 from ..io.geometry import Grid, bounding_box
 from ..protocol import SVC_ALPHA, SVC_CONNECTIVITY, SVC_HEIGHT_P, SVC_MIN_DISTANCE_MM
+from ..results import field_dict
 from .cluster_level import ResultsTable, results_table
 from .peaks import find_clusters, local_maxima, select_maxima
 from .resels import resel_counts
@@ -78,19 +79,7 @@ class Peak:
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
-        return {
-            "value": float(self.value),
-            "z": float(self.z),
-            "p_uncorrected": float(self.p_uncorrected),
-            "p_fwe_rft": float(self.p_fwe_rft),
-            "p_fwe_bonferroni": float(self.p_fwe_bonferroni),
-            "p_fwe": float(self.p_fwe),
-            "q_fdr": float(self.q_fdr),
-            "xyz_mm": [float(v) for v in self.xyz_mm],
-            "ijk": [int(v) for v in self.ijk],
-            "sign": int(self.sign),
-            "cluster": self.cluster,
-        }
+        return field_dict(self)
 
 
 @dataclass(frozen=True)
@@ -107,15 +96,7 @@ class Cluster:
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
-        return {
-            "index": int(self.index),
-            "sign": int(self.sign),
-            "n_voxels": int(self.n_voxels),
-            "volume_mm3": float(self.volume_mm3),
-            "peak_value": float(self.peak_value),
-            "peak_xyz_mm": [float(v) for v in self.peak_xyz_mm],
-            "peak_ijk": [int(v) for v in self.peak_ijk],
-        }
+        return field_dict(self)
 
 
 @dataclass(frozen=True)

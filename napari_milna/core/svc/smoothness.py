@@ -42,6 +42,7 @@ import numpy as np
 
 from ..errors import input_error
 from ..io.geometry import Grid
+from ..results import field_dict
 from .rft import FOUR_LN2
 
 
@@ -68,12 +69,7 @@ class Smoothness:
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
-        return {
-            "fwhm_mm": [float(v) for v in self.fwhm_mm],
-            "fwhm_voxels": [float(v) for v in self.fwhm_voxels],
-            "source": self.source,
-            "details": dict(self.details),
-        }
+        return field_dict(self)
 
 
 def _make(fwhm_voxels, grid: Grid, source: str, details: dict) -> Smoothness:
