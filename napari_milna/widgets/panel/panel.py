@@ -34,6 +34,7 @@ from ..._napari.compat import layer_controls_dock, layer_list_dock, main_window
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import unwrap_viewer
 from .dock_layout import ScrollingDock
+from .status import ERROR_COLOUR, StatusLabel, coloured, notify
 
 #: The plugin, and the panel's name in napari's Plugins menu (napari.yaml).
 PLUGIN = "napari-milna"
@@ -108,13 +109,23 @@ class FeatureTab(QWidget):
         self.title = title
         self._build = build
         self.widget: QWidget | None = None
+        #: Why the feature widget could not be built (None: it could, or was not tried).
+        self.error: str | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
-    def ensure_built(self) -> QWidget:
-        """The feature widget (built now if it was not yet)."""
-        if self.widget is None:
-            self.widget = self._build()
+    def ensure_built(self) -> QWidget | None:
+        """The feature widget (built now if it was not yet); None when it cannot be built."""
+        if self.widget is None and self.error is None:
+            try:
+                self.widget = self._build()
+            except Exception as exc:  # noqa: BLE001 - one broken tab never takes the viewer down
+                problem = f"{type(exc).__name__}: {exc}"
+                self.error = f"The {self.title} tab could not be opened: {problem}"
+                self.layout().addWidget(StatusLabel(coloured(self.error, ERROR_COLOUR)))
+                self.layout().addStretch(1)
+                notify("error", self.error)
+                return None
             self.layout().addWidget(scrolling(self.widget))
         return self.widget
 
@@ -195,8 +206,11 @@ class MilnaPanel(QWidget):
             place_panel(unwrap_viewer(self.viewer), dock_widget)
 
     # ------------------------------------------------------------------ tabs
-    def tab(self, title: str) -> QWidget:
-        """The widget of tab ``title`` (a feature tab is built now if it was not yet)."""
+    def tab(self, title: str) -> QWidget | None:
+        """The widget of tab ``title`` (a feature tab is built now if it was not yet).
+
+        None when the feature widget cannot be built (the tab says why).
+        """
         if title == "Viewer":
             return self.controls
         return self.pages[title].ensure_built()
@@ -207,7 +221,7 @@ class MilnaPanel(QWidget):
             return self.controls
         return self.pages[title].widget
 
-    def show_tab(self, title: str) -> QWidget:
+    def show_tab(self, title: str) -> QWidget | None:
         """Bring tab ``title`` to the front; returns its widget."""
         self.tabs.setCurrentIndex(TAB_TITLES.index(title))
         return self.tab(title)

@@ -116,13 +116,15 @@ class OrthoViews:
         show = bool(show)
         if show == self._shown:
             return self._shown
-        if show and not self.built and not self._build():
+        first = show and not self.built
+        if first and not self._build():
             return False
         viewer = self.viewer
-        self.side.setVisible(show)
+        self.side.setVisible(show)  # the splitter keeps the side's width while it is hidden
         self._shown = show
         if show:
             orient_side_views(viewer)
+        if first:
             splitter = self.manager.h_splitter_top
             total = max(sum(splitter.sizes()), 100)
             side = int(total * SIDE_FRACTION)

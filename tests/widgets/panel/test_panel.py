@@ -178,3 +178,20 @@ def test_send_group_t_to_svc_sets_the_session_stat_map(make_napari_viewer, spm_t
     again, _ = send_to_svc(viewer, spm_tmap, "crossover group T: interaction")
     assert again is layer and find_panel(viewer) is panel
     assert sum(lay.name == "crossover group T: interaction" for lay in viewer.layers) == 1
+
+
+def test_a_tab_that_cannot_be_built_says_so_and_the_others_work(make_napari_viewer, qtbot,
+                                                                monkeypatch):
+    import napari_milna.widgets.panel.panel as panel_module
+
+    def broken(viewer):
+        raise ImportError("cannot import name 'x' from 'napari_milna.widgets.qc'")
+
+    tabs = tuple((title, broken if title == "QC" else build)
+                 for title, build in panel_module.FEATURE_TABS)
+    monkeypatch.setattr(panel_module, "FEATURE_TABS", tabs)
+    viewer = make_napari_viewer(show=True)
+    panel = open_panel(viewer)
+    assert panel.show_tab("QC") is None
+    assert "The QC tab could not be opened: ImportError" in panel.pages["QC"].error
+    assert isinstance(panel.show_tab("SVC"), SvcDock) and panel.strip.isVisible()
