@@ -46,7 +46,7 @@ import numpy as np
 from ..errors import input_error
 from ..jobs import Progress
 from ..protocol import CONNECTIVITY_HIGH_PASS_HZ, CONNECTIVITY_LOW_PASS_HZ
-from ..results import field_dict
+from ..results import FieldsToDict
 
 #: Documented insula seeds: name -> (MNI mm, Seitzman network, description).
 INSULA_SEEDS = {
@@ -62,7 +62,7 @@ LOW_PASS_HZ = CONNECTIVITY_LOW_PASS_HZ
 
 
 @dataclass(frozen=True)
-class Seed:
+class Seed(FieldsToDict):
     """A sphere seed in MNI mm."""
 
     name: str
@@ -70,10 +70,6 @@ class Seed:
     radius: float = SEED_RADIUS_MM
     network: str = ""
     description: str = ""
-
-    def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return field_dict(self)
 
 
 def seitzman_nodes():

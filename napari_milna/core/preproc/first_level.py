@@ -30,7 +30,7 @@ from ..errors import input_error
 from ..io.tables import read_table
 from ..jobs import Progress
 from ..protocol import GLM_HIGH_PASS_HZ, GLM_SMOOTHING_FWHM_MM
-from ..results import field_dict
+from ..results import FieldsToDict
 
 #: trial_type values read as the implicit baseline (not modelled).
 BASELINE_TRIAL_TYPES = ("rest", "baseline", "fixation")
@@ -401,7 +401,7 @@ def write_first_level(
 
 
 @dataclass
-class RoiPeak:
+class RoiPeak(FieldsToDict):
     """Largest t inside an ROI."""
 
     roi: str
@@ -409,10 +409,6 @@ class RoiPeak:
     peak_t: float | None
     peak_mm: list[float] | None
     n_voxels: int
-
-    def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return field_dict(self)
 
 
 def roi_peak(t_map: np.ndarray, roi: np.ndarray, grid, roi_name: str, contrast: str) -> RoiPeak:

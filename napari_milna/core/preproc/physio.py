@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import input_error
 from ..io.tables import read_json_object
-from ..results import field_dict
+from ..results import FieldsToDict
 
 #: Names accepted for each signal in a BIDS ``Columns`` list (first match wins).
 CARDIAC_NAMES = ("cardiac", "pulse", "ppg", "ecg")
@@ -269,7 +269,7 @@ def read_bids_physio(
 
 
 @dataclass(frozen=True)
-class BeatFlag:
+class BeatFlag(FieldsToDict):
     """An inter-beat interval far from the local median.
 
     ``kind`` is ``"missed"`` (interval too long: a beat was probably not detected)
@@ -282,10 +282,6 @@ class BeatFlag:
     ibi: float
     local_median: float
     kind: str
-
-    def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return field_dict(self)
 
 
 @dataclass

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..io.geometry import Grid
 from ..io.tables import write_table
-from ..results import field_dict
+from ..results import FieldsToDict
 
 #: CSV columns, in order.
 CSV_COLUMNS = (
@@ -48,7 +48,7 @@ def _list(v) -> list[float] | None:
 
 
 @dataclass(frozen=True)
-class RoiFacts:
+class RoiFacts(FieldsToDict):
     """Facts of one ROI (one label value) on its grid.
 
     Attributes
@@ -88,10 +88,6 @@ class RoiFacts:
     stat_peak_mm: tuple[float, float, float] | None = None
     stat_peak_ijk: tuple[int, int, int] | None = None
     empty: bool = False
-
-    def to_dict(self) -> dict:
-        """JSON-ready values (lists, floats, None)."""
-        return field_dict(self)
 
     def csv_row(self) -> dict:
         """One CSV row (see :data:`CSV_COLUMNS`); None becomes an empty cell."""

@@ -57,7 +57,7 @@ from ..errors import MilnaInputError, input_error
 from ..io.geometry import Grid
 from ..io.nifti import NiftiSource, nifti_stem, open_nifti
 from ..protocol import DEFAULT_SEED_VARIANT, SEED_FRACTION, SEED_VARIANTS
-from ..results import field_dict
+from ..results import FieldsToDict
 from .shapes import Box, HollowCylinder, Shape, Sphere, voxel_fraction
 
 SATPUTE_2013 = (
@@ -86,7 +86,7 @@ PAG_AXIS_POINTS_MM = ((0.4, -29.2, -6.7), (0.4, -33.3, -11.9))
 
 
 @dataclass(frozen=True)
-class SeedSpec:
+class SeedSpec(FieldsToDict):
     """One literature seed: region, variant, shape in MNI mm and its citation."""
 
     region: str
@@ -94,10 +94,6 @@ class SeedSpec:
     shape: Shape
     citation: str
     description: str
-
-    def to_dict(self) -> dict:
-        """JSON-ready description."""
-        return field_dict(self)
 
 
 def _pag_cylinder() -> HollowCylinder:

@@ -32,7 +32,7 @@ from scipy.stats import false_discovery_control
 from ..errors import input_error
 from ..io.geometry import Grid, bounding_box
 from ..protocol import SVC_ALPHA, SVC_CONNECTIVITY, SVC_HEIGHT_P, SVC_MIN_DISTANCE_MM
-from ..results import field_dict
+from ..results import FieldsToDict
 from .cluster_level import ResultsTable, results_table
 from .peaks import find_clusters, local_maxima, select_maxima
 from .resels import resel_counts
@@ -62,7 +62,7 @@ def analysis_mask_of(stat: np.ndarray, mask: np.ndarray | None = None) -> np.nda
 
 
 @dataclass(frozen=True)
-class Peak:
+class Peak(FieldsToDict):
     """One local maximum (or the ROI's strongest voxel) with its p values."""
 
     value: float
@@ -77,13 +77,9 @@ class Peak:
     sign: int = 1
     cluster: int | None = None
 
-    def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return field_dict(self)
-
 
 @dataclass(frozen=True)
-class Cluster:
+class Cluster(FieldsToDict):
     """A connected set of supra-threshold ROI voxels."""
 
     index: int
@@ -93,10 +89,6 @@ class Cluster:
     peak_value: float
     peak_xyz_mm: tuple[float, float, float]
     peak_ijk: tuple[int, int, int]
-
-    def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return field_dict(self)
 
 
 @dataclass(frozen=True)

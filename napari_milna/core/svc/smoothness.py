@@ -42,12 +42,12 @@ import numpy as np
 
 from ..errors import input_error
 from ..io.geometry import Grid
-from ..results import field_dict
+from ..results import FieldsToDict
 from .rft import FOUR_LN2
 
 
 @dataclass(frozen=True)
-class Smoothness:
+class Smoothness(FieldsToDict):
     """Smoothness of a map's noise on one voxel grid.
 
     Attributes
@@ -66,10 +66,6 @@ class Smoothness:
     fwhm_voxels: tuple[float, float, float]
     source: str
     details: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return field_dict(self)
 
 
 def _make(fwhm_voxels, grid: Grid, source: str, details: dict) -> Smoothness:

@@ -50,10 +50,13 @@ def test_read_missing_values_and_text_mode(tmp_path):
                                        {"a": "2", "b": "3"}]
 
 
-def test_read_errors_name_the_file(tmp_path):
-    with pytest.raises(MilnaInputError, match="nope.tsv: does not exist"):
-        read_table(tmp_path / "nope.tsv")
-    bad = tmp_path / "bad.tsv"
-    bad.write_text("a\tb\n1\t2\n3\t4\t5\n")
-    with pytest.raises(MilnaInputError, match="bad.tsv: is not a readable tab-separated"):
-        read_table(bad)
+@pytest.mark.parametrize(("name", "text", "problem"), [
+    ("nope.tsv", None, "nope.tsv: does not exist"),
+    ("bad.tsv", "a\tb\n1\t2\n3\t4\t5\n", "bad.tsv: is not a readable tab-separated"),
+    ("bad.csv", "a,b\n1,2\n3,4,5\n", "bad.csv: is not a readable comma-separated"),
+])
+def test_read_errors_name_the_file(tmp_path, name, text, problem):
+    if text is not None:
+        (tmp_path / name).write_text(text)
+    with pytest.raises(MilnaInputError, match=problem):
+        read_table(tmp_path / name)
