@@ -15,7 +15,7 @@ from .cursor_overlay import _overlays as _scene_overlays
 from .cursor_status import CursorStatus
 from .display_controls import DisplayControls
 from .orientation_labels import OrientationLabels
-from .ortho_views import OrthoViews, side_viewer_models
+from .ortho_views import OrthoViews
 from .stat_threshold import StatThresholdControls
 
 
@@ -105,7 +105,7 @@ class ViewerControls(QWidget):
 
     def _on_crosshair(self, checked: bool) -> None:
         show_cursor(self.viewer, checked)
-        for model in side_viewer_models(self.viewer):
+        for model in self.orthogonal.models():  # shown or hidden
             show_cursor(model, checked)
 
     def _on_ortho(self, checked: bool) -> None:

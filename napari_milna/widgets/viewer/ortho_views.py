@@ -119,12 +119,12 @@ class OrthoViews:
         first = show and not self.built
         if first and not self._build():
             return False
-        viewer = self.viewer
-        self.side.setVisible(show)  # the splitter keeps the side's width while it is hidden
+        # hidden side views stay oriented (plane, convention) and keep the crosshair state;
+        # the splitter keeps their width
+        self.side.setVisible(show)
         self._shown = show
-        if show:
-            orient_side_views(viewer)
         if first:
+            orient_side_views(self.viewer)
             splitter = self.manager.h_splitter_top
             total = max(sum(splitter.sizes()), 100)
             side = int(total * SIDE_FRACTION)

@@ -52,3 +52,20 @@ def test_built_once_then_shown_and_hidden(make_napari_viewer, spm_tmap, qtbot):
     # the crosshair switch reaches the side views
     dock.crosshair.setChecked(False)
     assert all(not m.scene.overlays["milna_cursor"].visible for m in again)
+
+
+def test_hidden_side_views_follow_plane_and_crosshair(make_napari_viewer, spm_tmap, qtbot):
+    viewer = make_napari_viewer(show=True)
+    dock = ViewerDock(viewer)
+    viewer.window.add_dock_widget(dock)
+    viewer.open(str(spm_tmap), plugin="napari-milna")
+    dock.ortho.setChecked(True)
+    dock.ortho.setChecked(False)
+    views = OrthoViews.of(viewer)
+    models = views.models()
+    # while hidden: a plane switch and the crosshair switch still reach the side views
+    ViewerState.of(viewer).set_plane("sagittal")
+    dock.crosshair.setChecked(False)
+    dock.ortho.setChecked(True)
+    assert [m.dims.order[0] for m in models] == [1, 2]  # sagittal main: coronal, axial
+    assert all(not m.scene.overlays["milna_cursor"].visible for m in models)
