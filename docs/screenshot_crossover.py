@@ -1,9 +1,10 @@
-"""Screenshot of the crossover explorer on the sample study (run under Xvfb).
+"""Screenshot of the crossover tab of the milna panel on the sample study (run under Xvfb).
 
 Usage::
 
-    xvfb-run -a -s "-screen 0 1700x1100x24" .venv/bin/python docs/screenshot_crossover.py \
-        docs/crossover_dock.png [--plane axial|coronal|sagittal]
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshot_crossover.py \
+        docs/crossover_dock.png [--plane axial|coronal|sagittal] [--subject sub-07] \
+        [--scroll 0..1]
 """
 
 from __future__ import annotations
@@ -15,47 +16,53 @@ import imageio.v3 as iio
 import napari
 from _screenshot import settle  # docs/ is on sys.path when run as a script
 from napari_milna.sample_data import ensure_sample_study
+from qtpy.QtGui import QCursor
 
 from napari_milna._napari.compat import camera
+from napari_milna._napari.session import StudySession
 from napari_milna._napari.viewer_state import ViewerState
-from napari_milna.widgets.crossover.dock import CrossoverDock
+from napari_milna.widgets.panel.panel import open_panel
 from napari_milna.widgets.viewer.cursor_overlay import show_cursor
 
 
 def main() -> None:
-    """Load the sample crossover, show the interaction T at the PAG and save the screenshot."""
+    """Load the sample crossover in the panel, show the interaction T at the PAG, save."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out")
     parser.add_argument("--plane", default="sagittal")
     parser.add_argument("--subject", default="sub-07")
-    parser.add_argument("--zoom", type=float, default=1.25)
+    parser.add_argument("--zoom", type=float, default=1.6)
+    parser.add_argument("--scroll", type=float, default=0.0,
+                        help="scroll the tab down by this fraction")
     args = parser.parse_args()
     study = ensure_sample_study()
     viewer = napari.Viewer(show=True)
-    viewer.window.resize(1650, 1050)
+    viewer.window.resize(1600, 1000)
+    panel = open_panel(viewer)
     viewer.open(str(study.anat_t1w), plugin="napari-milna")
-    dock = CrossoverDock(viewer)
-    viewer.window.add_dock_widget(dock, name="Crossover explorer", area="right")
-    dock.load_table(study.crossover_table, roi_files=[study.regions_dseg])
+    viewer.open(str(study.regions_dseg), plugin="napari-milna")
+    session = StudySession.of(viewer)
+    session.set_roi(viewer.layers[-1], 1)  # the planted regions as the ROI layer, PAG chosen
+    viewer.layers[-1].visible = False
+    dock = panel.show_tab("Crossover")
+    dock.study_form.study.value = study.crossover_table
     end = time.time() + 120
     while dock.result is None and time.time() < end:
         settle(0.2)
-    dock.sections["study"].collapse(animate=False)
     state = ViewerState.of(viewer)
     state.set_plane(args.plane)
-    dock.set_view("interaction", "t")
     dock.set_p_threshold(0.005)
-    dock.roi_table.select_roi("PAG")
-    dock.select_roi("PAG")
     if args.subject:
-        row = dock.subject_table.row_of(args.subject)
-        dock.subject_table.selectRow(row)
-        dock.plot.show_roi(dock.roi_stats("PAG"), dock._ylabel(), args.subject)
-        dock.current_subject = args.subject
+        dock.load_subject(args.subject)
+        dock.subject_layer.visible = False
     viewer.layers.selection.active = dock.display_layer
     camera(viewer).zoom *= args.zoom
     dock.go_to_roi("PAG")
     show_cursor(viewer, True)
+    QCursor.setPos(0, 0)
+    viewer.mouse_over_canvas = False
+    bar = dock._scroll.verticalScrollBar()
+    bar.setValue(int(args.scroll * bar.maximum()))
     settle(2.0)
     iio.imwrite(args.out, viewer.screenshot(canvas_only=False, flash=False))
     viewer.close()

@@ -1,571 +1,466 @@
-"""Crossover explorer dock: drug-vs-placebo maps, paired ROI plots and per-subject values.
+"""Crossover tab: drug-vs-placebo maps, paired ROI plots and per-subject values.
 
-A thin shell over :mod:`napari_milna.core.crossover.study_table` and
-:mod:`napari_milna.core.crossover.analysis`. Loading a study table (or a BIDS-derivatives
-folder) reads every subject's maps in a worker thread with progress; then the dock
+A thin shell over :mod:`napari_milna.core.crossover`. The options are a magicgui form
+(:mod:`.form`): the study table or BIDS folder and the contrast, condition, control,
+period and resample options of ``milna crossover``; the ROIs tested are every label of
+the study session's ROI layer (the one the ROIs tab works on) plus the ROI files added,
+and the tab says which. Reading the maps and computing run through the panel's
+:class:`~napari_milna.widgets.panel.jobs.JobRunner` with progress and Cancel; a new
+choice of ROIs recomputes only the ROI statistics. Then the tab
 
-* shows one group map -- drug, placebo, difference or interaction, as the group mean
-  or the group t -- thresholded by a p slider (one-sided per tail, uncorrected);
-* lists the ROI statistics (paired t, dz, Wilcoxon, exact sign-flip, Holm) and plots
-  the selected ROI's paired lines (placebo -> drug per subject, means with 95 % CI);
-* lists per-subject ROI values; clicking a subject loads that subject's maps;
-* sends the group T map (SPM df in its header) to the small-volume correction dock.
+* shows one group map -- drug, placebo, difference or interaction (or the period
+  effect), as the group t or the group mean -- thresholded at a p (one-sided per tail,
+  uncorrected), translucent on the anatomy;
+* lists the ROI statistics (paired t, dz, Wilcoxon, exact sign-flip, Holm) and plots the
+  selected ROI's paired lines; the selected ROI is the session's ROI when it comes from
+  the session's ROI layer (both ways);
+* lists per-subject ROI values; clicking a subject shows that subject's map of the
+  shown view as one layer, on the voxels where the group map passes, replaced by the
+  next click;
+* sends the group T map (SPM df in its header) to the SVC tab as the session's
+  statistical map.
 
-Maps shown are written to a session folder first (NIfTI on the study grid, source
-header kept) and opened like any file, so they are placed by their affine and carry
-their statistic type and df.
+Maps are written to a session folder first (NIfTI on the study grid, source header kept)
+and opened like any file, so they are placed by their affine and carry their statistic
+type and df; they are the tab's result layers (``LayerSource.result_of``).
 """
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-from napari.layers import Labels
-from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import Qt
-from qtpy.QtWidgets import (
-    QButtonGroup,
-    QCheckBox,
-    QComboBox,
-    QFileDialog,
-    QFormLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QRadioButton,
-    QSlider,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtWidgets import QFileDialog, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from ..._napari.layers import grid_data, layer_tuple, source_of
+from ..._napari.layers import find_result_layer
+from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState
 from ...core.crossover.analysis import (
     CrossoverResult,
-    Roi,
-    SubjectMaps,
-    main_view,
-    rois_from_files,
-    rois_from_labels,
-    run_crossover,
-    subject_views,
     view_label,
     view_map,
     write_crossover,
     write_subject_maps,
-    write_view_maps,
 )
-from ...core.errors import MilnaInputError, input_error
-from ...core.io.nifti import load_volume, nifti_stem
-from ...core.roi.io import read_dseg_tsv
-from ...core.svc.stat_values import threshold_for_p
-from ..panel.dock_layout import ScrollingDock, add_sections, hbox
-from ..viewer.stat_threshold import apply_threshold
+from ...core.errors import MilnaInputError
+from ..panel.dock_layout import ScrollingDock, add_sections
+from ..panel.jobs import JobRunner
+from ..panel.status import StatusLabel, escape, notify
+from .compute import Analysis, LayerRois, analyse, session_folder, update_rois
+from .form import BIDS, TABLE, MapForm, StudyForm
+from .maps import (
+    FEATURE,
+    GROUP,
+    GROUP_PREFIX,
+    SUBJECT,
+    passing,
+    show_file,
+    show_where,
+    threshold_t_layer,
+)
 from .plot import PairedLinesPlot
 from .svc_handoff import send_to_svc
 from .tables import RoiStatsTable, SubjectTable
 
-#: p slider: 10 ** (P_LOG_MIN + value / P_STEPS) for value in 0 .. P_RANGE.
-P_LOG_MIN, P_STEPS, P_RANGE = -6.0, 100, 500
-DEFAULT_P = 1e-3
-CONTRASTS = (("auto", None, None), ("interaction: pain - baseline", "interaction", "baseline"),
-             ("interaction: pain - sensory", "interaction", "sensory"),
-             ("difference (drug - placebo)", "difference", None))
-DISPLAY_LAYER = "crossover map"
-SUBJECT_TAG = "crossover_subject"
-
-_SESSION_ROOT: list[Path] = []
-
-
-def session_folder() -> Path:
-    """A fresh folder for this process's crossover maps (removed at exit)."""
-    if not _SESSION_ROOT:
-        root = Path(tempfile.mkdtemp(prefix="milna-crossover-"))
-        atexit.register(shutil.rmtree, root, ignore_errors=True)
-        _SESSION_ROOT.append(root)
-    return Path(tempfile.mkdtemp(prefix="run-", dir=_SESSION_ROOT[0]))
-
-
-def labels_layer_rois(layer, grid) -> list[Roi]:
-    """ROIs of a labels layer on the study grid (names from the layer's ROI names)."""
-    src = source_of(layer)
-    data = grid_data(layer)
-    layer_grid = src.grid if src is not None else None
-    if data is None or tuple(np.shape(data)) != tuple(grid.shape) or (
-        layer_grid is not None and not layer_grid.matches(grid)
-    ):
-        raise input_error(
-            None, f"the labels layer {layer.name} does not lie on the study grid "
-            f"({grid.describe()}); resample it onto a study map first"
-        )
-    names = dict(src.roi.names) if src is not None and src.roi is not None else {}
-    if not names and src is not None and src.source is not None:
-        tsv = src.source.path.parent / (nifti_stem(src.source.path) + ".tsv")
-        if tsv.is_file():
-            names = read_dseg_tsv(tsv)
-    return rois_from_labels(np.asarray(data), names, f"layer {layer.name}")
-
-
-class AnalysisFailed:
-    """The worker's result when the input could not be used (one sentence)."""
-
-    def __init__(self, message: str):
-        self.message = message
-
-
-def analyse(path, options: dict, folder: Path):
-    """Generator behind the dock's worker: yields ``(done, total, subject)``, returns results.
-
-    Returns
-    -------
-    (CrossoverResult, dict of map paths, folder, list of Roi)
-    """
-    from ...core.crossover.study_table import choose_contrast, open_study, validate_study
-
-    table = open_study(path)
-    active = None
-    if options["kind"] == "difference" and len(table.conditions) > 1:
-        # the dock's "difference" of a table with several conditions: drug - placebo of pain
-        active = next((c for c in table.conditions if c.lower() == "pain"), None)
-    contrast = choose_contrast(table, options["kind"], active, options["control"])
-    study = validate_study(table, contrast, resample=options["resample"])
-    rois = rois_from_files(options["roi_files"], study.grid) if options["roi_files"] else []
-    if options["labels"] is not None:
-        rois += labels_layer_rois(options["labels"], study.grid)
-    per_subject = []
-    for i, subject in enumerate(study.subjects):
-        per_subject.append(subject_views(study, subject))
-        yield (i + 1, study.n_subjects, subject)
-    maps = SubjectMaps.from_views(study.subjects, per_subject, main_view(study), study.grid)
-    result = run_crossover(study, rois, period=options["period"], maps=maps)
-    paths = write_view_maps(result, folder)
-    return result, paths, folder, rois
+#: What a job recomputes: everything, or only the ROI statistics.
+FULL, ROIS = "full", "rois"
+PERIOD_VIEW = "period"
 
 
 class CrossoverDock(ScrollingDock):
-    """Crossover explorer dock of napari-milna.
+    """Crossover tab of napari-milna.
 
     Parameters
     ----------
     napari_viewer : napari.Viewer
+    parent : QWidget, optional
+
+    Attributes
+    ----------
+    study_form : StudyForm
+        The crossover options (magicgui).
+    map_form : MapForm
+        How the group map is shown (magicgui).
+    analysis : Analysis or None
+        The last analysis computed.
+    messages : list of str
+        Every message the tab gave (also a napari notification).
     """
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent)
+        super().__init__(parent, min_width=500)
         self.viewer = napari_viewer
         self.state = ViewerState.of(napari_viewer)
-        self.result: CrossoverResult | None = None
-        self.map_paths: dict = {}
-        self.folder: Path | None = None
-        self.roi_files: list[Path] = []
-        self.rois: list[Roi] = []
-        self.table_path: Path | None = None
+        self.session = StudySession.of(napari_viewer)
+        self.analysis: Analysis | None = None
         self.messages: list[str] = []
-        self.worker = None
-        self.display_layer = None
-        self.subject_layers: list = []
         self.current_subject: str | None = None
         self.current_roi: str | None = None
-        self._closed = False
-        self.destroyed.connect(self._mark_closed)
+        self._pending: str | None = None
+        self._syncing = False
+        self._subject_paths: dict[str, dict] = {}
         self._build()
+        self._connect()
         self._set_ready(False)
+        self._show_roi_choice()
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
-        self.load_button = QPushButton("Load table…")
-        self.load_button.setToolTip("Study table (TSV / CSV): subject, treatment, condition, "
-                                    "path, optional period")
-        self.load_button.clicked.connect(self._ask_table)
-        self.bids_button = QPushButton("BIDS folder…")
-        self.bids_button.setToolTip("Find maps by sub-, ses-/acq- (drug | placebo) and contrast- "
-                                    "entities")
-        self.bids_button.clicked.connect(self._ask_folder)
-        self.source_label = QLabel("No study loaded.")
-        self.source_label.setWordWrap(True)
-        self.contrast_combo = QComboBox()
-        for text, _, _ in CONTRASTS:
-            self.contrast_combo.addItem(text)
-        self.period_check = QCheckBox("Period covariate")
-        self.period_check.setToolTip("Sequence (period) as a second-level covariate: the "
-                                     "treatment t is adjusted for it (df N - 2) and the period "
-                                     "effect is shown as its own map")
-        self.resample_check = QCheckBox("Resample grids")
-        self.resample_check.setToolTip("Resample maps on another grid onto the first map's "
-                                       "grid (trilinear); without it a grid mismatch is an error")
-        self.roi_button = QPushButton("ROI files…")
-        self.roi_button.setToolTip("ROI masks or dseg label images (names from the dseg .tsv)")
-        self.roi_button.clicked.connect(self._ask_rois)
-        self.labels_combo = QComboBox()
-        self.labels_combo.setToolTip("Also test the labels of this labels layer as ROIs")
-        self.roi_label = QLabel("ROIs: none")
-        self.roi_label.setWordWrap(True)
-        self.run_button = QPushButton("Recompute")
-        self.run_button.clicked.connect(self.recompute)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.cancel_button.setEnabled(False)
+        self.study_form = StudyForm(self._roi_layer_choices)
+        self.study_form.roi_layer.value = self._session_roi_layer()
         self.progress = QProgressBar()
-        self.progress.setTextVisible(True)
         self.progress.setMaximumHeight(16)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = StatusLabel("No study loaded: choose a study table or BIDS folder.")
+        self.roi_label = StatusLabel()
+        self.runner = JobRunner(self.progress, self.status, self.study_form.cancel.native,
+                                [self.study_form.compute.native], notify=self.notify,
+                                parent=self)
+        study = QWidget()
+        layout = QVBoxLayout(study)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        for widget in (self.study_form.native, self.progress, self.roi_label, self.status):
+            layout.addWidget(widget)
 
-        self.view_combo = QComboBox()
-        self.view_combo.currentIndexChanged.connect(self._on_view)
-        self.mean_radio = QRadioButton("group mean")
-        self.t_radio = QRadioButton("group t")
-        self.t_radio.setChecked(True)
-        self.stat_group = QButtonGroup(self)
-        self.stat_group.addButton(self.mean_radio)
-        self.stat_group.addButton(self.t_radio)
-        self.t_radio.toggled.connect(self._on_view)
-        self.p_slider = QSlider(Qt.Orientation.Horizontal)
-        self.p_slider.setRange(0, P_RANGE)
-        self.p_slider.setValue(self._slider_of(DEFAULT_P))
-        self.p_slider.valueChanged.connect(self._on_threshold)
+        self.map_form = MapForm()
         self.p_label = QLabel("")
         self.p_label.setWordWrap(True)
         self.map_label = QLabel("")
         self.map_label.setWordWrap(True)
-        self.svc_button = QPushButton("Send group T to SVC")
-        self.svc_button.setToolTip("Add the group T map (SPM df in its header) as a stat layer "
-                                   "and select it in the small-volume correction dock")
-        self.svc_button.clicked.connect(self.send_group_t)
-        self.save_button = QPushButton("Save maps…")
-        self.save_button.setToolTip("Write per-subject contrasts, group maps and ROI tables")
-        self.save_button.clicked.connect(self._ask_save)
+        maps = QWidget()
+        mlayout = QVBoxLayout(maps)
+        mlayout.setContentsMargins(0, 0, 0, 0)
+        mlayout.setSpacing(2)
+        for widget in (self.map_form.native, self.p_label, self.map_label):
+            mlayout.addWidget(widget)
 
         self.roi_table = RoiStatsTable()
-        self.roi_table.roi_selected.connect(self.select_roi)
         self.plot = PairedLinesPlot()
         self.subject_table = SubjectTable()
-        self.subject_table.subject_clicked.connect(self.load_subject)
-
-        study = QWidget()
-        form = QFormLayout(study)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow(hbox(self.load_button, self.bids_button))
-        form.addRow(self.source_label)
-        form.addRow("Contrast", self.contrast_combo)
-        form.addRow(hbox(self.period_check, self.resample_check))
-        form.addRow(hbox(self.roi_button, self.labels_combo))
-        form.addRow(self.roi_label)
-        form.addRow(hbox(self.run_button, self.cancel_button, self.progress))
-        form.addRow(self.status)
-
-        maps = QWidget()
-        mform = QFormLayout(maps)
-        mform.setContentsMargins(0, 0, 0, 0)
-        mform.addRow("Map", self.view_combo)
-        mform.addRow("Show", hbox(self.mean_radio, self.t_radio))
-        mform.addRow("p <", self.p_slider)
-        mform.addRow(self.p_label)
-        mform.addRow(self.map_label)
-        mform.addRow(hbox(self.svc_button, self.save_button))
-
         body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(4, 4, 4, 4)
+        blayout = QVBoxLayout(body)
+        blayout.setContentsMargins(4, 4, 4, 4)
         self.sections = add_sections(
-            layout,
+            blayout,
             (
                 ("study", "Study", study, True),
                 ("map", "Group map", maps, True),
                 ("rois", "ROI statistics", self.roi_table, True),
                 ("plot", "Paired values (placebo → drug)", self.plot, True),
-                ("subjects", "Subjects (click to load maps)", self.subject_table, True),
+                ("subjects", "Subjects (click to show a subject's map)", self.subject_table,
+                 True),
             ),
         )
-        layout.addStretch(1)
+        blayout.addStretch(1)
         self.set_body(body)
-        self.setMinimumWidth(530)
-        self.viewer.layers.events.inserted.connect(self._refresh_labels_combo)
-        self.viewer.layers.events.removed.connect(self._refresh_labels_combo)
-        self._refresh_labels_combo()
 
-    def _mark_closed(self, *args) -> None:
-        self._closed = True
+    def _connect(self) -> None:
+        form, mform = self.study_form, self.map_form
+        form.study.changed.connect(self._on_study)
+        for widget in (form.contrast, form.condition, form.control, form.period, form.resample):
+            widget.changed.connect(self._on_options)
+        form.roi_layer.changed.connect(self._on_roi_layer_picked)
+        form.roi_files.changed.connect(self._on_roi_choice)
+        form.compute.changed.connect(self.recompute)
+        mform.view.changed.connect(self._on_view)
+        mform.statistic.changed.connect(self._on_view)
+        mform.p.changed.connect(self._on_threshold)
+        mform.send.changed.connect(self.send_group_t)
+        mform.save.changed.connect(self._ask_save)
+        self.roi_table.roi_selected.connect(self.select_roi)
+        self.subject_table.subject_clicked.connect(self.load_subject)
+        self.runner.finished.connect(self._on_job_finished)
+        session = self.session
+        handlers = ((session.roi_changed, self._on_session_roi),
+                    (session.layers_changed, self._refresh_roi_layers))
+        for signal, handler in handlers:
+            signal.connect(handler)
+        runner = self.runner
+
+        def gone(*args) -> None:
+            runner.close()
+            for signal, handler in handlers:
+                signal.disconnect(handler)
+
+        self.destroyed.connect(gone)
 
     def _set_ready(self, ready: bool) -> None:
-        for w in (self.view_combo, self.mean_radio, self.t_radio, self.p_slider, self.svc_button,
-                  self.save_button):
-            w.setEnabled(ready)
+        self.map_form.enabled = ready
 
-    def notify(self, text: str, error: bool = False) -> None:
-        """Show ``text`` in the dock and as a napari notification."""
+    def notify(self, level: str, text: str) -> None:
+        """Record ``text`` and show it as a napari notification (``level``: info / error)."""
         self.messages.append(text)
-        self.status.setText(text)
-        (show_error if error else show_info)(text)
+        notify(level, text)
 
-    def _refresh_labels_combo(self, event=None) -> None:
-        current = self.labels_combo.currentText()
-        self.labels_combo.blockSignals(True)
-        self.labels_combo.clear()
-        self.labels_combo.addItem("(no labels layer)")
-        names = [lay.name for lay in self.viewer.layers
-                 if isinstance(lay, Labels) and lay.metadata.get(SUBJECT_TAG) is None]
-        self.labels_combo.addItems(names)
-        if current in names:
-            self.labels_combo.setCurrentText(current)
-        self.labels_combo.blockSignals(False)
+    # ------------------------------------------------------------------ properties
+    @property
+    def result(self) -> CrossoverResult | None:
+        """The core's result of the last analysis (None: nothing computed)."""
+        return self.analysis.result if self.analysis is not None else None
+
+    @result.setter
+    def result(self, value) -> None:
+        if value is None:
+            self.analysis = None
+        elif self.analysis is None or value is not self.analysis.result:
+            raise ValueError("set the analysis, not the result")
+
+    @property
+    def rois(self) -> list:
+        """The ROIs tested (core :class:`Roi`)."""
+        return self.analysis.rois if self.analysis is not None else []
+
+    @property
+    def display_layer(self):
+        """The group map layer (None when not shown)."""
+        return find_result_layer(self.viewer, FEATURE, GROUP)
+
+    @property
+    def subject_layer(self):
+        """The clicked subject's map layer (None when not shown)."""
+        return find_result_layer(self.viewer, FEATURE, SUBJECT)
+
+    # ------------------------------------------------------------------ session ROI
+    def _roi_layer_choices(self, widget=None) -> list:
+        return [("(none)", None)] + [(lay.name, lay) for lay in self.session.roi_layers()]
+
+    def _session_roi_layer(self):
+        layer = self.session.roi_layer
+        return layer if layer in self.session.roi_layers() else None
+
+    def _refresh_roi_layers(self) -> None:
+        combo = self.study_form.roi_layer
+        with combo.changed.blocked():
+            combo.reset_choices()
+            combo.value = self._session_roi_layer()
+
+    def _on_roi_layer_picked(self, layer) -> None:
+        """The user chose an ROI layer here: it becomes the session's."""
+        self._syncing = True
+        try:
+            self.session.set_roi(layer)
+        finally:
+            self._syncing = False
+        self._on_roi_choice()
+
+    def _on_session_roi(self, layer, label: int) -> None:
+        """The session's ROI changed (here or in another tab)."""
+        if self._syncing:
+            return
+        combo = self.study_form.roi_layer
+        if combo.value is not layer:
+            self._refresh_roi_layers()
+            self._on_roi_choice()
+            return
+        name = self._name_of_label(label)
+        if name is not None and name != self.current_roi:
+            self.roi_table.select_roi(name)
+
+    def _name_of_label(self, label: int) -> str | None:
+        analysis = self.analysis
+        layer = self.study_form.roi_layer.value
+        rois = analysis.choices.layer_rois if analysis is not None else None
+        if rois is None or layer is None or rois.layer_name != layer.name:
+            return None
+        return next((n for n, v in analysis.layer_labels.items() if v == label), None)
+
+    def _on_roi_choice(self, *args) -> None:
+        """The ROI layer or files changed: say what will be tested; update the statistics."""
+        self._show_roi_choice()
+        if self.analysis is not None:
+            self._request(ROIS)
+
+    def _show_roi_choice(self) -> None:
+        layer = self.study_form.roi_layer.value
+        parts = []
+        if layer is not None:
+            names = LayerRois.of(layer).roi_names()
+            parts.append(f"{', '.join(names) or 'no label yet'} (layer {layer.name})")
+        files = self.study_form.file_list()
+        if files:
+            parts.append("the ROIs of " + ", ".join(p.name for p in files))
+        text = ("Will test: " + "; ".join(parts) + ".") if parts else (
+            "No ROI chosen: pick the ROI layer (shared with the ROIs tab) or add ROI files.")
+        self.roi_label.setText(escape(text))
 
     # ------------------------------------------------------------------ inputs
-    def _ask_table(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Crossover study table", "",
-                                              "Study tables (*.tsv *.csv *.txt);;All files (*)")
-        if path:
-            self.load_table(path)
+    def _on_study(self, *args) -> None:
+        path = self.study_form.study_path()
+        if path is not None:
+            self._request(FULL)
 
-    def _ask_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "BIDS-derivatives folder")
-        if folder:
-            self.load_table(folder)
+    def _on_options(self, *args) -> None:
+        if self.study_form.study_path() is not None:
+            self._request(FULL)
 
-    def _ask_rois(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "ROI masks or dseg images", "", "NIfTI (*.nii *.nii.gz);;All files (*)")
-        if paths:
-            self.set_roi_files(paths)
+    def load_table(self, path, roi_files=None) -> None:
+        """Load a study table or BIDS folder (and ROI files) and compute everything."""
+        path = Path(path)
+        form = self.study_form
+        with form.study.changed.blocked(), form.roi_files.changed.blocked():
+            form.source.value = BIDS if path.is_dir() else TABLE
+            form.study.value = path
+            if roi_files is not None:
+                form.roi_files.value = tuple(Path(p) for p in roi_files)
+        self._show_roi_choice()
+        self.recompute()
 
-    def _ask_save(self) -> None:
+    def set_roi_files(self, paths, recompute: bool = True) -> None:
+        """Test these ROI files too (masks or dseg images); update the statistics if asked."""
+        form = self.study_form
+        with form.roi_files.changed.blocked():
+            form.roi_files.value = tuple(Path(p) for p in paths)
+        self._show_roi_choice()
+        if recompute and self.analysis is not None:
+            self._request(ROIS)
+
+    def _ask_save(self, *args) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder for the crossover outputs")
         if folder:
             self.save_outputs(folder)
 
-    def set_roi_files(self, paths, recompute: bool = True) -> None:
-        """Use these ROI files (masks or dseg images); recompute when a study is loaded."""
-        self.roi_files = [Path(p) for p in paths]
-        self.roi_label.setText("ROIs: " + (", ".join(p.name for p in self.roi_files) or "none"))
-        if recompute and self.table_path is not None:
-            self.recompute()
+    # ------------------------------------------------------------------ jobs
+    def recompute(self, *args) -> None:
+        """Read the study again and compute everything (through the panel's JobRunner)."""
+        self._request(FULL)
 
-    def load_table(self, path, roi_files=None) -> None:
-        """Load a study table or BIDS folder and compute everything in a worker thread."""
-        self.table_path = Path(path)
-        self.source_label.setText(f"Study: {self.table_path.name}")
-        self.source_label.setToolTip(str(self.table_path))
-        if roi_files is not None:
-            self.set_roi_files(roi_files, recompute=False)
-        self.recompute()
-
-    def _options(self) -> dict:
-        _, kind, control = CONTRASTS[self.contrast_combo.currentIndex()]
-        labels = None
-        name = self.labels_combo.currentText()
-        if self.labels_combo.currentIndex() > 0 and name in self.viewer.layers:
-            labels = self.viewer.layers[name]
-        return {"kind": kind, "control": control, "period": self.period_check.isChecked(),
-                "resample": self.resample_check.isChecked(), "labels": labels,
-                "roi_files": list(self.roi_files)}
-
-    # ------------------------------------------------------------------ worker
-    def recompute(self) -> None:
-        """Start (or restart) the analysis of the loaded study in a worker thread."""
-        from napari.qt.threading import thread_worker
-
-        if self.table_path is None:
-            self.notify("Load a study table or a BIDS folder first.", error=True)
+    def _request(self, kind: str) -> None:
+        """Run ``kind`` now, or after the running job (a newer full run replaces it)."""
+        if not self.runner.running:
+            self._start(kind)
             return
-        self.cancel()
-        options = self._options()
-        path = self.table_path
-        folder = session_folder()
-
-        @thread_worker
-        def work():
-            try:
-                return (yield from analyse(path, options, folder))
-            except (MilnaInputError, OSError) as exc:
-                # returned, not raised: a raised error would also reach napari's handler
-                # (a traceback notification) besides the dock's one-sentence message
-                text = str(exc) if isinstance(exc, MilnaInputError) else str(
-                    input_error(path, f"could not be analysed ({exc})"))
-                return AnalysisFailed(text)
-
-        worker = work()
-        worker.yielded.connect(lambda value, w=worker: self._on_progress(value, w))
-        worker.returned.connect(lambda value, w=worker: self._on_done(value, w))
-        worker.errored.connect(lambda exc, w=worker: self._on_error(exc, w))
-        worker.finished.connect(lambda w=worker: self._on_finished(w))
-        self.worker = worker
-        self.progress.setRange(0, 0)
-        self.status.setText(f"Reading {path.name} …")
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        worker.start()
-
-    def cancel(self) -> None:
-        """Stop a running analysis."""
-        if self.worker is not None:
-            try:
-                self.worker.quit()
-            except RuntimeError:
-                pass
-            self.worker = None
-            self._on_finished()
-            self.status.setText("Stopped.")
-
-    def _alive(self, worker=None) -> bool:
-        return not self._closed and (worker is None or worker is self.worker)
-
-    def _on_progress(self, value, worker=None) -> None:
-        if not self._alive(worker):
-            return
-        done, total, subject = value
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-        self.progress.setFormat(f"{done} / {total} subjects")
-        self.status.setText(f"Read {subject} ({done} of {total}).")
-
-    def _on_finished(self, worker=None) -> None:
-        if not self._alive(worker):
-            return
-        self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        if self.progress.maximum() == 0:
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
-
-    def _on_error(self, exc, worker=None) -> None:
-        if not self._alive(worker):
-            return
-        self.worker = None
-        self._on_finished()
-        if isinstance(exc, MilnaInputError):
-            self.notify(str(exc), error=True)
+        if kind == FULL or self._pending == FULL:
+            self._pending = FULL
+            self.runner.cancel()
         else:
-            self.notify(f"The crossover analysis failed: {type(exc).__name__}: {exc}.",
-                        error=True)
+            self._pending = ROIS
 
-    def _on_done(self, value, worker=None) -> None:
-        if not self._alive(worker):
-            return
-        if isinstance(value, AnalysisFailed):
-            self._on_error(MilnaInputError(value.message), worker)
-            return
-        self.worker = None
-        self._on_finished()
-        result, paths, folder, rois = value
-        self.rois = rois
+    def _on_job_finished(self, status: str, detail) -> None:
+        kind, self._pending = self._pending, None
+        if kind is not None:
+            self._start(kind)
+
+    def _start(self, kind: str) -> None:
+        layer = self.study_form.roi_layer.value
         try:
-            self._show_result(result, paths, folder)
-        except (MilnaInputError, ValueError, OSError) as exc:
-            self.notify(f"The crossover maps could not be shown: {exc}", error=True)
+            choices = self.study_form.choices(layer)
+        except MilnaInputError as exc:
+            self.notify("error", str(exc))
+            return
+        if kind == FULL:
+            if choices.study is None:
+                self.notify("error", "Choose a study table or a BIDS folder first.")
+                return
+            fn = partial(analyse, choices, session_folder())
+            title = f"Crossover of {choices.study.name}"
+        else:
+            if self.analysis is None:
+                return
+            fn = partial(update_rois, self.analysis, choices)
+            title = "Crossover ROI statistics"
+        self.runner.start(title, fn, self._on_analysis)
+
+    def _on_analysis(self, analysis: Analysis) -> None:
+        if self._pending == FULL:
+            return  # superseded: the newer run is about to start
+        try:
+            self._show_result(analysis)
+        except (ValueError, OSError) as exc:
+            raise MilnaInputError(f"The crossover maps could not be shown: {exc}") from None
 
     # ------------------------------------------------------------------ results
-    def _show_result(self, result: CrossoverResult, paths: dict, folder: Path) -> None:
-        self.result, self.map_paths, self.folder = result, paths, folder
+    def _show_result(self, analysis: Analysis) -> None:
+        if self.analysis is None or analysis.folder != self.analysis.folder:
+            self._subject_paths = {}
+        self.analysis = analysis
+        result = analysis.result
         study = result.study
-        self.view_combo.blockSignals(True)
-        self.view_combo.clear()
-        for view in result.group:
-            self.view_combo.addItem(view_label(study, view), view)
+        items = [(view_label(study, view), view) for view in result.group]
         if result.period is not None:
-            self.view_combo.addItem("period effect (period 2 - period 1)", "period")
-        self.view_combo.setCurrentIndex(max(self.view_combo.findData(result.main), 0))
-        self.view_combo.blockSignals(False)
+            items.append(("period effect (period 2 - period 1)", PERIOD_VIEW))
+        views = [v for _, v in items]
+        current = self.map_form.view.value
+        self.map_form.set_views(items, current if current in views else result.main)
+        self.study_form.set_conditions(analysis.conditions)
         self.roi_table.set_stats(result.rois)
         sequences = [study.sequence(s) for s in study.subjects]
         self.subject_table.set_values(study.subjects, sequences, result.rois)
         self._set_ready(True)
-        self.progress.setRange(0, study.n_subjects)
-        self.progress.setValue(study.n_subjects)
-        self.progress.setFormat(f"{study.n_subjects} subjects")
         extra = f", resampled {len(study.resampled)} maps" if study.resampled else ""
-        self.status.setText(
-            f"{study.n_subjects} subjects, {study.contrast.label}, group df {result.df:g}"
-            f"{extra}; {len(result.rois)} ROIs.")
+        period = ", period covariate" if result.period is not None else ""
+        self.status.setText(escape(
+            f"{study.n_subjects} subjects, {study.contrast.label}{period}, group df "
+            f"{result.df:g}{extra}; {len(result.rois)} ROIs."))
+        self.roi_label.setText(escape(analysis.describe_rois()))
         self.show_map()
+        if self.current_subject not in study.subjects:
+            self.current_subject = None
         if result.rois:
-            name = self.current_roi if any(r.name == self.current_roi for r in result.rois) \
-                else result.rois[0].name
+            names = [r.name for r in result.rois]
+            session_name = self._name_of_label(self.session.roi_label)
+            name = next((n for n in (session_name, self.current_roi) if n in names), names[0])
             self.roi_table.select_roi(name)
             self.select_roi(name, move=False)
         else:
-            self.plot.clear("Add ROI files or a labels layer for ROI statistics.")
+            self.current_roi = None
+            self.plot.clear("Choose an ROI layer or add ROI files for ROI statistics.")
 
     def current_view(self) -> tuple[str, str]:
         """The displayed ``(view, "mean" | "t")``."""
-        view = self.view_combo.currentData() or (self.result.main if self.result else "")
-        return view, "t" if self.t_radio.isChecked() else "mean"
+        view = self.map_form.view.value or (self.result.main if self.result else "")
+        return view, self.map_form.statistic.value
 
     def set_view(self, view: str, stat: str = "t") -> None:
         """Show another map: ``view`` in drug / placebo / difference / interaction (/ period)."""
-        index = self.view_combo.findData(view)
-        if index < 0:
+        if self.result is None or view not in self.map_form.view.choices:
             raise ValueError(f"no {view} map in this study")
-        self.t_radio.blockSignals(True)
-        (self.t_radio if stat == "t" else self.mean_radio).setChecked(True)
-        self.t_radio.blockSignals(False)
-        if index == self.view_combo.currentIndex():
-            self.show_map()
-        else:
-            self.view_combo.setCurrentIndex(index)
+        with self.map_form.view.changed.blocked(), self.map_form.statistic.changed.blocked():
+            self.map_form.view.value = view
+            self.map_form.statistic.value = stat
+        self.show_map()
 
     def _on_view(self, *args) -> None:
         if self.result is not None:
             self.show_map()
 
-    @staticmethod
-    def _slider_of(p: float) -> int:
-        return int(round((np.log10(p) - P_LOG_MIN) * P_STEPS))
-
     def p_threshold(self) -> float:
-        """The p of the slider (one-sided per tail, uncorrected)."""
-        return float(10 ** (P_LOG_MIN + self.p_slider.value() / P_STEPS))
+        """The p of the form (one-sided per tail, uncorrected)."""
+        return float(self.map_form.p.value)
 
     def set_p_threshold(self, p: float) -> None:
-        """Move the slider to ``p``."""
-        self.p_slider.setValue(self._slider_of(p))
+        """Set the p of the form."""
+        self.map_form.p.value = p
 
     def show_map(self) -> None:
-        """Show the current view / statistic, thresholded at the slider's p."""
+        """Show the current view / statistic as the group map layer, thresholded at p."""
         if self.result is None:
             return
         view, stat = self.current_view()
-        path = self.map_paths[(view, stat)]
-        source = load_volume(path)
-        data, kwargs, layer_type = layer_tuple(source, self.state.space)
-        _, df = view_map(self.result, view, stat)
-        name = f"{DISPLAY_LAYER}: {view} {'t' if stat == 't' else 'mean'}"
-        layer = self.display_layer
-        if layer is None or layer not in self.viewer.layers:
-            kwargs["name"] = name
-            self.display_layer = layer = self.viewer.add_image(data, **kwargs)
-        else:
-            layer.metadata = kwargs["metadata"]
-            layer.data = data
-            for key in ("colormap", "contrast_limits"):
-                if key in kwargs:
-                    setattr(layer, key, kwargs[key])
-            layer.name = name
-        layer.metadata["crossover_view"] = (view, stat, df)
+        name = f"{GROUP_PREFIX}: {view} {'t' if stat == 't' else 'mean'}"
+        show_file(self.viewer, self.state, GROUP, self.analysis.map_paths[(view, stat)], name)
         self._on_threshold()
 
     def _on_threshold(self, *args) -> None:
         p = self.p_threshold()
         layer = self.display_layer
-        if self.result is None or layer is None or layer not in self.viewer.layers:
+        if self.result is None or layer is None:
             self.p_label.setText(f"p < {p:.2g}")
             return
-        view, stat, df = layer.metadata["crossover_view"]
-        t_thr = float(threshold_for_p(p, "T", df))
+        view, stat = self.current_view()
+        keep, t_thr, df = passing(self.result, view, p)
         if stat == "t":
-            apply_threshold(layer, p, "p", df)
+            threshold_t_layer(layer, p, df)
             shown = f"|t| ≥ {t_thr:.2f} (df {df:g})"
         else:
-            t_map, _ = view_map(self.result, view, "t")
-            mean = np.nan_to_num(source_of(layer).source.volume())
-            layer.data = np.where(np.abs(t_map) >= t_thr, mean, 0.0).astype(np.float32)
+            mean, _ = view_map(self.result, view, "mean")
+            show_where(layer, mean, keep, self.state)
             shown = f"mean where |t| ≥ {t_thr:.2f} (df {df:g})"
-        self.p_label.setText(f"p < {p:.2g} one-sided per tail, uncorrected: {shown}")
-        label = view_label(self.result.study, view) if view != "period" else "period 2 - 1"
+        self.p_label.setText(f"p < {p:.2g} one-sided per tail, uncorrected: {shown}; "
+                             f"{int(keep.sum())} voxels.")
+        label = view_label(self.result.study, view) if view != PERIOD_VIEW else "period 2 - 1"
         self.map_label.setText(f"{label}; N = {self.result.study.n_subjects}")
+        self._show_subject_map()
 
     # ------------------------------------------------------------------ ROIs
     def roi_stats(self, name: str):
@@ -576,7 +471,10 @@ class CrossoverDock(ScrollingDock):
         raise KeyError(name)
 
     def select_roi(self, name: str, move: bool = True) -> None:
-        """Plot ROI ``name`` and move the cursor to its strongest group-t voxel."""
+        """Plot ROI ``name`` and move the cursor to its strongest group-t voxel.
+
+        An ROI of the session's ROI layer also becomes the session's ROI (its label).
+        """
         if self.result is None:
             return
         try:
@@ -585,12 +483,19 @@ class CrossoverDock(ScrollingDock):
             return
         self.current_roi = name
         self.plot.show_roi(stats, self._ylabel(), self.current_subject)
+        label = self.analysis.layer_labels.get(name)
+        layer = self.study_form.roi_layer.value
+        if label is not None and layer is not None and self._name_of_label(label) == name:
+            self._syncing = True
+            try:
+                self.session.set_roi(layer, label)
+            finally:
+                self._syncing = False
         if move:
             self.go_to_roi(name)
 
     def _ylabel(self) -> str:
-        contrast = self.result.study.contrast
-        return contrast.within + " (map units)"
+        return self.result.study.contrast.within + " (map units)"
 
     def roi_peak_mm(self, name: str) -> np.ndarray | None:
         """World mm of the ROI voxel with the largest |t| of the tested contrast."""
@@ -610,34 +515,27 @@ class CrossoverDock(ScrollingDock):
             self.state.go_to_world(xyz)
 
     # ------------------------------------------------------------------ subjects
-    def load_subject(self, subject: str) -> list:
-        """Load one subject's maps as layers (replacing the previous subject's).
+    def _subject_view(self) -> str:
+        view, _ = self.current_view()
+        return view if view in self.result.maps.views else self.result.main
 
-        The subject's contrast maps (every view, computed) and its first-level input
-        maps are added, placed by their affine; only the tested contrast is visible.
+    def load_subject(self, subject: str):
+        """Show ``subject``'s map of the shown view as the tab's one subject layer.
+
+        The map is shown where the group map of that view passes the p threshold, on
+        the statistical colour ramp (translucent, transparent elsewhere); the next
+        subject replaces it.
+
+        Returns
+        -------
+        napari layer or None
         """
         if self.result is None or subject not in self.result.study.subjects:
-            return []
-        for layer in self.subject_layers:
-            if layer in self.viewer.layers:
-                self.viewer.layers.remove(layer)
-        self.subject_layers = []
-        study = self.result.study
-        try:
-            paths = write_subject_maps(self.result, subject, self.folder / "subjects",
-                                       overwrite=True)
-            inputs = [((subject, t, c), p) for (s, t, c), p in study.paths.items() if s == subject]
-            layers = []
-            for (_, treatment, condition), path in sorted(inputs):
-                layers.append(self._add_file(path, f"{subject} {treatment} {condition}", False))
-            for view, path in paths.items():
-                visible = view == self.result.main
-                layers.append(self._add_file(path, f"{subject} {view}", visible))
-        except (MilnaInputError, ValueError, OSError) as exc:
-            self.notify(f"{subject}: the maps could not be loaded ({exc}).", error=True)
-            return []
-        self.subject_layers = layers
+            return None
         self.current_subject = subject
+        layer = self._show_subject_map(create=True)
+        if layer is None:
+            return None
         row = self.subject_table.row_of(subject)
         if row >= 0 and row not in {i.row() for i in self.subject_table.selectedIndexes()}:
             self.subject_table.blockSignals(True)
@@ -645,26 +543,42 @@ class CrossoverDock(ScrollingDock):
             self.subject_table.blockSignals(False)
         if self.current_roi is not None:
             self.plot.show_roi(self.roi_stats(self.current_roi), self._ylabel(), subject)
-        self.status.setText(f"Loaded the maps of {subject} ({len(layers)} layers).")
-        return layers
+        return layer
 
-    def _add_file(self, path, name: str, visible: bool):
-        source = load_volume(path)
-        data, kwargs, layer_type = layer_tuple(source, self.state.space)
-        kwargs["name"] = name
-        kwargs["visible"] = visible
-        kwargs["metadata"][SUBJECT_TAG] = name
-        return getattr(self.viewer, f"add_{layer_type}")(data, **kwargs)
+    def _show_subject_map(self, create: bool = False):
+        subject, result = self.current_subject, self.result
+        if result is None or subject is None or (not create and self.subject_layer is None):
+            return None
+        view = self._subject_view()
+        try:
+            paths = self._subject_paths.get(subject)
+            if paths is None:
+                paths = write_subject_maps(result, subject, self.analysis.folder / "subjects",
+                                           overwrite=True)
+                self._subject_paths[subject] = paths
+            layer = show_file(self.viewer, self.state, SUBJECT, paths[view], f"{subject} {view}")
+            p = self.p_threshold()
+            keep, t_thr, _ = passing(result, view, p)
+            values = result.maps.views[view][result.study.subjects.index(subject)]
+            show_where(layer, values, keep, self.state)
+        except (MilnaInputError, ValueError, OSError) as exc:
+            self.notify("error", f"{subject}: the map could not be shown ({exc}).")
+            return None
+        if create:
+            self.status.setText(escape(
+                f"{subject}: {view_label(result.study, view)}, shown where the group |t| ≥ "
+                f"{t_thr:.2f} (p < {p:.2g}); the next subject replaces it."))
+        return layer
 
     # ------------------------------------------------------------------ outputs
     def group_t_path(self) -> Path:
         """The group T map of the tested contrast (period-adjusted when asked)."""
-        return self.map_paths[(self.result.main, "t")]
+        return self.analysis.map_paths[(self.result.main, "t")]
 
-    def send_group_t(self):
-        """Add the group T map as a stat layer and hand it to the SVC dock."""
+    def send_group_t(self, *args):
+        """Make the group T map the session's statistical map and show the SVC tab."""
         if self.result is None:
-            self.notify("Load a study first: there is no group T map yet.", error=True)
+            self.notify("error", "Load a study first: there is no group T map yet.")
             return None
         name = f"crossover group T: {self.result.study.contrast.name}"
         if self.result.period is not None:
@@ -672,20 +586,20 @@ class CrossoverDock(ScrollingDock):
         try:
             layer, message = send_to_svc(self.viewer, self.group_t_path(), name)
         except (MilnaInputError, ValueError, OSError) as exc:
-            self.notify(f"The group T map could not be sent: {exc}", error=True)
+            self.notify("error", f"The group T map could not be sent: {exc}")
             return None
-        self.notify(message)
+        self.notify("info", message)
         return layer
 
     def save_outputs(self, folder, overwrite: bool = False) -> dict | None:
         """Write the per-subject contrasts, group maps and ROI tables into ``folder``."""
         if self.result is None:
-            self.notify("Load a study first: there is nothing to save.", error=True)
+            self.notify("error", "Load a study first: there is nothing to save.")
             return None
         try:
             paths = write_crossover(self.result, folder, overwrite=overwrite)
         except (MilnaInputError, OSError) as exc:
-            self.notify(str(exc), error=True)
+            self.notify("error", str(exc))
             return None
-        self.notify(f"Wrote {len(paths)} files into {folder}.")
+        self.notify("info", f"Wrote {len(paths)} files into {folder}.")
         return paths

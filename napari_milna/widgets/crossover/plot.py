@@ -22,11 +22,19 @@ STYLE = {
 }
 
 
-def format_p(p, digits: int = 3) -> str:
-    """``0.0123`` / ``4.9e-05`` / ``n/a`` (``digits`` significant digits above 0.001)."""
+def format_p(p, digits: int = 3, compact: bool = False) -> str:
+    """``0.0123`` / ``4.9e-05`` / ``n/a`` (``digits`` significant digits above 0.001).
+
+    ``compact`` writes small p without the exponent's padding (``4.9e-5``), for tables.
+    """
     if p is None or not np.isfinite(p):
         return "n/a"
-    return f"{p:.{digits}g}" if p >= 1e-3 else f"{p:.2g}"
+    if p >= 1e-3:
+        return f"{p:.{digits}g}"
+    if compact:
+        mantissa, exponent = f"{p:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{p:.2g}"
 
 
 class PairedLinesPlot(QWidget):

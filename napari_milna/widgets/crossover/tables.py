@@ -8,7 +8,7 @@ from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableW
 
 from .plot import STYLE, format_p
 
-ROI_COLUMNS = ("ROI", "Δ", "95% CI", "t", "p", "dz", "p Wilc.", "p perm", "p Holm")
+ROI_COLUMNS = ("ROI", "Δ", "95% CI", "t", "p", "dz", "p\nWilc.", "p\nperm", "p\nHolm")
 ROI_TIPS = ("ROI name (hover for subjects and voxels)",
             "mean drug - placebo of the per-subject ROI means", "95% CI of the mean difference",
             "paired t (df n - 1)", "two-sided paired-t p", "Cohen's dz = mean / sd (ddof 1)",
@@ -16,10 +16,11 @@ ROI_TIPS = ("ROI name (hover for subjects and voxels)",
             "exact sign-flip p (all 2^n flips, two-sided on |t|)",
             "paired-t p, Holm-corrected across the ROIs")
 ROW_HEIGHT = 20
-#: Compact cells: every ROI column fits a 530-pixel dock.
+#: Compact cells: every ROI column fits the ~500-pixel milna panel.
 TABLE_STYLE = (
     "QTableWidget { font-size: 11px; }"
-    "QHeaderView::section { font-size: 11px; padding: 1px 4px; }"
+    "QTableWidget::item { padding: 0px 1px; }"
+    "QHeaderView::section { font-size: 11px; padding: 1px 2px; }"
 )
 
 
@@ -87,16 +88,19 @@ class RoiStatsTable(_Table):
             lo, hi = r.ci95
             cells = [
                 _item(r.name, tooltip=f"{r.name}: {r.n} subjects, {r.n_voxels} voxels with data"),
-                _item(f"{r.mean_difference:+.3f}", r.mean_difference),
-                _item(f"[{lo:.2f}, {hi:.2f}]", lo),
+                _item(f"{r.mean_difference:+.2f}", r.mean_difference,
+                      f"mean drug - placebo {r.mean_difference:+.4g}"),
+                _item(f"{lo:.2f}, {hi:.2f}", lo, f"95% CI [{lo:.4g}, {hi:.4g}]"),
                 _item(f"{r.t:.2f}", r.t, f"paired t, df {r.df}"),
-                _item(format_p(r.p, 2), r.p, "two-sided paired t"),
+                _item(format_p(r.p, 2, True), r.p, f"two-sided paired t: p = {format_p(r.p)}"),
                 _item(f"{r.dz:+.2f}", r.dz, "Cohen's dz = mean / sd (ddof 1)"),
-                _item(format_p(r.p_wilcoxon, 2), r.p_wilcoxon,
-                      "Wilcoxon signed-rank (two-sided)"),
-                _item(format_p(r.p_perm, 2), r.p_perm,
-                      f"exact sign-flip, {r.n_perm} flips, two-sided on |t|"),
-                _item(format_p(r.p_holm, 2), r.p_holm, "Holm across the ROIs"),
+                _item(format_p(r.p_wilcoxon, 2, True), r.p_wilcoxon,
+                      f"Wilcoxon signed-rank (two-sided): p = {format_p(r.p_wilcoxon)}"),
+                _item(format_p(r.p_perm, 2, True), r.p_perm,
+                      f"exact sign-flip, {r.n_perm} flips, two-sided on |t|: "
+                      f"p = {format_p(r.p_perm)}"),
+                _item(format_p(r.p_holm, 2, True), r.p_holm,
+                      f"Holm across the ROIs: p = {format_p(r.p_holm)}"),
             ]
             significant = r.p_holm is not None and r.p_holm < 0.05
             colour = STYLE["up"] if r.mean_difference > 0 else STYLE["down"]

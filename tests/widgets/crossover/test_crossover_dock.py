@@ -1,4 +1,4 @@
-"""The crossover explorer dock on the sample study, driven as a user would (real napari viewer)."""
+"""The crossover tab on the sample study, driven as a user would inside the milna panel."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from qtpy.QtCore import Qt
 from scipy import stats
 
 from napari_milna._napari.layers import source_of
+from napari_milna._napari.session import StudySession
 from napari_milna.core.crossover.analysis import rois_from_files, run_crossover
 from napari_milna.core.crossover.study_table import (
     choose_contrast,
@@ -19,6 +20,7 @@ from napari_milna.core.crossover.study_table import (
 from napari_milna.core.io.kinds import ImageKind
 from napari_milna.widgets.crossover.dock import CrossoverDock
 from napari_milna.widgets.crossover.svc_handoff import find_svc_dock
+from napari_milna.widgets.panel.panel import open_panel
 
 TIMEOUT_MS = 90_000
 
@@ -52,11 +54,13 @@ def input_maps(sample):
 @pytest.fixture
 def loaded(make_napari_viewer, qtbot, sample):
     viewer = make_napari_viewer()
-    dock = CrossoverDock(viewer)
-    viewer.window.add_dock_widget(dock, name="Crossover explorer")
+    dock = open_panel(viewer, tab="Crossover").tab("Crossover")
+    assert isinstance(dock, CrossoverDock)
     progress = []
-    dock.load_table(sample.crossover_table, roi_files=[sample.regions_dseg])
-    dock.worker.yielded.connect(progress.append)
+    # as a user would: ROI file first, then the study table (which starts the job)
+    dock.study_form.roi_files.value = (sample.regions_dseg,)
+    dock.study_form.study.value = sample.crossover_table
+    dock.runner.worker.yielded.connect(progress.append)
     qtbot.waitUntil(lambda: dock.result is not None or bool(dock.messages), timeout=TIMEOUT_MS)
     assert dock.result is not None, dock.messages
     return viewer, dock, progress
@@ -69,7 +73,7 @@ def _click_row(qtbot, table, row):
 
 def test_maps_switch_and_threshold(loaded, qtbot, sample, input_maps):
     viewer, dock, progress = loaded
-    assert progress and progress[-1][:2] == (15, 15)
+    assert progress and (progress[-1].done, progress[-1].total) == (15, 15)
     layer = dock.display_layer
     src = source_of(layer)
     assert (src.info.kind, src.info.stat_type, src.df) == (ImageKind.STAT, "T", 14.0)
@@ -90,13 +94,13 @@ def test_maps_switch_and_threshold(loaded, qtbot, sample, input_maps):
                 "interaction": drug - placebo}
     mask = dock.result.maps.mask
     for view, values in expected.items():
-        dock.view_combo.setCurrentIndex(dock.view_combo.findData(view))
-        dock.t_radio.setChecked(True)
+        dock.map_form.view.value = view
+        dock.map_form.statistic.value = "t"
         t = source_of(dock.display_layer).source.volume()
         ref = stats.ttest_1samp(values[:, mask], 0.0, axis=0).statistic
         np.testing.assert_allclose(t[mask], ref, rtol=1e-3, atol=1e-4)
         assert dock.display_layer.name == f"crossover map: {view} t"
-        dock.mean_radio.setChecked(True)
+        dock.map_form.statistic.value = "mean"
         mean = source_of(dock.display_layer).source.volume()
         np.testing.assert_allclose(mean[mask], values[:, mask].mean(0), atol=1e-5)
     assert len(viewer.layers) == 1  # one display layer, switched in place
@@ -112,9 +116,9 @@ def test_maps_switch_and_threshold(loaded, qtbot, sample, input_maps):
     keep = np.abs(t_map) >= t_thr
     np.testing.assert_allclose(shown[keep], dock.result.group["interaction"].mean[keep])
     assert np.all(shown[~keep] == 0)
-    dock.t_radio.setChecked(True)
+    dock.map_form.statistic.value = "t"
     assert source_of(dock.display_layer).threshold == pytest.approx(t_thr, rel=1e-6)
-    dock.p_slider.setValue(dock.p_slider.value() - 100)  # ten times smaller p
+    dock.map_form.p.value = dock.map_form.p.value / 10  # ten times smaller p
     assert source_of(dock.display_layer).threshold == pytest.approx(stats.t.isf(0.001, 14),
                                                                     rel=1e-6)
     assert "3.79" in dock.p_label.text()
@@ -125,7 +129,8 @@ def test_roi_stats_plot_subjects_and_svc(loaded, qtbot, sample, core_result, inp
     # ROI statistics: the table shows the core's numbers
     table = dock.roi_table
     assert table.rowCount() == len(core_result.rois) == 8
-    header = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    header = [table.horizontalHeaderItem(c).text().replace("\n", " ")
+              for c in range(table.columnCount())]
     for row, core in enumerate(core_result.rois):
         cells = dict(zip(header, table.row_texts(row)))
         assert cells["ROI"] == core.name
@@ -171,48 +176,71 @@ def test_roi_stats_plot_subjects_and_svc(loaded, qtbot, sample, core_result, inp
         values = [subj.value(r, j) for r in range(15)]
         np.testing.assert_allclose(values, core.difference, rtol=1e-12)
 
-    # clicking a subject loads that subject's maps, placed by their affine
+    # clicking a subject shows that subject's map of the shown view as one layer, placed by
+    # the affine, on the voxels where the group t passes (what the generator's t map passes)
+    p = dock.p_threshold()
+    t_thr = stats.t.isf(p, 14)
+    group_t = np.asarray(nib.load(sample.group_tmap).dataobj, dtype=np.float64)
+    clear = np.abs(np.abs(group_t) - t_thr) > 1e-3  # voxels not on the threshold's edge
+    keep = np.abs(group_t) >= t_thr
+    before = len(viewer.layers)
     _click_row(qtbot, subj, 2)
     names = [lay.name for lay in viewer.layers]
-    assert "sub-03 interaction" in names and "sub-03 drug pain" in names
+    assert "sub-03 interaction" in names and len(viewer.layers) == before + 1
     inter = viewer.layers["sub-03 interaction"]
-    assert inter.visible and not viewer.layers["sub-03 drug pain"].visible
+    assert inter.visible and source_of(inter).result_of == ("crossover", "subject")
     expected = (m["sub-03", "drug", "pain"] - m["sub-03", "drug", "baseline"]) - (
         m["sub-03", "placebo", "pain"] - m["sub-03", "placebo", "baseline"])
-    np.testing.assert_allclose(np.asarray(inter.data), expected, atol=1e-5)
+    shown = np.asarray(inter.data)
+    np.testing.assert_allclose(shown[keep & clear], expected[keep & clear], atol=1e-5)
+    assert np.all(shown[~keep & clear] == 0)
     affine = nib.load(sample.group_tmap).affine
     np.testing.assert_allclose(inter.translate[-3:], affine[:3, 3])
-    raw = viewer.layers["sub-03 placebo baseline"]
-    np.testing.assert_allclose(np.asarray(raw.data), m["sub-03", "placebo", "baseline"])
+    # the view switch changes the subject's layer in place: placebo = pain - baseline
+    dock.map_form.view.value = "placebo"
+    placebo_t = stats.ttest_1samp(
+        np.stack([m[s, "placebo", "pain"] - m[s, "placebo", "baseline"] for s in subjects]),
+        0.0, axis=0).statistic
+    placebo_t = np.nan_to_num(placebo_t) * dock.result.maps.mask
+    keep = np.abs(placebo_t) >= t_thr
+    clear = np.abs(np.abs(placebo_t) - t_thr) > 1e-3
+    raw = viewer.layers["sub-03 placebo"]
+    assert raw is dock.subject_layer and "sub-03 interaction" not in viewer.layers
+    shown = np.asarray(raw.data)
+    sub03 = m["sub-03", "placebo", "pain"] - m["sub-03", "placebo", "baseline"]
+    np.testing.assert_allclose(shown[keep & clear], sub03[keep & clear], atol=1e-5)
+    assert np.all(shown[~keep & clear] == 0)
     assert dock.plot.shown["highlight"] == "sub-03"
+    dock.map_form.view.value = "interaction"
     _click_row(qtbot, subj, 5)
     names = [lay.name for lay in viewer.layers]
     assert "sub-06 interaction" in names and not any(n.startswith("sub-03") for n in names)
+    assert len(viewer.layers) == before + 1
 
-    # send the group T to the SVC dock (opened by the button when it is not open)
+    # send the group T to the SVC tab (built by the button when it is not yet)
     assert find_svc_dock(viewer) is None
-    qtbot.mouseClick(dock.svc_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dock.map_form.send.native, Qt.MouseButton.LeftButton)
     layer = viewer.layers["crossover group T: interaction"]
     src = source_of(layer)
     assert (src.info.kind, src.info.stat_type, src.df) == (ImageKind.STAT, "T", 14.0)
     np.testing.assert_allclose(src.source.volume(), core_result.group["interaction"].t)
-    svc = find_svc_dock(viewer)  # the plugin's "Small-volume correction" widget
+    assert StudySession.of(viewer).stat_map is layer
+    svc = find_svc_dock(viewer)  # the panel's SVC tab
     assert svc is not None and svc.stat_combo.layer() is layer
     assert "selected" in dock.messages[-1] and "df 14" in dock.messages[-1]
     # a second click reuses the layer
-    qtbot.mouseClick(dock.svc_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dock.map_form.send.native, Qt.MouseButton.LeftButton)
     assert sum(lay.name == "crossover group T: interaction" for lay in viewer.layers) == 1
 
 
 def test_period_covariate_and_bad_inputs(make_napari_viewer, qtbot, sample, tmp_path):
     viewer = make_napari_viewer()
-    dock = CrossoverDock(viewer)
-    viewer.window.add_dock_widget(dock)
-    dock.period_check.setChecked(True)
+    dock = open_panel(viewer, tab="Crossover").tab("Crossover")
+    dock.study_form.period.value = True
     dock.load_table(sample.crossover_table)
     qtbot.waitUntil(lambda: dock.result is not None or bool(dock.messages), timeout=TIMEOUT_MS)
     assert dock.result is not None, dock.messages
-    assert dock.view_combo.findData("period") >= 0
+    assert "period" in dock.map_form.view.choices
     dock.set_view("interaction", "t")
     assert source_of(dock.display_layer).df == 13.0
     dock.set_view("period", "t")
@@ -222,8 +250,8 @@ def test_period_covariate_and_bad_inputs(make_napari_viewer, qtbot, sample, tmp_
     # ROIs from a labels layer (names from its dseg.tsv) give the same statistics as the file
     viewer.open(str(sample.regions_dseg), plugin="napari-milna")
     dseg_layer = [lay for lay in viewer.layers if lay.name.endswith("planted_dseg")][0]
-    dock.labels_combo.setCurrentText(dseg_layer.name)
-    dock.period_check.setChecked(False)
+    dock.study_form.roi_layer.value = dseg_layer
+    dock.study_form.period.value = False
     dock.result = None
     dock.recompute()
     qtbot.waitUntil(lambda: dock.result is not None, timeout=TIMEOUT_MS)
@@ -237,12 +265,12 @@ def test_period_covariate_and_bad_inputs(make_napari_viewer, qtbot, sample, tmp_
         assert from_layer[r.name].p_holm == pytest.approx(r.p_holm, rel=1e-12)
 
     # the drug - placebo difference (of pain, the table having pain and baseline)
-    dock.contrast_combo.setCurrentIndex(3)
-    dock.labels_combo.setCurrentIndex(0)
+    dock.study_form.contrast.value = "difference"
+    dock.study_form.roi_layer.value = None
     dock.result = None
     dock.recompute()
     qtbot.waitUntil(lambda: dock.result is not None, timeout=TIMEOUT_MS)
-    assert dock.result.main == "difference" and dock.view_combo.findData("interaction") < 0
+    assert dock.result.main == "difference" and "interaction" not in dock.map_form.view.choices
     assert source_of(dock.display_layer).df == 14.0
     np.testing.assert_allclose(source_of(dock.display_layer).source.volume(),
                                dock.result.group["difference"].t)
@@ -267,4 +295,4 @@ def test_period_covariate_and_bad_inputs(make_napari_viewer, qtbot, sample, tmp_
     dock.load_table(tmp_path / "nothing.tsv")
     qtbot.waitUntil(lambda: "nothing.tsv" in dock.messages[-1], timeout=TIMEOUT_MS)
     assert "does not exist" in dock.messages[-1]
-    assert viewer.layers is not None and dock.run_button.isEnabled()
+    assert viewer.layers is not None and dock.study_form.compute.enabled
