@@ -285,14 +285,17 @@ def block_size(block) -> int:
 #: Voxels and flips evaluated together: a (flips x voxels) product stays in cache.
 VOXEL_CHUNK = 1024
 FLIP_CHUNK = 256
+#: Flips between two progress reports (the data are read once per group).
+FLIP_GROUP = 16 * FLIP_CHUNK
 
 
 def run_blocks(xn, blocks, key_obs, two_sided, uncorrected, progress=None, total=None):
     """Evaluate ``blocks`` in this process (single-threaded BLAS).
 
-    The flips of all blocks are evaluated together, voxel chunk by voxel chunk, so the
-    normalised data are read once and every product stays in cache; the maximum over the
-    voxels is exact whatever the chunking.
+    The flips of all blocks are evaluated together in groups of :data:`FLIP_GROUP`, voxel
+    chunk by voxel chunk, so the normalised data are read once per group and every product
+    stays in cache; the maximum over the voxels is exact whatever the chunking. Progress
+    is reported after each group.
 
     Returns
     -------
@@ -311,33 +314,34 @@ def run_blocks(xn, blocks, key_obs, two_sided, uncorrected, progress=None, total
     flips = np.ascontiguousarray(np.vstack([f for f, _ in parts]))
     peak = np.full(flips.shape[0], -np.inf)
     low = np.full(flips.shape[0], np.inf)
-    starts = list(range(0, n_vox, VOXEL_CHUNK))
+    n_rows = flips.shape[0]
     with _single_threaded_blas():
-        for step, v0 in enumerate(starts):
-            cols = slice(v0, min(v0 + VOXEL_CHUNK, n_vox))
-            xc = np.ascontiguousarray(xn[:, cols])
-            key = key_obs[cols]
-            for f0 in range(0, flips.shape[0], FLIP_CHUNK):
-                rows = slice(f0, f0 + FLIP_CHUNK)
-                r = flips[rows] @ xc
-                if two_sided:
-                    stat = np.abs(r)
-                    np.maximum(peak[rows], stat.max(axis=1), out=peak[rows])
-                    if uncorrected:
-                        hits = np.add.reduce(stat >= key, axis=0, dtype=np.int64)
-                        counts[cols] += 2 * hits if mirrored else hits
-                    continue
-                np.maximum(peak[rows], r.max(axis=1), out=peak[rows])
-                if mirrored:
-                    np.minimum(low[rows], r.min(axis=1), out=low[rows])
-                if uncorrected:
-                    counts[cols] += np.add.reduce(r >= key, axis=0, dtype=np.int64)
+        for g0 in range(0, n_rows, FLIP_GROUP):
+            g1 = min(g0 + FLIP_GROUP, n_rows)
+            for v0 in range(0, n_vox, VOXEL_CHUNK):
+                cols = slice(v0, min(v0 + VOXEL_CHUNK, n_vox))
+                xc = np.ascontiguousarray(xn[:, cols])
+                key = key_obs[cols]
+                for f0 in range(g0, g1, FLIP_CHUNK):
+                    rows = slice(f0, min(f0 + FLIP_CHUNK, g1))
+                    r = flips[rows] @ xc
+                    if two_sided:
+                        stat = np.abs(r)
+                        np.maximum(peak[rows], stat.max(axis=1), out=peak[rows])
+                        if uncorrected:
+                            hits = np.add.reduce(stat >= key, axis=0, dtype=np.int64)
+                            counts[cols] += 2 * hits if mirrored else hits
+                        continue
+                    np.maximum(peak[rows], r.max(axis=1), out=peak[rows])
                     if mirrored:
-                        counts[cols] += np.add.reduce(r <= -key, axis=0, dtype=np.int64)
-            if progress is not None and total is not None:
-                done = int(round(total * (step + 1) / len(starts)))
-                if progress(done, total):
-                    raise Cancelled(f"stopped after {step + 1} of {len(starts)} voxel chunks")
+                        np.minimum(low[rows], r.min(axis=1), out=low[rows])
+                    if uncorrected:
+                        counts[cols] += np.add.reduce(r >= key, axis=0, dtype=np.int64)
+                        if mirrored:
+                            counts[cols] += np.add.reduce(r <= -key, axis=0, dtype=np.int64)
+            done = g1 * (2 if mirrored else 1)
+            if progress is not None and progress(done, total):
+                raise Cancelled(f"stopped after {done} of {total} sign flips")
     maxima, at = [], 0
     for f, _ in parts:
         sel = slice(at, at + f.shape[0])
