@@ -71,7 +71,7 @@ def main() -> None:
     roi_layer.brush_size = 1
     dock = SvcDock(viewer)
     viewer.window.add_dock_widget(dock)
-    dock.smoothness.fwhm_edit.setText("8")
+    dock.smoothness.fwhm.value = "8"
     app = QApplication.instance()
 
     done = []

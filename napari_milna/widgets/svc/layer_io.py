@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from napari.layers import Image, Labels
+from napari.layers import Image
 from napari.utils import Colormap
 
 from ..._napari.layers import (
@@ -39,7 +39,7 @@ from ...core.errors import MilnaInputError, input_error
 from ...core.io.geometry import Grid, bounding_box
 from ...core.io.kinds import ImageInfo, ImageKind
 from ...core.io.nifti import NiftiSource, nifti_stem, open_nifti
-from ...core.jobs import Cancelled
+from ...core.jobs import Cancelled, Progress, report
 from ...core.roi.io import read_dseg_tsv
 from ...core.roi.transfer import resample_roi
 from ...core.svc.inputs import check_stat_data, nonzero_mask, stat_type_and_df
@@ -160,26 +160,6 @@ def is_svc_layer(layer) -> bool:
     return is_result_of(layer, SVC_FEATURE)
 
 
-def roi_candidates(viewer) -> list:
-    """Labels layers on a known grid (ROI layers, label images, masks), not SVC results."""
-    return [
-        layer for layer in viewer.layers
-        if isinstance(layer, Labels) and source_of(layer) is not None and not is_svc_layer(layer)
-    ]
-
-
-def mask_candidates(viewer) -> list:
-    """Layers usable as analysis masks: masks and label images read from files."""
-    out = []
-    for layer in viewer.layers:
-        src = source_of(layer)
-        if src is None or src.source is None or src.is_run or is_svc_layer(layer):
-            continue
-        if src.info.kind in (ImageKind.MASK, ImageKind.LABELS):
-            out.append(layer)
-    return out
-
-
 def roi_labels(layer) -> np.ndarray:
     """ROI labels on their own grid (not a display copy resampled for an oblique view)."""
     return roi_data(layer)
@@ -220,11 +200,11 @@ def label_text(value: int, names: dict[int, str]) -> str:
     return f"{name} ({value})" if name else f"label {value}"
 
 
-def label_choices(layer) -> list[tuple[int, str]]:
-    """(value, text) of every named or painted label of an ROI layer, by value."""
+def label_choices(layer) -> list[tuple[str, int]]:
+    """(text, value) of every named or painted label of an ROI layer, by value."""
     names = label_names(layer)
     values = sorted(set(names) | set(present_labels(roi_labels(layer))))
-    return [(v, label_text(v, names)) for v in values]
+    return [(label_text(v, names), v) for v in values]
 
 
 def roi_mask(layer, label: int, grid: Grid, map_name: str) -> np.ndarray:
@@ -329,6 +309,7 @@ def ramp_colormap(rgba, name: str) -> Colormap:
 def show_result_layer(
     viewer, key: str, data: np.ndarray, grid: Grid, grid_source, name: str,
     colormap: Colormap, contrast_limits: tuple[float, float], label: str, top: bool = False,
+    opacity: float = 0.85, blending: str = "translucent",
 ):
     """Show ``data`` (on ``grid``) as the result layer ``key``: updated in place or replaced.
 
@@ -337,7 +318,8 @@ def show_result_layer(
     affine and the cursor panel reads its values. There is never more than one layer
     per ``key``. An existing layer on the same grid is updated in place (changed
     voxels only), which keeps live updates cheap. A new layer sits above the map
-    (below ROI labels), or on top of every layer with ``top``.
+    (below ROI labels), or on top of every layer with ``top``; ``opacity`` and
+    ``blending`` say how much of the layers below shows through.
     """
     data = np.asarray(data, dtype=np.float32)
     limits = (float(contrast_limits[0]), float(contrast_limits[1]))
@@ -366,8 +348,8 @@ def show_result_layer(
         grid=grid, info=info, source=None, grid_source=grid_source, result_of=(SVC_FEATURE, key)
     )
     layer = Image(
-        data, name=name, colormap=colormap, contrast_limits=limits, blending="translucent",
-        opacity=0.85, interpolation2d="nearest", metadata={METADATA_KEY: src},
+        data, name=name, colormap=colormap, contrast_limits=limits, blending=blending,
+        opacity=opacity, interpolation2d="nearest", metadata={METADATA_KEY: src},
     )
     add_quietly(viewer, layer)  # painting an ROI must not stop
     if top:
@@ -441,11 +423,14 @@ def open_subjects(paths: Sequence[str], grid: Grid, grid_owner: str, what: str) 
     return SubjectFiles(sources, sum(s.n_volumes for s in sources))
 
 
-def _volumes_in_box(files: SubjectFiles, box, stop: Callable[[], bool]) -> list[np.ndarray]:
+def _volumes_in_box(files: SubjectFiles, box, progress: Progress | None,
+                    start: int, total: int) -> list[np.ndarray]:
     out = []
-    for src in files.sources:
-        if stop():
-            raise Cancelled("stopped while reading the subject images")
+    for n, src in enumerate(files.sources):
+        try:
+            report(progress, start + n, total)
+        except Cancelled:
+            raise Cancelled("stopped while reading the subject images") from None
         try:
             if src.is_run:
                 run = src.run()
@@ -458,12 +443,31 @@ def _volumes_in_box(files: SubjectFiles, box, stop: Callable[[], bool]) -> list[
     return out
 
 
+def check_counts(n_images: int, n_placebo: int | None) -> None:
+    """Refuse too few subjects or unequal pair lists before reading any voxel.
+
+    Raises
+    ------
+    MilnaInputError
+    """
+    if n_placebo is not None and n_placebo != n_images:
+        raise input_error(
+            None, f"a paired design needs one placebo image per drug image; got {n_images} drug "
+            f"and {n_placebo} placebo images"
+        )
+    if n_images < MIN_SUBJECTS:
+        raise input_error(
+            None, f"a sign-flip permutation test needs at least {MIN_SUBJECTS} subject images, "
+            f"got {n_images}"
+        )
+
+
 def subject_data(
     search: np.ndarray,
     images: SubjectFiles,
     placebo: SubjectFiles | None = None,
     roi_name: str = "the ROI",
-    stop: Callable[[], bool] = lambda: False,
+    progress: Progress | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Subjects x ROI voxels matrix: the images, or the paired differences images - placebo.
 
@@ -478,23 +482,15 @@ def subject_data(
     MilnaInputError
         Fewer than five subjects, unequal pair lists, or no ROI voxel with data.
     Cancelled
-        When ``stop()`` turned true while reading.
+        When ``progress`` stopped the reading (one report per file read).
     """
-    n = images.n_images
-    if placebo is not None and placebo.n_images != n:
-        raise input_error(
-            None, f"a paired design needs one placebo image per drug image; got {n} drug and "
-            f"{placebo.n_images} placebo images"
-        )
-    if n < MIN_SUBJECTS:
-        raise input_error(
-            None, f"a sign-flip permutation test needs at least {MIN_SUBJECTS} subject images, "
-            f"got {n}"
-        )
+    check_counts(images.n_images, placebo.n_images if placebo is not None else None)
     box = bounding_box(search)
-    volumes = _volumes_in_box(images, box, stop)
+    n_files = len(images.sources) + (len(placebo.sources) if placebo is not None else 0)
+    volumes = _volumes_in_box(images, box, progress, 0, n_files)
     if placebo is not None:
-        volumes = [a - b for a, b in zip(volumes, _volumes_in_box(placebo, box, stop))]
+        volumes = [a - b for a, b in zip(
+            volumes, _volumes_in_box(placebo, box, progress, len(images.sources), n_files))]
     data, kept_box = subject_matrix(volumes, search[box])
     if data.shape[1] == 0:
         raise input_error(
@@ -511,6 +507,7 @@ __all__ = [
     "RoiGridMismatch",
     "StatInput",
     "SubjectFiles",
+    "check_counts",
     "df_text",
     "glob_paths",
     "header_df",
@@ -518,7 +515,6 @@ __all__ = [
     "label_choices",
     "label_names",
     "label_text",
-    "mask_candidates",
     "mask_on",
     "open_subjects",
     "parse_numbers",
@@ -526,7 +522,6 @@ __all__ = [
     "ramp_colormap",
     "remove_result_layer",
     "resample_roi_layer",
-    "roi_candidates",
     "roi_labels",
     "roi_mask",
     "show_result_layer",

@@ -1,26 +1,26 @@
-"""Second-level sign-flip permutation test over the SVC's ROI, in a worker thread.
+"""Second-level sign-flip permutation test over the SVC's ROI: max t and TFCE.
 
 Subject images (one per subject, or drug and placebo lists whose per-subject
 differences are tested) are read and tested by
-:func:`napari_milna.core.svc.permutation.sign_flip_test` in a
-``napari.qt.threading.thread_worker``; the core's progress callback feeds the
-progress bar (through a queued Qt signal) and asks it to stop when Cancel was
-pressed (the core then raises :class:`~napari_milna.core.jobs.Cancelled`).
+:func:`napari_milna.core.svc.permutation.sign_flip_test` and, when asked, by
+:func:`napari_milna.core.svc.tfce.tfce_sign_flip_test` (threshold-free cluster
+enhancement, E 0.5, H 2, 26-connectivity as FSL randomise ``-T``, max-TFCE FWE p) through
+the panel's :class:`~napari_milna.widgets.panel.jobs.JobRunner`: progress in the tab's bar
+and napari's activity dock, Cancel stops the core at its next report. The options are a
+magicgui form; the subject lists stay Qt lists.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 
 import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, Container, SpinBox
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -28,21 +28,22 @@ from qtpy.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from ...core.errors import MilnaInputError, input_error
-from ...core.jobs import Cancelled
+from ...core.errors import MilnaInputError
+from ...core.jobs import Cancelled, Progress
 from ...core.svc.permutation import (
     EXHAUSTIVE_LIMIT,
-    MIN_SUBJECTS,
     SignFlipResult,
     sign_flip_test,
 )
-from . import smoothness as svc_smoothness
+from ...core.svc.tfce import TFCE_CONNECTIVITY, TfceResult, tfce_sign_flip_test
+from ..panel.jobs import JobRunner
+from ..panel.status import StatusLabel, escape
 from .layer_io import (
+    check_counts,
     glob_paths,
     open_subjects,
     ramp_colormap,
@@ -52,8 +53,17 @@ from .layer_io import (
 
 #: Colour of the permutation -log10 p FWE map (distinct from the SVC survivors' cyan).
 PERM_COLOUR = (1.0, 0.45, 0.9, 1.0)
-DESIGNS = (("one_sample", "One-sample: one image per subject"),
-           ("paired", "Paired: drug - placebo per subject"))
+#: Colour of the TFCE map.
+TFCE_COLOUR = (1.0, 0.75, 0.1, 1.0)
+DESIGNS = (("one-sample: one image per subject", "one_sample"),
+           ("paired: drug - placebo per subject", "paired"))
+NIFTI_FILTER = "NIfTI (*.nii.gz *.nii);;All files (*)"
+
+
+def ask_open_files(parent, title: str) -> list[str]:
+    """NIfTI files to add (empty when cancelled; replaced in tests)."""
+    paths, _ = QFileDialog.getOpenFileNames(parent, title, "", NIFTI_FILTER)
+    return list(paths)
 
 
 class SubjectList(QWidget):
@@ -129,7 +139,7 @@ class SubjectList(QWidget):
         self.add_paths([])
 
     def _browse(self) -> None:
-        self.add_paths(svc_smoothness.ask_open_files(self, self.title.text().split(" (")[0]))
+        self.add_paths(ask_open_files(self, self.title.text().split(" (")[0]))
 
     def add_glob(self, pattern: str | None = None) -> None:
         """Append the files matching the glob pattern typed (or given)."""
@@ -142,8 +152,19 @@ class SubjectList(QWidget):
             self.error(str(exc))
 
 
+def _stage(progress: Progress, what: str) -> Progress:
+    """``progress`` for one stage of the job; a stop says how far the stage got."""
+    def report_stage(done: int, total: int):
+        try:
+            return progress(done, total)
+        except Cancelled:
+            raise Cancelled(f"stopped after {done} of {total} {what}") from None
+
+    return report_stage
+
+
 class PermutationPanel(QWidget):
-    """Sign-flip permutation test of subject images over the ROI the SVC dock searches.
+    """Sign-flip permutation test (max t, optionally TFCE) of subject images over the ROI.
 
     Parameters
     ----------
@@ -153,9 +174,17 @@ class PermutationPanel(QWidget):
         :class:`MilnaInputError`.
     notify : callable
         ``notify(level, text)``: one napari notification.
+
+    Attributes
+    ----------
+    form : magicgui Container
+        ``design``, ``n_perm`` (0: every flip when feasible), ``seed``, ``two_sided``,
+        ``tfce`` and ``show_map``.
+    result, tfce_result : SignFlipResult, TfceResult or None
+        The last results; ``summary`` their JSON (peak in mm, as ``milna perm``).
     """
 
-    #: (done, total) sign flips; emitted from the worker thread, delivered queued.
+    #: (done, total) of the running stage (subject files, sign flips, TFCE flips).
     progress_changed = Signal(int, int)
     #: The job ended: ``("ok" | "cancelled" | "error", detail)``.
     job_finished = Signal(object)
@@ -165,85 +194,68 @@ class PermutationPanel(QWidget):
         self.viewer = viewer
         self.search = search
         self.notify = notify
-        self.design_combo = QComboBox()
-        for key, text in DESIGNS:
-            self.design_combo.addItem(text, key)
+        self.design = ComboBox(name="design", label="Design", choices=DESIGNS,
+                               value="one_sample")
+        self.n_perm = SpinBox(name="n_perm", label="Sign flips", value=0, min=0,
+                              max=10_000_000, step=1000)
+        self.n_perm.native.setSpecialValueText("all (when 2^N <= 2^20)")
+        self.n_perm.tooltip = ("0: every sign flip when 2^N <= 2^20 (exact test; TFCE up to "
+                               "2^15), else 10000 random flips; N: every flip when 2^N <= N, "
+                               "else N random flips")
+        self.seed = SpinBox(name="seed", label="Seed", value=0, min=0, max=2**31 - 1)
+        self.two_sided = CheckBox(name="two_sided", text="two-sided (max |t|)", value=False)
+        self.tfce = CheckBox(name="tfce", text="TFCE", value=False)
+        self.tfce.tooltip = (f"Threshold-free cluster enhancement (E 0.5, H 2, "
+                             f"{TFCE_CONNECTIVITY}-connectivity, as FSL randomise -T): "
+                             "max-TFCE FWE p and a TFCE map")
+        self.show_map = CheckBox(name="show_map", text="-log10 p FWE map", value=True)
+        options = Container(widgets=[self.two_sided, self.tfce, self.show_map],
+                            layout="horizontal", labels=False, label="Options")
+        options.margins = (0, 0, 0, 0)
+        self.form = Container(widgets=[self.design, self.n_perm, self.seed, options])
+        self.form.margins = (0, 0, 0, 0)
         self.images = SubjectList("Subject images")
         self.placebo = SubjectList("Placebo images")
         self.placebo.setToolTip("In the same subject order as the drug images")
         self.images.error = self.placebo.error = lambda text: self.notify("error", text)
         self.placebo.setVisible(False)
-        self.n_perm_spin = QSpinBox()
-        self.n_perm_spin.setRange(0, 10_000_000)
-        self.n_perm_spin.setSingleStep(1000)
-        self.n_perm_spin.setSpecialValueText("all flips (when 2^N <= 2^20)")
-        self.n_perm_spin.setToolTip(
-            "0: every sign flip when 2^N <= 2^20 (exact test), else 10000 random flips; "
-            "N: every flip when 2^N <= N, else N random flips"
-        )
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 2**31 - 1)
-        self.two_sided = QCheckBox("Two-sided (max |t|)")
-        self.show_map = QCheckBox("Show -log10 p FWE map")
-        self.show_map.setChecked(True)
         self.run_button = QPushButton("Run permutation test")
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.progress.setFormat("%p%")
-        self.status = QLabel("Add at least five subject images.")
-        self.status.setWordWrap(True)
-        self.status.setTextFormat(Qt.TextFormat.RichText)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = StatusLabel("Add at least five subject images.")
+        self.runner = JobRunner(self.progress, self.status, self.cancel_button,
+                                [self.run_button], notify=self.notify, parent=self)
 
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Design", self.design_combo)
-        form.addRow("Sign flips", self.n_perm_spin)
-        form.addRow("Seed", self.seed_spin)
-        options = QHBoxLayout()
-        options.addWidget(self.two_sided)
-        options.addWidget(self.show_map)
-        options.addStretch(1)
         run_row = QHBoxLayout()
         run_row.addWidget(self.run_button, 1)
         run_row.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(form)
+        layout.addWidget(self.form.native)
         lists = QHBoxLayout()
         lists.addWidget(self.images, 1)
         lists.addWidget(self.placebo, 1)
         layout.addLayout(lists)
-        layout.addLayout(options)
         layout.addLayout(run_row)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
 
         self.result: SignFlipResult | None = None
+        self.tfce_result: TfceResult | None = None
         self.summary: dict | None = None
-        self.worker = None
-        self._cancel: threading.Event | None = None
-        self._closed = False
-        self._job = 0
-        self.destroyed.connect(self._mark_closed)
-        self.design_combo.currentIndexChanged.connect(self._on_design)
+        self.destroyed.connect(self._closed)
+        self.design.changed.connect(self._on_design)
         self.run_button.clicked.connect(self.run)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.progress_changed.connect(self._on_progress)
+        self.runner.finished.connect(self._finished)
 
-    def _mark_closed(self, *args) -> None:
-        self._closed = True
-        if self._cancel is not None:
-            self._cancel.set()
+    def _closed(self, *args) -> None:
+        self.runner.close()
 
     def paired(self) -> bool:
         """True for the paired (drug - placebo) design."""
-        return self.design_combo.currentData() == "paired"
+        return self.design.value == "paired"
 
-    def _on_design(self, index: int) -> None:
+    def _on_design(self, value=None) -> None:
         paired = self.paired()
         self.placebo.setVisible(paired)
         self.images.title.setText(("Drug images" if paired else "Subject images")
@@ -252,11 +264,15 @@ class PermutationPanel(QWidget):
     @property
     def running(self) -> bool:
         """True while a test runs."""
-        return self._cancel is not None
+        return self.runner.running
+
+    def cancel(self) -> None:
+        """Ask the running test to stop at its next progress report."""
+        self.runner.cancel()
 
     # ------------------------------------------------------------------ run
     def run(self) -> bool:
-        """Check the inputs and start the test in a worker thread.
+        """Check the inputs and start the test through the job runner.
 
         Returns
         -------
@@ -273,145 +289,90 @@ class PermutationPanel(QWidget):
                        if self.paired() else None)
             check_counts(images.n_images, placebo.n_images if placebo is not None else None)
         except MilnaInputError as exc:
-            self.status.setText(_escape(str(exc)))
+            self.status.setText(escape(str(exc)))
             self.notify("error", str(exc))
             return False
-        from napari.qt.threading import thread_worker
+        n_perm, seed = int(self.n_perm.value), int(self.seed.value)
+        two_sided, tfce = bool(self.two_sided.value), bool(self.tfce.value)
 
-        cancel = threading.Event()
-        n_perm, seed, two_sided = (self.n_perm_spin.value(), self.seed_spin.value(),
-                                   self.two_sided.isChecked())
-        emit = self.progress_changed.emit
+        def job(progress: Progress):
+            data, kept = subject_data(search, images, placebo, roi_name,
+                                      progress=_stage(progress, "subject images read"))
+            result = sign_flip_test(data, n_perm=n_perm, seed=seed, two_sided=two_sided,
+                                    progress=_stage(progress, "sign flips"))
+            enhanced = None
+            if tfce:
+                enhanced = tfce_sign_flip_test(data, kept, n_perm=n_perm, seed=seed,
+                                               two_sided=two_sided,
+                                               progress=_stage(progress, "TFCE sign flips"))
+            return result, enhanced, kept
 
-        def progress(done: int, total: int) -> bool:
-            emit(done, total)
-            return cancel.is_set()
-
-        @thread_worker
-        def job():
-            try:
-                data, kept = subject_data(search, images, placebo, roi_name, stop=cancel.is_set)
-                result = sign_flip_test(data, n_perm=n_perm, seed=seed, two_sided=two_sided,
-                                        progress=progress)
-                return "ok", (result, kept)
-            except Cancelled as exc:
-                return "cancelled", str(exc)
-            except MilnaInputError as exc:
-                return "error", str(exc)
-            except Exception as exc:  # noqa: BLE001 - reported, never a crash of the viewer
-                return "error", f"The permutation test failed: {exc}."
-
-        self._job += 1
-        number = self._job
-        self._cancel = cancel
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.progress.setValue(0)
         design = "paired differences" if placebo is not None else "images"
-        self.status.setText(f"Reading {images.n_images} subject {design} and flipping signs ...")
-        worker = job()
-        worker.returned.connect(
-            lambda outcome: self._done(number, outcome, grid, grid_source, roi_name)
+        title = (f"Sign-flip test of {images.n_images} subject {design} in {roi_name}"
+                 + (" (max t and TFCE)" if tfce else ""))
+        started = self.runner.start(
+            title, job, lambda out: self._show(*out, grid, grid_source, roi_name)
         )
-        self.worker = worker
-        worker.start()
-        return True
+        if started:
+            self.runner.worker.yielded.connect(
+                lambda step: self.progress_changed.emit(step.done, step.total))
+        return started
 
-    def cancel(self) -> None:
-        """Ask the running test to stop (it stops after the current block of flips)."""
-        if self._cancel is not None:
-            self._cancel.set()
-            self.cancel_button.setEnabled(False)
-            self.status.setText("Cancelling ...")
+    def _finished(self, status: str, detail) -> None:
+        self.job_finished.emit((status, detail))
 
-    def _on_progress(self, done: int, total: int) -> None:
-        if self._closed or total <= 0:
-            return
-        self.progress.setValue(int(round(1000 * done / total)))
-        self.progress.setFormat(f"%p%  ({done:,} of {total:,} sign flips)")
-
-    def _done(self, number: int, outcome, grid, grid_source, roi_name: str) -> None:
-        if self._closed or number != self._job:
-            return
-        self._cancel = None
-        status, detail = outcome
-        try:
-            self.run_button.setEnabled(True)
-            self.cancel_button.setEnabled(False)
-            if status == "ok":
-                result, kept = detail
-                self._show(result, kept, grid, grid_source, roi_name)
-            elif status == "cancelled":
-                self.progress.setValue(0)
-                self.progress.setFormat("%p%")
-                self.status.setText(_escape(f"Cancelled: {detail}."))
-            else:
-                self.progress.setValue(0)
-                self.status.setText(_escape(detail))
-                self.notify("error", detail)
-        except RuntimeError:  # the dock was closed while the worker ran
-            self._closed = True
-            return
-        self.job_finished.emit(outcome)
-
-    def _show(self, result: SignFlipResult, kept: np.ndarray, grid, grid_source,
-              roi_name: str) -> None:
-        self.result = result
+    def _show(self, result: SignFlipResult, enhanced: TfceResult | None, kept: np.ndarray,
+              grid, grid_source, roi_name: str) -> None:
+        self.result, self.tfce_result = result, enhanced
         ijk_all = np.argwhere(kept)
-        i = result.peak_index
-        ijk = ijk_all[i]
+        ijk = ijk_all[result.peak_index]
         xyz = grid.to_world(ijk)
         summary = result.to_dict()
         summary["peak"].pop("index")
         summary["peak"]["ijk"] = [int(v) for v in ijk]
         summary["peak"]["xyz_mm"] = [float(v) for v in xyz]
         summary["roi"] = roi_name
-        self.summary = summary
         pk = summary["peak"]
         kind = "exhaustive (every flip)" if result.exhaustive else f"random, seed {result.seed}"
-        self.status.setText(
+        lines = [
             f"<b>{result.n_subjects}</b> subjects, <b>{result.n_perm:,}</b> sign flips, "
-            f"{kind}, {'two' if result.two_sided else 'one'}-sided, {result.t.size} voxels"
-            f"<br>Peak t <b>{pk['t']:.3f}</b> at ({', '.join(f'{v:.1f}' for v in xyz)}) mm: "
-            f"<b>p FWE {pk['p_fwe']:.4g}</b>, p uncorrected {pk['p_uncorrected']:.4g}"
-        )
-        self.progress.setValue(1000)
-        if self.show_map.isChecked():
+            f"{kind}, {'two' if result.two_sided else 'one'}-sided, {result.t.size} voxels",
+            f"Peak t <b>{pk['t']:.3f}</b> at ({', '.join(f'{v:.1f}' for v in xyz)}) mm: "
+            f"<b>p FWE {pk['p_fwe']:.4g}</b>, p uncorrected {pk['p_uncorrected']:.4g}",
+        ]
+        short = roi_name.split(" (")[0]
+        if enhanced is not None:
+            tf = enhanced.to_dict()
+            t_ijk = ijk_all[tf.pop("index")]
+            tf["ijk"] = [int(v) for v in t_ijk]
+            tf["xyz_mm"] = [float(v) for v in grid.to_world(t_ijk)]
+            summary["tfce"] = tf
+            lines.append(
+                f"TFCE peak <b>{tf['peak_value']:.4g}</b> at "
+                f"({', '.join(f'{v:.1f}' for v in tf['xyz_mm'])}) mm: <b>p FWE "
+                f"{tf['p_fwe']:.4g}</b> ({enhanced.n_perm:,} flips)"
+            )
+            volume = np.zeros(grid.shape, np.float32)
+            volume[kept] = enhanced.tfce
+            top = float(np.abs(enhanced.tfce).max()) or 1.0
+            show_result_layer(
+                self.viewer, "tfce", volume, grid, grid_source, f"TFCE ({short})",
+                ramp_colormap(TFCE_COLOUR, "milna-tfce"), (0.0, top),
+                "threshold-free cluster enhancement of the one-sample t", opacity=0.7,
+            )
+        self.summary = summary
+        self.status.setText("<br>".join(lines))
+        if self.show_map.value:
             volume = np.zeros(grid.shape, np.float32)
             volume[kept] = -np.log10(np.maximum(result.p_fwe, np.finfo(float).tiny))
             top = -np.log10(1.0 / result.n_perm if result.exhaustive
                             else 1.0 / (1.0 + result.n_perm))
             show_result_layer(
                 self.viewer, "perm", volume, grid, grid_source,
-                f"permutation -log10 pFWE ({roi_name.split(' (')[0]})",
+                f"permutation -log10 pFWE ({short})",
                 ramp_colormap(PERM_COLOUR, "milna-perm-pfwe"), (0.0, max(top, 1.5)),
-                "sign-flip permutation -log10 p FWE",
+                "sign-flip permutation -log10 p FWE", opacity=0.7,
             )
-
-
-def check_counts(n_images: int, n_placebo: int | None) -> None:
-    """Refuse too few subjects or unequal pair lists before reading any voxel.
-
-    Raises
-    ------
-    MilnaInputError
-    """
-    if n_placebo is not None and n_placebo != n_images:
-        raise input_error(
-            None, f"a paired design needs one placebo image per drug image; got {n_images} drug "
-            f"and {n_placebo} placebo images"
-        )
-    if n_images < MIN_SUBJECTS:
-        raise input_error(
-            None, f"a sign-flip permutation test needs at least {MIN_SUBJECTS} subject images, "
-            f"got {n_images}"
-        )
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 __all__ = ["EXHAUSTIVE_LIMIT", "PermutationPanel", "SubjectList", "check_counts"]

@@ -1,7 +1,16 @@
-"""The SVC results: a summary (search volume, resels, FWHM, FWE thresholds, clusters) and peaks.
+"""The SVC results: a summary, SPM's three-level table and the SVC's peak listing.
 
-Every number shown keeps its exact value in the item's ``Qt.UserRole`` so that tests
-and exports read what the core computed, not the rounded text.
+* The summary says what was searched (map, ROI, mask, smoothness) and gives S, the
+  resels, the FWE thresholds and the clusters.
+* SPM's results table (:attr:`SvcResultsTable.levels`): the set level (c, p), each
+  cluster (k, k in resels, p FWE, q FDR, p uncorrected) and its maxima grouped under it
+  (T, Z, p FWE, q FDR, p uncorrected, x y z), as spm_list prints them.
+* The SVC's peak listing (:attr:`SvcResultsTable.table`): the ROI's strongest voxel and
+  the local maxima with their random-field and Bonferroni p values.
+
+Clicking a row moves the cursor there. Every number shown keeps its exact value in the
+item's ``Qt.UserRole`` so that tests and exports read what the core computed, not the
+rounded text.
 """
 
 from __future__ import annotations
@@ -16,6 +25,9 @@ from qtpy.QtWidgets import (
     QLabel,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -97,13 +109,14 @@ def cell_text(attr: str, kind: str, peak: Peak) -> str:
     return format_p(value)
 
 
-def summary_html(result: SvcResult, roi_text: str = "") -> str:
-    """The summary lines above the peak table, as rich text."""
+def summary_html(result: SvcResult, roi_text: str = "", searched: str = "") -> str:
+    """The summary lines above the tables, as rich text (``searched``: what was searched)."""
     stat = result.stat_type
     tail = "two-sided" if result.two_sided else "one-sided"
     thr = result.threshold_fwe
     missing = result.n_roi_voxels - result.n_voxels
-    lines = [
+    lines = [html.escape(searched)] if searched else []
+    lines += [
         f"<b>S = {result.n_voxels}</b> voxels searched"
         + (f" in {html.escape(roi_text)}" if roi_text else "")
         + f" ({result.n_roi_voxels} in the ROI"
@@ -138,13 +151,163 @@ def summary_html(result: SvcResult, roi_text: str = "") -> str:
             )
         more = f"; {len(result.clusters) - 6} more" if len(result.clusters) > 6 else ""
         lines.append(head + "; ".join(parts) + more)
+    if result.levels is not None:
+        lv = result.levels
+        method = ("non-stationary (RPV)" if lv.extent_method == "non-stationary"
+                  else "stationary, k x V2R")
+        lines.append(
+            f"Set level: <b>c = {lv.n_clusters}</b>, p = {format_p(lv.set_p)} "
+            f"(k &ge; {lv.extent_voxels} voxels); cluster extents {method}"
+        )
     return "<br>".join(lines)
 
 
-class SvcResultsTable(QWidget):
-    """Summary and peak table of one SVC result; a click on a peak row emits its world mm."""
+#: (header, key) of SPM's results table; the statistic header is the map's type.
+LEVEL_COLUMNS = (
+    ("level", "level"),
+    ("c / k", "k"),
+    ("resels", "k_resels"),
+    ("p set", "p"),
+    ("p FWE", "p_fwe"),
+    ("q FDR", "q_fdr"),
+    ("p unc", "p_uncorrected"),
+    ("stat", "value"),
+    ("Z", "z"),
+    ("x, y, z mm", "xyz_mm"),
+)
+LEVEL_COLUMN = {key: i for i, (_, key) in enumerate(LEVEL_COLUMNS)}
+LEVEL_TIPS = {
+    "k": "set level: c, the number of clusters; cluster level: k, its voxels",
+    "k_resels": "the cluster's extent in resels (k x V2R, or from SPM's RPV image)",
+    "p": "set-level p: at least c clusters of k or more voxels (spm_P)",
+    "p_fwe": "cluster level: spm_P_RF(1, K, u); peak level: min(RFT, Bonferroni)",
+    "q_fdr": "Benjamini-Hochberg q over the clusters (cluster level) or ROI voxels (peak)",
+    "p_uncorrected": "cluster: p of an extent of K resels or more; peak: uncorrected p",
+}
 
-    #: World mm (x, y, z) of the peak row the user clicked.
+
+def level_rows(result: SvcResult) -> list[dict]:
+    """SPM's table as rows: the set level, then each cluster followed by its peaks."""
+    levels = result.levels
+    if levels is None:
+        return []
+    rows = [{"level": "set", "k": levels.n_clusters, "p": levels.set_p}]
+    for c in levels.clusters:
+        rows.append({
+            "level": "cluster", "index": c.index, "k": c.k, "k_resels": c.k_resels,
+            "p_fwe": c.p_fwe, "q_fdr": c.q_fdr, "p_uncorrected": c.p_uncorrected,
+            "xyz_mm": c.peak.xyz_mm,
+        })
+        for peak in c.peaks:
+            rows.append({
+                "level": "peak", "cluster": c.index, "value": peak.value, "z": peak.z,
+                "p_fwe": peak.p_fwe, "q_fdr": peak.q_fdr,
+                "p_uncorrected": peak.p_uncorrected, "xyz_mm": peak.xyz_mm,
+            })
+    return rows
+
+
+def level_text(key: str, row: dict) -> str:
+    """The text of one cell of SPM's table."""
+    if key == "level":
+        return {"set": "set", "cluster": f"cluster {row.get('index')}", "peak": "peak"}[
+            row["level"]]
+    if key not in row:
+        return ""
+    value = row[key]
+    if key == "k":
+        return str(int(value))
+    if key == "k_resels":
+        return f"{value:.3f}"
+    if key in ("value", "z"):
+        return format_stat(value)
+    if key == "xyz_mm":
+        return format_xyz(value) if row["level"] == "peak" else ""
+    return format_p(value)
+
+
+class LevelsTable(QTreeWidget):
+    """SPM's set / cluster / peak table; peaks are grouped under their cluster."""
+
+    #: World mm (x, y, z) of the row the user clicked (a cluster goes to its peak).
+    row_clicked = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setColumnCount(len(LEVEL_COLUMNS))
+        self.setHeaderLabels([h for h, _ in LEVEL_COLUMNS])
+        for c, (_, key) in enumerate(LEVEL_COLUMNS):
+            if key in LEVEL_TIPS:
+                self.headerItem().setToolTip(c, LEVEL_TIPS[key])
+        self.setRootIsDecorated(False)
+        self.setIndentation(10)
+        self.setUniformRowHeights(True)
+        self.setAlternatingRowColors(True)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.header().setStretchLastSection(False)
+        self.setToolTip("SPM's results table within the ROI; click a row to go there")
+        self.rows: list[dict] = []
+        self._items: list[QTreeWidgetItem] = []
+        self.itemClicked.connect(self._on_click)
+
+    def show_result(self, result: SvcResult | None) -> None:
+        """Fill the table from ``result.levels`` (empty without a result)."""
+        self.clear()
+        self.rows = level_rows(result) if result is not None else []
+        self._items = []
+        if result is None:
+            return
+        self.headerItem().setText(LEVEL_COLUMN["value"], result.stat_type)
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        parent = None
+        for row in self.rows:
+            item = QTreeWidgetItem()
+            for c, (_, key) in enumerate(LEVEL_COLUMNS):
+                item.setText(c, level_text(key, row))
+                if key in row and key != "level":
+                    value = row[key]
+                    item.setData(c, Qt.ItemDataRole.UserRole,
+                                 list(value) if key == "xyz_mm" else value)
+                    if key != "xyz_mm":
+                        item.setTextAlignment(c, right)
+            if "p_fwe" in row:
+                good = row["p_fwe"] <= result.alpha
+                item.setForeground(LEVEL_COLUMN["p_fwe"],
+                                   _brush(SIGNIFICANT if good else NOT_SIGNIFICANT))
+            if row["level"] == "peak" and parent is not None:
+                parent.addChild(item)
+            else:
+                self.addTopLevelItem(item)
+                parent = item if row["level"] == "cluster" else None
+            self._items.append(item)
+        self.expandAll()
+
+    def item_of(self, index: int) -> QTreeWidgetItem:
+        """The tree item of row ``index`` (in :attr:`rows` order)."""
+        return self._items[index]
+
+    def values(self, index: int) -> dict:
+        """Exact values of row ``index``, read back from the items (as the core gave them)."""
+        item = self._items[index]
+        out = {"level": self.rows[index]["level"]}
+        for c, (_, key) in enumerate(LEVEL_COLUMNS):
+            value = item.data(c, Qt.ItemDataRole.UserRole)
+            if value is not None:
+                out[key] = tuple(value) if key == "xyz_mm" else value
+        return out
+
+    def _on_click(self, item, column: int) -> None:
+        if item in self._items:
+            row = self.rows[self._items.index(item)]
+            if "xyz_mm" in row:
+                self.row_clicked.emit(tuple(row["xyz_mm"]))
+
+
+class SvcResultsTable(QWidget):
+    """Summary, SPM's table and the peak listing of one SVC result; a click emits world mm."""
+
+    #: World mm (x, y, z) of the row the user clicked (either table).
     peak_clicked = Signal(object)
 
     def __init__(self, parent=None):
@@ -171,10 +334,16 @@ class SvcResultsTable(QWidget):
         self.table.setStyleSheet("QTableWidget::item { padding: 0px 3px; }")
         self.table.setToolTip("Click a row to move the cursor to that peak")
         self.table.cellClicked.connect(self._on_click)
+        self.levels = LevelsTable()
+        self.levels.row_clicked.connect(self.peak_clicked)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.levels, "Set / cluster / peak")
+        self.tabs.addTab(self.table, "Peaks: RFT, Bonferroni")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
-        layout.addWidget(self.table)
+        layout.addWidget(self.tabs)
         self.result: SvcResult | None = None
         self.rows: list[tuple[str, Peak]] = []
         self.clear("")
@@ -184,15 +353,17 @@ class SvcResultsTable(QWidget):
         self.result = None
         self.rows = []
         self.table.setRowCount(0)
+        self.levels.show_result(None)
         self.summary.setText(html.escape(message))
 
-    def show_result(self, result: SvcResult, roi_text: str = "") -> None:
-        """Fill the summary and the peak table from ``result``."""
+    def show_result(self, result: SvcResult, roi_text: str = "", searched: str = "") -> None:
+        """Fill the summary and both tables from ``result``."""
         self.result = result
         self.rows = peak_rows(result)
         header = self.table.horizontalHeaderItem(COLUMN["value"])
         header.setText(result.stat_type)
-        self.summary.setText(summary_html(result, roi_text))
+        self.summary.setText(summary_html(result, roi_text, searched))
+        self.levels.show_result(result)
         table = self.table
         table.setUpdatesEnabled(False)
         table.setRowCount(len(self.rows))
@@ -212,10 +383,19 @@ class SvcResultsTable(QWidget):
                     item.setToolTip("The ROI's strongest voxel, below the cluster-forming height")
                 table.setItem(r, c, item)
         table.setUpdatesEnabled(True)
-        rows_shown = min(len(self.rows), 8)
+        rows_shown = min(max(len(self.rows), len(self.levels.rows)), 9)
         height = table.horizontalHeader().height() + 2 * table.frameWidth() + 4
-        height += sum(table.rowHeight(r) for r in range(rows_shown))
-        table.setFixedHeight(max(height, 60))
+        height += rows_shown * table.verticalHeader().defaultSectionSize()
+        self.tabs.setFixedHeight(max(height, 60) + self.tabs.tabBar().sizeHint().height()
+                                 + table.horizontalScrollBar().sizeHint().height())
+
+    def summary_text(self) -> str:
+        """The summary as the user reads it (plain text, one line per line)."""
+        from qtpy.QtGui import QTextDocument
+
+        document = QTextDocument()
+        document.setHtml(self.summary.text())
+        return document.toPlainText()
 
     def values(self, row: int) -> dict:
         """Exact values of a table row (attribute -> value), as the core gave them."""

@@ -1,25 +1,23 @@
-"""Where the SVC's smoothness comes from: FWHM in mm, FSL's smoothness file, or residual images.
+"""Where the SVC's smoothness comes from: the analysis folder, a typed FWHM, FSL's file, residuals.
 
-Residual images are read in a worker thread (a 4D ``res4d`` can take seconds); the
-estimate is kept for the grid it was made on, so live recomputation never waits.
+The choice is a set of magicgui widgets bound to the study session: the smoothness the
+tab resolves is the session's :attr:`~napari_milna._napari.session.StudySession.smoothness`
+(with its source in words: ``"SPM.mat xVol.FWHM"``, ``"typed"``, ...), and a smoothness
+another tab or an opened analysis folder puts in the session shows here. A map opened
+with its SPM or FEAT folder is tested with the folder's smoothness unless the user chose
+another source (an explicit choice wins). Residual images are read through the panel's
+:class:`~napari_milna.widgets.panel.jobs.JobRunner`; the estimate is kept for the grid it
+was made on, so live recomputation never waits.
 """
 
 from __future__ import annotations
 
 import os
 
-from qtpy.QtCore import Signal
-from qtpy.QtWidgets import (
-    QComboBox,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QStackedWidget,
-    QWidget,
-)
+from magicgui.widgets import ComboBox, FileEdit, LineEdit
+from psygnal import Signal
 
+from ..._napari.session import Smoothness as SessionSmoothness
 from ...core.errors import MilnaInputError, input_error
 from ...core.io.geometry import Grid
 from ...core.svc.smoothness import (
@@ -30,12 +28,16 @@ from ...core.svc.smoothness import (
 )
 from .layer_io import parse_numbers
 
-#: (key, text) of the smoothness sources, in combo order.
+#: (text, key) of the smoothness sources, in combo order.
 SOURCES = (
-    ("fwhm_mm", "FWHM (mm)"),
-    ("fsl_smoothness", "FSL smoothness file"),
-    ("residuals", "Residual images"),
+    ("from the analysis folder", "analysis"),
+    ("FWHM (mm)", "fwhm_mm"),
+    ("FSL smoothness file", "fsl_smoothness"),
+    ("residual images", "residuals"),
 )
+#: How the session names the sources this tab resolves (others come from a folder).
+SESSION_WORDS = {"fwhm_mm": "typed", "fsl_smoothness": "FSL smoothness file",
+                 "residuals": "residuals"}
 NIFTI_FILTER = "NIfTI (*.nii.gz *.nii);;All files (*)"
 
 
@@ -43,142 +45,158 @@ class SmoothnessPending(MilnaInputError):
     """The residual images are still being read."""
 
 
-def ask_open_file(parent, title: str) -> str | None:
-    """One file to read, or None (replaced in tests)."""
-    path, _ = QFileDialog.getOpenFileName(parent, title, "", "All files (*)")
-    return path or None
+class SmoothnessChoice:
+    """The smoothness source and its value, as magicgui widgets bound to the study session.
 
+    Parameters
+    ----------
+    session : StudySession
+    runner : JobRunner
+        Runs the residual-image estimate.
 
-def ask_open_files(parent, title: str, filter: str = NIFTI_FILTER) -> list[str]:
-    """Files to read (empty when cancelled; replaced in tests)."""
-    paths, _ = QFileDialog.getOpenFileNames(parent, title, "", filter)
-    return list(paths)
-
-
-def _split_paths(text: str) -> list[str]:
-    return [p.strip() for p in text.split(";") if p.strip()]
-
-
-class SmoothnessPanel(QWidget):
-    """Choose the smoothness source; :meth:`smoothness` gives the core's :class:`Smoothness`.
-
-    ``used_label`` (laid out by the dock) says which smoothness the last result used.
+    Attributes
+    ----------
+    source : magicgui ComboBox
+        ``"analysis"``, ``"fwhm_mm"``, ``"fsl_smoothness"`` or ``"residuals"``.
+    fwhm, fsl_file, residuals : magicgui widgets
+        The typed FWHM (one value or three, mm), FSL's ``stats/smoothness``, residual
+        images (one 4D ``res4d`` or SPM ``ResI_*.nii``); only the chosen one is shown.
+    explicit : bool
+        The user chose the source (it then wins over the folder's).
     """
 
-    #: Something the SVC depends on changed.
+    #: The smoothness (or its source) changed: recompute.
     changed = Signal()
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.source_combo = QComboBox()
-        for key, text in SOURCES:
-            self.source_combo.addItem(text, key)
-        self.fwhm_edit = QLineEdit("6")
-        self.fwhm_edit.setPlaceholderText("one value, or three (i j k)")
-        self.fwhm_edit.setToolTip(
-            "Smoothness of the map's noise: FWHM in mm, one value or one per voxel axis "
-            "(i, j, k), as SPM's FWHM"
-        )
-        self.fsl_edit = QLineEdit()
-        self.fsl_edit.setPlaceholderText("stats/smoothness")
-        self.fsl_button = QPushButton("Browse...")
-        self.residual_edit = QLineEdit()
-        self.residual_edit.setPlaceholderText("res4d.nii.gz, or ResI_*.nii (separate with ;)")
-        self.residual_button = QPushButton("Browse...")
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.fwhm_edit)
-        self.stack.addWidget(self._row(self.fsl_edit, self.fsl_button))
-        self.stack.addWidget(self._row(self.residual_edit, self.residual_button))
-        self.used_label = QLabel("")
-        self.used_label.setWordWrap(True)
-        self.used_label.setStyleSheet("color: #a9b7c6;")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.source_combo)
-        layout.addWidget(self.stack, 1)
+    def __init__(self, session, runner):
+        self.session = session
+        self.runner = runner
+        self.source = ComboBox(name="smoothness", label="Smoothness", choices=SOURCES,
+                               value="fwhm_mm")
+        self.source.tooltip = ("Where the FWHM comes from: the map's SPM / FEAT folder, a "
+                               "typed value, FSL's smoothness file or residual images")
+        self.fwhm = LineEdit(name="fwhm", label="FWHM (mm)", value="6")
+        self.fwhm.tooltip = ("Smoothness of the map's noise: FWHM in mm, one value or one per "
+                             "voxel axis (i, j, k), as SPM's FWHM")
+        self.fsl_file = FileEdit(name="fsl_file", label="FSL file", mode="r")
+        self.fsl_file.tooltip = "FSL's stats/smoothness (DLH, VOLUME, RESELS)"
+        self.residuals = FileEdit(name="residuals", label="Residuals", mode="rm",
+                                  filter=NIFTI_FILTER)
+        self.residuals.tooltip = "One 4D res4d, or SPM's ResI_*.nii files"
+        self.explicit = False
+        self._syncing = False
+        self._published: SessionSmoothness | None = None
         self._estimates: dict[tuple, Smoothness] = {}
         self._failed: dict[tuple, str] = {}
         self._pending: tuple | None = None
-        self._worker = None
-        self._closed = False
-        self.destroyed.connect(self._mark_closed)
-        self.source_combo.currentIndexChanged.connect(self._on_source)
-        self.fwhm_edit.textChanged.connect(self.changed)
-        self.fsl_edit.editingFinished.connect(self.changed)
-        self.residual_edit.editingFinished.connect(self.changed)
-        self.fsl_button.clicked.connect(self._browse_fsl)
-        self.residual_button.clicked.connect(self._browse_residuals)
+        self._show_value_widget()
+        self.source.changed.connect(self._on_source)
+        for widget in (self.fwhm, self.fsl_file, self.residuals):
+            widget.changed.connect(self._on_value)
+        session.smoothness_changed.connect(self._on_session)
+        if session.smoothness is not None:
+            self._on_session(session.smoothness)
 
-    @staticmethod
-    def _row(edit, button) -> QWidget:
-        box = QWidget()
-        row = QHBoxLayout(box)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(edit, 1)
-        row.addWidget(button)
-        return box
+    @property
+    def widgets(self) -> list:
+        """The form rows, in order."""
+        return [self.source, self.fwhm, self.fsl_file, self.residuals]
 
-    def _mark_closed(self, *args) -> None:
-        self._closed = True
+    # ------------------------------------------------------------------ choosing
+    def set_source(self, key: str, explicit: bool = True) -> None:
+        """Choose a source by key (as the user does when ``explicit``)."""
+        self._syncing = not explicit
+        try:
+            self.source.value = key
+        finally:
+            self._syncing = False
+        self.explicit = self.explicit or explicit
+        self._show_value_widget()
 
-    def source(self) -> str:
-        """The chosen source key (``fwhm_mm``, ``fsl_smoothness``, ``residuals``)."""
-        return self.source_combo.currentData()
+    def follow_map(self, folder_map) -> None:
+        """A new statistic map: take its folder's smoothness unless the user chose another."""
+        has_folder = folder_map is not None and folder_map.smoothness is not None
+        if has_folder and not self.explicit:
+            self.set_source("analysis", explicit=False)
+        elif not has_folder and self.source.value == "analysis" and not self.explicit:
+            self.set_source("fwhm_mm", explicit=False)
 
-    def set_source(self, key: str) -> None:
-        """Choose a source by key."""
-        self.source_combo.setCurrentIndex(self.source_combo.findData(key))
+    def _show_value_widget(self) -> None:
+        key = self.source.value
+        self.fwhm.visible = key == "fwhm_mm"
+        self.fsl_file.visible = key == "fsl_smoothness"
+        self.residuals.visible = key == "residuals"
 
-    def _on_source(self, index: int) -> None:
-        self.stack.setCurrentIndex(index)
+    def _on_source(self, value=None) -> None:
+        if not self._syncing:
+            self.explicit = True
+        self._show_value_widget()
         self.changed.emit()
 
-    def _browse_fsl(self) -> None:
-        path = ask_open_file(self, "FSL smoothness file (stats/smoothness)")
-        if path:
-            self.fsl_edit.setText(path)
-            self.changed.emit()
+    def _on_value(self, value=None) -> None:
+        if not self._syncing:
+            self.explicit = True
+        self.changed.emit()
 
-    def _browse_residuals(self) -> None:
-        paths = ask_open_files(self, "Residual images (one 4D res4d, or SPM ResI_*.nii)")
-        if paths:
-            self.residual_edit.setText("; ".join(paths))
-            self.changed.emit()
-
-    def show_used(self, smoothness: Smoothness | None) -> None:
-        """Say which smoothness the last result used."""
-        if smoothness is None:
-            self.used_label.setText("")
+    def _on_session(self, smoothness) -> None:
+        """Show a smoothness another tab or an opened folder put in the session."""
+        if smoothness is None or smoothness == self._published:
             return
-        self.used_label.setText(describe_smoothness(smoothness))
+        key = next((k for k, words in SESSION_WORDS.items() if words == smoothness.source),
+                   "analysis")
+        self._syncing = True
+        try:
+            if key == "fwhm_mm":
+                self.fwhm.value = " ".join(f"{v:g}" for v in smoothness.fwhm_mm)
+            if key in ("analysis", "fwhm_mm"):
+                self.source.value = key
+        finally:
+            self._syncing = False
+        self.explicit = key == "fwhm_mm"
+        self._show_value_widget()
+        self.changed.emit()
 
     # ------------------------------------------------------------------ values
-    def smoothness(self, grid: Grid, mask=None) -> Smoothness:
-        """The smoothness on ``grid`` from the chosen source.
+    def resolve(self, grid: Grid, mask=None, folder_map=None, map_name: str = "") -> Smoothness:
+        """The smoothness on ``grid`` from the chosen source; it becomes the session's.
 
         Raises
         ------
         SmoothnessPending
             Residual images are being read (``changed`` fires when done).
         MilnaInputError
-            Bad FWHM values, unreadable files.
+            No folder smoothness, bad FWHM values, unreadable files.
         """
-        key = self.source()
+        smoothness = self._resolve(grid, mask, folder_map, map_name)
+        key = self.source.value
+        words = SESSION_WORDS.get(key, smoothness.source)
+        published = SessionSmoothness(tuple(float(v) for v in smoothness.fwhm_mm), words)
+        self._published = published
+        self.session.set_smoothness(published)
+        return smoothness
+
+    def _resolve(self, grid, mask, folder_map, map_name) -> Smoothness:
+        key = self.source.value
+        if key == "analysis":
+            if folder_map is None or folder_map.smoothness is None:
+                raise input_error(
+                    map_name or None, "lies in no SPM or FEAT folder that records its "
+                    "smoothness; choose 'FWHM (mm)', FSL's smoothness file or residual images"
+                )
+            return folder_map.smoothness
         if key == "fwhm_mm":
-            text = self.fwhm_edit.text()
+            text = self.fwhm.value
             values = parse_numbers(text, "The FWHM")
             if len(values) not in (1, 3):
-                raise input_error(
-                    None,
-                    f"the FWHM must be one value or three (i j k) in mm, got {text.strip()!r}",
-                )
+                raise input_error(None, "the FWHM must be one value or three (i j k) in mm, "
+                                  f"got {text.strip()!r}")
             return smoothness_from_fwhm_mm(values, grid)
         if key == "fsl_smoothness":
-            path = self.fsl_edit.text().strip()
-            if not path:
+            path = str(self.fsl_file.value or "").strip()
+            if not path or path == ".":
                 raise input_error(None, "choose FSL's smoothness file (stats/smoothness)")
             return read_fsl_smoothness(path, grid)
-        paths = _split_paths(self.residual_edit.text())
+        paths = [str(p) for p in (self.residuals.value or ()) if str(p) not in ("", ".")]
         if not paths:
             raise input_error(None, "choose the residual images (a 4D res4d or SPM ResI_*.nii)")
         return self._estimate(paths, grid, mask)
@@ -191,47 +209,32 @@ class SmoothnessPanel(QWidget):
             return self._estimates[key]
         if key in self._failed:
             raise MilnaInputError(self._failed[key])
-        if self._pending != key:
-            self._start(key, paths, grid, mask)
+        if self._pending != key and not self.runner.running:
+            self._pending = key
+            started = self.runner.start(
+                f"Estimating the smoothness from {len(paths)} residual file(s)",
+                lambda progress: estimate_smoothness(paths, grid, mask),
+                lambda estimate: self._done(key, estimate), cancellable=False,
+            )
+            if started:
+                self.runner.finished.connect(self._ended)
         raise SmoothnessPending(
             f"Estimating the smoothness from {len(paths)} residual file(s) ..."
         )
 
-    def _start(self, key, paths, grid, mask) -> None:
-        from napari.qt.threading import thread_worker
+    def _done(self, key, estimate: Smoothness) -> None:
+        self._estimates[key] = estimate
 
-        @thread_worker
-        def estimate():
-            try:
-                return "ok", estimate_smoothness(paths, grid, mask)
-            except MilnaInputError as exc:
-                return "error", str(exc)
-            except Exception as exc:  # noqa: BLE001 - reported to the user, never a crash
-                return "error", f"{paths[0]}: the smoothness could not be estimated ({exc})."
-
-        self._pending = key
-        worker = estimate()
-        worker.returned.connect(lambda outcome: self._done(key, outcome))
-        self._worker = worker
-        worker.start()
-
-    def _done(self, key, outcome) -> None:
-        if self._closed or key != self._pending:
-            return
+    def _ended(self, status: str, detail) -> None:
+        self.runner.finished.disconnect(self._ended)
+        if status == "error" and self._pending is not None:
+            self._failed[self._pending] = str(detail)
         self._pending = None
-        status, value = outcome
-        if status == "ok":
-            self._estimates[key] = value
-        else:
-            self._failed[key] = value
-        try:
-            self.changed.emit()
-        except RuntimeError:  # the dock was closed while the worker read the files
-            self._closed = True
+        self.changed.emit()
 
 
 def describe_smoothness(smoothness: Smoothness) -> str:
-    """``"FWHM 6.0 x 6.0 x 6.0 mm (2.4 x 2.4 x 2.0 voxels), given in mm"``."""
+    """``"FWHM 6 x 6 x 6 mm (2.40 x 2.40 x 2.00 voxels), from SPM.mat xVol.FWHM"``."""
     mm = " x ".join(f"{v:.2f}".rstrip("0").rstrip(".") for v in smoothness.fwhm_mm)
     vox = " x ".join(f"{v:.2f}" for v in smoothness.fwhm_voxels)
     details = smoothness.details
@@ -240,7 +243,12 @@ def describe_smoothness(smoothness: Smoothness) -> str:
     elif smoothness.source == "fsl_smoothness":
         origin = (f"from FSL's smoothness file {os.path.basename(details.get('file', ''))} "
                   f"({details.get('used', 'RESELS')})")
-    else:
+    elif smoothness.source == "residuals":
         origin = (f"estimated from {details.get('n_images', '?')} residual images "
                   f"({details.get('n_voxels_used', '?')} voxels)")
+    else:
+        origin = f"from {smoothness.source}"
     return f"FWHM {mm} mm ({vox} voxels), {origin}"
+
+
+__all__ = ["SOURCES", "SmoothnessChoice", "SmoothnessPending", "describe_smoothness"]

@@ -30,7 +30,6 @@ from napari_milna.core.svc.correction import small_volume_correction
 from napari_milna.core.svc.permutation import sign_flip_test
 from napari_milna.core.svc.smoothness import estimate_smoothness, smoothness_from_fwhm_mm
 from napari_milna.widgets.svc import export as svc_export
-from napari_milna.widgets.svc import smoothness as svc_smoothness
 from napari_milna.widgets.svc.dock import SvcDock
 from napari_milna.widgets.svc.layer_io import is_svc_layer
 from napari_milna.widgets.svc.results_table import format_p, format_stat
@@ -112,8 +111,8 @@ def wait_for(qtbot, dock, condition):
 
 
 def set_fwhm(dock, text):
-    dock.smoothness.set_source("fwhm_mm")
-    dock.smoothness.fwhm_edit.setText(text)
+    dock.smoothness.source.value = "fwhm_mm"
+    dock.smoothness.fwhm.value = text
 
 
 # ---------------------------------------------------------------------- numbers
@@ -121,14 +120,14 @@ def test_table_equals_core_and_ec_density_formulas(viewer_dock, tmap, qtbot):
     viewer, dock = viewer_dock(tmap)
     tlayer = viewer.layers["spmT_0001"]
     assert dock.stat_combo.layer() is tlayer
-    assert dock.type_combo.currentData() == "T" and dock.df_edit.text() == "20"
+    assert dock.form.stat_type.value == "T" and dock.form.df.value == "20"
     roi_layer = new_labels_on(viewer, tlayer)
     set_roi_names(roi_layer, {1: "PAG"})
     paint_voxels(roi_layer, box_voxels())
     set_fwhm(dock, "4")  # 2 voxels of 2 mm
     res = wait_for(qtbot, dock, lambda r: r.n_voxels == 125)
-    assert dock.roi_combo.layer() is roi_layer
-    assert dock.label_combo.currentText() == "PAG (1)"
+    assert dock.form.roi_layer.value is roi_layer
+    assert dock.form.roi_label.current_choice == "PAG (1)"
 
     # the core on the same inputs, read independently from the file
     stat = np.asarray(nib.load(str(tmap)).dataobj)
@@ -170,10 +169,10 @@ def test_table_equals_core_and_ec_density_formulas(viewer_dock, tmap, qtbot):
     assert "FWHM 4 x 4 x 4 mm (2.00 x 2.00 x 2.00 voxels), given in mm" in summary
     assert f"RFT {format_stat(u_rft)}" in summary
     assert "#1: 1 vox" in summary and "#2: 1 vox" in summary
-    assert dock.smoothness.used_label.text().endswith("given in mm")
+    assert dock.results.summary_text().splitlines()[3].endswith("given in mm")
     assert dock.messages == []
     # two-sided: alpha / 2 per tail, every p doubled (the core on the same inputs)
-    dock.two_sided.setChecked(True)
+    dock.form.two_sided.value = True
     res2 = wait_for(qtbot, dock, lambda r: r.two_sided)
     core2 = small_volume_correction(stat, roi, grid, smoothness_from_fwhm_mm(4.0, grid), "T",
                                     DF, two_sided=True)
@@ -219,6 +218,7 @@ def test_click_on_peak_row_moves_the_cursor(viewer_dock, tmap, qtbot):
     paint_voxels(roi_layer, box_voxels())
     set_fwhm(dock, "4")
     wait_for(qtbot, dock, lambda r: len(r.peaks) == 2)
+    dock.results.tabs.setCurrentWidget(dock.results.table)
     table = dock.results.table
     state = ViewerState.of(viewer)
     for row, ijk in ((1, PEAK2), (0, PEAK1)):
@@ -303,7 +303,7 @@ def test_exports_atomic_and_never_overwrite_silently(viewer_dock, tmap, qtbot, t
 
     before = written.read_text()
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
-    dock.alpha_spin.setValue(0.01)
+    dock.form.alpha.value = 0.01
     wait_for(qtbot, dock, lambda r: r.alpha == 0.01)
     assert dock.export("json") is None
     assert written.read_text() == before and "already exists" in asked[-1]
@@ -325,12 +325,11 @@ def test_smoothness_sources_are_used_and_reported(viewer_dock, tmap, qtbot, tmp_
     # FSL smoothness file: RESELS 8 -> isotropic FWHM of 2 voxels
     fsl = tmp_path / "smoothness"
     fsl.write_text("DLH 0.577\nVOLUME 2352\nRESELS 8\n")
-    monkeypatch.setattr(svc_smoothness, "ask_open_file", lambda parent, title: str(fsl))
-    dock.smoothness.set_source("fsl_smoothness")
-    dock.smoothness.fsl_button.click()
+    dock.smoothness.source.value = "fsl_smoothness"
+    dock.smoothness.fsl_file.value = str(fsl)
     res = wait_for(qtbot, dock, lambda r: r.smoothness.source == "fsl_smoothness")
     np.testing.assert_allclose(res.resels, [1, 6, 12, 8], rtol=1e-9)
-    assert "from FSL's smoothness file smoothness (RESELS)" in dock.smoothness.used_label.text()
+    assert "from FSL's smoothness file smoothness (RESELS)" in dock.results.summary_text()
     # residual images, read in a worker thread
     rng = np.random.default_rng(3)
     from scipy import ndimage
@@ -338,17 +337,15 @@ def test_smoothness_sources_are_used_and_reported(viewer_dock, tmap, qtbot, tmp_
     res4d = np.stack([ndimage.gaussian_filter(rng.standard_normal(SHAPE), 1.0)
                       for _ in range(6)], axis=-1).astype(np.float32)
     path = write_nifti(tmp_path / "res4d.nii.gz", res4d, AFFINE)
-    monkeypatch.setattr(svc_smoothness, "ask_open_files", lambda parent, title, f=None: [
-        str(path)])
-    dock.smoothness.set_source("residuals")
-    dock.smoothness.residual_button.click()
+    dock.smoothness.source.value = "residuals"
+    dock.smoothness.residuals.value = [str(path)]
     res = wait_for(qtbot, dock, lambda r: r.smoothness.source == "residuals")
     direct = estimate_smoothness([path], Grid(SHAPE, AFFINE))
     assert res.smoothness.fwhm_mm == direct.fwhm_mm
-    assert "estimated from 6 residual images" in dock.smoothness.used_label.text()
+    assert "estimated from 6 residual images" in dock.results.summary_text()
     # a bad FWHM is one clear message
-    dock.smoothness.set_source("fwhm_mm")
-    dock.smoothness.fwhm_edit.setText("4 4")
+    dock.smoothness.source.value = "fwhm_mm"
+    dock.smoothness.fwhm.value = "4 4"
     qtbot.waitUntil(lambda: dock.result is None, timeout=TIMEOUT)
     assert "one value or three" in dock.messages[-1]
 
@@ -364,7 +361,7 @@ def test_df_missing_for_a_t_map(viewer_dock, tmp_path, qtbot):
     assert dock.result is None and "df box" in dock.results.summary.text()
     qtbot.wait(300)
     assert len(dock.messages) == 1  # said once, not at every recomputation
-    dock.df_edit.setText("20")
+    dock.form.df.value = "20"
     res = wait_for(qtbot, dock, lambda r: r.n_voxels == 125)
     assert res.df == 20.0
 
@@ -390,14 +387,14 @@ def test_roi_on_another_grid_is_resampled_only_on_request(viewer_dock, tmap, tmp
     roi_path = write_nifti(tmp_path / "roi_mask.nii.gz", labels, affine3)
     viewer, dock = viewer_dock(tmap, roi_path)
     roi_layer = viewer.layers["roi_mask"]
-    assert dock.roi_combo.layer() is roi_layer
+    assert dock.form.roi_layer.value is roi_layer
     set_fwhm(dock, "4")
     qtbot.waitUntil(lambda: len(dock.messages) == 1, timeout=TIMEOUT)
     assert dock.messages[0].startswith("roi_mask: the ROI lies on a different voxel grid")
     assert "not resampled silently" in dock.messages[0]
-    assert not dock.resample_button.isHidden() and dock.result is None
-    dock.resample_button.click()
-    new = dock.roi_combo.layer()
+    assert not dock.form.resample.native.isHidden() and dock.result is None
+    dock.form.resample.native.click()
+    new = dock.form.roi_layer.value
     assert new is not roi_layer and new.name == "roi_mask on spmT_0001"
     expected = resample_roi(labels, Grid(labels.shape, affine3), Grid(SHAPE, AFFINE)) == 1
     np.testing.assert_array_equal(np.asarray(new.data) == 1, expected)
@@ -406,7 +403,7 @@ def test_roi_on_another_grid_is_resampled_only_on_request(viewer_dock, tmap, tmp
     core = small_volume_correction(np.asarray(nib.load(str(tmap)).dataobj), expected, grid,
                                    smoothness_from_fwhm_mm(4.0, grid), "T", DF)
     assert res.to_dict() == core.to_dict()
-    assert dock.resample_button.isHidden()
+    assert dock.form.resample.native.isHidden()
     np.testing.assert_array_equal(np.asarray(roi_layer.data), labels)  # original untouched
 
 
@@ -420,7 +417,7 @@ def test_empty_roi_nan_region_and_mask(viewer_dock, tmp_path, qtbot):
     viewer, dock = viewer_dock(tmap, mask_path)
     set_fwhm(dock, "4")
     roi_layer = new_labels_on(viewer, viewer.layers["spmT_0002"])
-    dock.roi_combo.set_layer(roi_layer)
+    dock.form.roi_layer.value = roi_layer
     qtbot.waitUntil(lambda: len(dock.messages) == 1, timeout=TIMEOUT)
     assert dock.messages[-1] == "ROI: the ROI layer is empty (no voxel painted and no ROI named)."
     # an ROI entirely in the NaN region
@@ -433,7 +430,7 @@ def test_empty_roi_nan_region_and_mask(viewer_dock, tmp_path, qtbot):
     res = wait_for(qtbot, dock, lambda r: r.n_roi_voxels == 4)
     assert res.n_voxels == 2 and "2 without data" in dock.results.summary.text()
     # a mask that misses the ROI
-    dock.mask_combo.set_layer(viewer.layers["mask"])
+    dock.form.mask.value = viewer.layers["mask"]
     qtbot.waitUntil(lambda: len(dock.messages) == 3, timeout=TIMEOUT)
     assert "inside the mask mask" in dock.messages[-1] and dock.result is None
 
@@ -472,7 +469,7 @@ def test_permutation_in_worker_matches_exhaustive_enumeration(viewer_dock, tmap,
                                                               qtbot):
     viewer, dock = viewer_dock(tmap)
     roi_box_layer(viewer, viewer.layers["spmT_0001"])
-    qtbot.waitUntil(lambda: dock.label_combo.value() == 1, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: dock.form.roi_label.value == 1, timeout=TIMEOUT)
     panel = dock.permutation
     paths = write_subjects(tmp_path / "one", 6, effect=0.8)
     panel.images.glob_edit.setText(str(tmp_path / "one" / "*_con.nii.gz"))
@@ -503,12 +500,12 @@ def test_permutation_in_worker_matches_exhaustive_enumeration(viewer_dock, tmap,
     # paired design: drug - placebo per subject, random flips with a seed
     drug = write_subjects(tmp_path / "drug", 12, effect=1.0, seed=1, prefix="drug")
     placebo = write_subjects(tmp_path / "placebo", 12, effect=0.2, seed=2, prefix="placebo")
-    panel.design_combo.setCurrentIndex(1)
+    panel.design.value = "paired"
     assert not panel.placebo.isHidden()
     panel.images.set_paths(drug)
     panel.placebo.set_paths(placebo)
-    panel.n_perm_spin.setValue(500)
-    panel.seed_spin.setValue(7)
+    panel.n_perm.value = 500
+    panel.seed.value = 7
     with qtbot.waitSignal(panel.job_finished, timeout=TIMEOUT):
         assert panel.run()
     diff = np.stack([np.asarray(nib.load(a).dataobj, float)[BOX].ravel()
@@ -522,11 +519,14 @@ def test_permutation_in_worker_matches_exhaustive_enumeration(viewer_dock, tmap,
 
 def test_permutation_cancel(viewer_dock, tmap, tmp_path, qtbot):
     viewer, dock = viewer_dock(tmap)
-    roi_box_layer(viewer, viewer.layers["spmT_0001"])
-    qtbot.waitUntil(lambda: dock.label_combo.value() == 1, timeout=TIMEOUT)
+    # an ROI of several voxel chunks: the flips report after each chunk of voxels
+    roi_layer = new_labels_on(viewer, viewer.layers["spmT_0001"])
+    roi_layer.data = np.ones(SHAPE, np.uint8)
+    qtbot.waitUntil(lambda: dock.form.roi_label.value == 1, timeout=TIMEOUT)
     panel = dock.permutation
     panel.images.set_paths(write_subjects(tmp_path / "many", 20, effect=0.3))  # 2^20 flips
-    panel.progress_changed.connect(lambda done, total: panel.cancel_button.click())
+    panel.progress_changed.connect(
+        lambda done, total: total == 2**20 and panel.cancel_button.click())
     with qtbot.waitSignal(panel.job_finished, timeout=60000) as blocker:
         assert panel.run()
     assert blocker.args[0][0] == "cancelled"
@@ -539,7 +539,7 @@ def test_permutation_cancel(viewer_dock, tmap, tmp_path, qtbot):
 def test_permutation_bad_inputs(viewer_dock, tmap, tmp_path, qtbot):
     viewer, dock = viewer_dock(tmap)
     roi_box_layer(viewer, viewer.layers["spmT_0001"])
-    qtbot.waitUntil(lambda: dock.label_combo.value() == 1, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: dock.form.roi_label.value == 1, timeout=TIMEOUT)
     panel = dock.permutation
     panel.images.set_paths(write_subjects(tmp_path / "few", 4))
     assert not panel.run()
@@ -561,7 +561,7 @@ def test_permutation_bad_inputs(viewer_dock, tmap, tmp_path, qtbot):
         assert panel.run()
     assert blocker.args[0][0] == "error"
     assert "none of the ROI's voxels has data" in dock.messages[-1]
-    panel.design_combo.setCurrentIndex(1)
+    panel.design.value = "paired"
     panel.placebo.set_paths(nan_paths[:3])
     assert not panel.run()
     assert "one placebo image per drug image" in dock.messages[-1]
@@ -579,15 +579,21 @@ def test_plugin_widget_by_name_on_the_sample_pag(make_napari_viewer, qtbot):
     _, dock = viewer.window.add_plugin_dock_widget("napari-milna", "Small-volume correction")
     assert isinstance(dock, SvcDock)
     tlayer = viewer.layers["spmT_0001"]
-    assert dock.df_edit.text() == "14"  # SPM{T_[14.0]} in the header
+    assert dock.form.df.value == "14"  # SPM{T_[14.0]} in the header
     seed = seed_roi("PAG", study.group_tmap)
     roi_layer = new_labels_on(viewer, tlayer, name="PAG")
     roi_layer.data = seed.mask.astype(np.uint8)
     set_fwhm(dock, "6")
     res = wait_for(qtbot, dock, lambda r: r.n_roi_voxels == seed.n_voxels)
     source = source_of(tlayer).source
+    # the map lies in its SPM folder: its mask.nii and RPV.nii are used, as milna svc does
+    folder = study.group_tmap.parent
+    mask = np.asarray(nib.load(folder / "mask.nii").dataobj) > 0
+    rpv = np.asarray(nib.load(folder / "RPV.nii").dataobj, float)
+    rpv = np.where(np.isfinite(rpv) & (rpv > 0), rpv, np.nan)
     core = small_volume_correction(source.volume(), seed.mask, source.grid,
-                                   smoothness_from_fwhm_mm(6.0, source.grid), "T", 14.0)
+                                   smoothness_from_fwhm_mm(6.0, source.grid), "T", 14.0,
+                                   analysis_mask=mask, rpv=rpv)
     assert res.to_dict() == core.to_dict()
     # the planted PAG effect survives SVC; the peak lies in the PAG seed
     assert res.peak.p_fwe < 0.05 and seed.mask[res.peak.ijk]
