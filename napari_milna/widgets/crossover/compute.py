@@ -49,13 +49,14 @@ def session_folder() -> Path:
     return Path(tempfile.mkdtemp(prefix="run-", dir=_SESSION_ROOT[0]))
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class LayerRois:
     """The labels of an ROI layer, copied in the GUI thread.
 
     Attributes
     ----------
     layer_name : str
+        The layer's name (the ROIs' source in the tab's texts).
     labels : ndarray
         The layer's data on its own grid.
     names : dict

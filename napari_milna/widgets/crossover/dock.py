@@ -268,7 +268,7 @@ class CrossoverDock(ScrollingDock):
     def _on_roi_choice(self, *args) -> None:
         """The ROI layer or files changed: say what will be tested; update the statistics."""
         self._show_roi_choice()
-        if self.analysis is not None:
+        if self.analysis is not None and all(p.is_file() for p in self.study_form.file_list()):
             self._request(ROIS)
 
     def _show_roi_choice(self) -> None:
@@ -279,19 +279,27 @@ class CrossoverDock(ScrollingDock):
             parts.append(f"{', '.join(names) or 'no label yet'} (layer {layer.name})")
         files = self.study_form.file_list()
         if files:
-            parts.append("the ROIs of " + ", ".join(p.name for p in files))
+            parts.append("the ROIs of " + ", ".join(
+                p.name + ("" if p.is_file() else " (not found)") for p in files))
         text = ("Will test: " + "; ".join(parts) + ".") if parts else (
             "No ROI chosen: pick the ROI layer (shared with the ROIs tab) or add ROI files.")
         self.roi_label.setText(escape(text))
 
     # ------------------------------------------------------------------ inputs
+    def _study_ready(self) -> bool:
+        """True when the study path names an existing table or folder (not while typing)."""
+        form = self.study_form
+        path = form.study_path()
+        if path is None:
+            return False
+        return path.is_dir() if form.source.value == BIDS else path.is_file()
+
     def _on_study(self, *args) -> None:
-        path = self.study_form.study_path()
-        if path is not None:
+        if self._study_ready():
             self._request(FULL)
 
     def _on_options(self, *args) -> None:
-        if self.study_form.study_path() is not None:
+        if self._study_ready():
             self._request(FULL)
 
     def load_table(self, path, roi_files=None) -> None:
@@ -390,7 +398,8 @@ class CrossoverDock(ScrollingDock):
         extra = f", resampled {len(study.resampled)} maps" if study.resampled else ""
         period = ", period covariate" if result.period is not None else ""
         self.status.setText(escape(
-            f"{study.n_subjects} subjects, {study.contrast.label}{period}, group df "
+            f"{analysis.choices.study.name}: {study.n_subjects} subjects, "
+            f"{study.contrast.label}{period}, group df "
             f"{result.df:g}{extra}; {len(result.rois)} ROIs."))
         self.roi_label.setText(escape(analysis.describe_rois()))
         self.show_map()

@@ -6,9 +6,11 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
+from napari_milna.sample_data import ensure_sample_study
 from qtpy.QtCore import Qt
 from scipy import stats
 
+from napari_milna import api
 from napari_milna._napari.layers import source_of
 from napari_milna._napari.session import StudySession
 from napari_milna.core.crossover.analysis import rois_from_files, run_crossover
@@ -27,16 +29,13 @@ TIMEOUT_MS = 90_000
 
 @pytest.fixture(scope="module")
 def sample():
-    from napari_milna.sample_data import ensure_sample_study
-
     return ensure_sample_study()
 
 
 @pytest.fixture(scope="module")
 def core_result(sample):
-    table = read_study_table(sample.crossover_table)
-    study = validate_study(table, choose_contrast(table))
-    return run_crossover(study, rois_from_files([sample.regions_dseg], study.grid))
+    """The public API's crossover of the sample (the planted regions as ROIs)."""
+    return api.crossover(sample.crossover_table, rois=[sample.regions_dseg])
 
 
 @pytest.fixture(scope="module")
@@ -236,6 +235,14 @@ def test_roi_stats_plot_subjects_and_svc(loaded, qtbot, sample, core_result, inp
 def test_period_covariate_and_bad_inputs(make_napari_viewer, qtbot, sample, tmp_path):
     viewer = make_napari_viewer()
     dock = open_panel(viewer, tab="Crossover").tab("Crossover")
+    # Cancel stops the reading of the maps: nothing shown, the tab says so
+    dock.study_form.study.value = sample.crossover_table
+    assert dock.runner.running
+    qtbot.mouseClick(dock.study_form.cancel.native, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dock.runner.running, timeout=TIMEOUT_MS)
+    assert dock.result is None and dock.display_layer is None
+    assert "Cancelled" in dock.status.text() and dock.study_form.compute.enabled
+
     dock.study_form.period.value = True
     dock.load_table(sample.crossover_table)
     qtbot.waitUntil(lambda: dock.result is not None or bool(dock.messages), timeout=TIMEOUT_MS)
