@@ -35,7 +35,17 @@ NONE_TEXT = "(none)"
 
 
 class LayerPicker(ComboBox):
-    """A magicgui combo box of layers (``value`` is the layer itself, or None)."""
+    """A magicgui combo box of layers (``value`` is the layer itself, or None for "(none)").
+
+    ``picked`` is emitted with the new value whenever the shown entry changes, "(none)"
+    included (magicgui's ``changed`` says nothing of a None value).
+    """
+
+    picked = Signal(object)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.native.currentIndexChanged.connect(lambda index: self.picked.emit(self.value))
 
     def layer(self):
         """The chosen layer, or None."""
@@ -132,10 +142,10 @@ class SvcForm:
         ])
         self.container.margins = (0, 0, 0, 0)
 
-        self.stat_map.changed.connect(self._on_map_widget)
-        self.roi_layer.changed.connect(self._on_roi_widget)
+        self.stat_map.picked.connect(self._on_map_widget)
+        self.roi_layer.picked.connect(self._on_roi_widget)
         self.roi_label.changed.connect(self._on_label_widget)
-        self.mask.changed.connect(self._on_mask_widget)
+        self.mask.picked.connect(self._on_mask_widget)
         self.df.changed.connect(self._on_df_widget)
         for widget in (self.stat_type, self.alpha, self.two_sided, self.height_p,
                        self.extent, self.rpv):

@@ -29,6 +29,7 @@ from napari_milna.core.roi.transfer import resample_roi
 from napari_milna.core.svc.correction import small_volume_correction
 from napari_milna.core.svc.permutation import sign_flip_test
 from napari_milna.core.svc.smoothness import estimate_smoothness, smoothness_from_fwhm_mm
+from napari_milna.core.svc.tfce import tfce_sign_flip_test
 from napari_milna.widgets.svc import export as svc_export
 from napari_milna.widgets.svc.dock import SvcDock
 from napari_milna.widgets.svc.layer_io import is_svc_layer
@@ -244,6 +245,9 @@ def test_fwe_overlay_is_replaced_never_duplicated(viewer_dock, tmap, qtbot):
 
     assert len(overlays()) == 1
     overlay = overlays()[0]
+    # translucent over the T map: the stat colours stay visible under the survivors
+    assert overlay.blending == "translucent" and overlay.opacity <= 0.5
+    assert viewer.layers.index(overlay) > viewer.layers.index(viewer.layers["spmT_0001"])
     # painting goes on: the new layer did not take the selection from the ROI layer
     assert viewer.layers.selection.active is roi_layer and roi_layer.mode == "paint"
     survivors = {tuple(v) for v in np.argwhere(np.asarray(overlay.data) > 0)}
@@ -515,6 +519,38 @@ def test_permutation_in_worker_matches_exhaustive_enumeration(viewer_dock, tmap,
     assert not panel.result.exhaustive and panel.result.n_perm == 500
     np.testing.assert_array_equal(panel.result.p_fwe, core.p_fwe)
     assert len([lay for lay in viewer.layers if "permutation" in lay.name]) == 1
+
+
+def test_tfce_in_the_tab_equals_core_on_the_same_inputs(viewer_dock, tmap, tmp_path, qtbot):
+    viewer, dock = viewer_dock(tmap)
+    roi_box_layer(viewer, viewer.layers["spmT_0001"])
+    qtbot.waitUntil(lambda: dock.form.roi_label.value == 1, timeout=TIMEOUT)
+    panel = dock.permutation
+    paths = write_subjects(tmp_path / "one", 6, effect=0.8)
+    panel.images.set_paths(paths)
+    panel.tfce.value = True
+    with qtbot.waitSignal(panel.job_finished, timeout=TIMEOUT) as blocker:
+        assert panel.run()
+    assert blocker.args[0][0] == "ok"
+    # the core on the subject values read here with nibabel (64 flips, every one)
+    x = np.stack([np.asarray(nib.load(p).dataobj, float)[BOX].ravel() for p in paths])
+    kept = np.zeros(SHAPE, bool)
+    kept[BOX] = True
+    core = tfce_sign_flip_test(x, kept)
+    got = panel.tfce_result
+    assert got.exhaustive and got.n_perm == 64
+    np.testing.assert_array_equal(got.tfce, core.tfce)
+    np.testing.assert_array_equal(got.p_fwe, core.p_fwe)
+    i = core.peak_index
+    peak_ijk = tuple(np.argwhere(kept)[i])
+    tf = panel.summary["tfce"]
+    assert (tf["peak_value"], tf["p_fwe"]) == (core.tfce[i], core.p_fwe[i])
+    assert tf["xyz_mm"] == pytest.approx(list(nib.affines.apply_affine(AFFINE, peak_ijk)))
+    assert f"p FWE {core.p_fwe[i]:.4g}" in panel.status.text().split("TFCE")[1]
+    layer = find_result_layer(viewer, "svc", "tfce")
+    np.testing.assert_allclose(np.asarray(layer.data)[BOX].ravel(), core.tfce, rtol=1e-6)
+    # the max-t test ran on the same flips
+    np.testing.assert_array_equal(panel.result.p_fwe, sign_flip_test(x).p_fwe)
 
 
 def test_permutation_cancel(viewer_dock, tmap, tmp_path, qtbot):
