@@ -1,12 +1,16 @@
-"""Coverage & dropout QC dock: brainstem signal per ROI before anyone trusts a result.
+"""QC tab: coverage, dropout and tSNR per ROI before anyone trusts a result; multi-echo.
 
-A thin shell over :func:`napari_milna.core.qc.coverage.run_qc`: the user chooses the run, the
-brain mask (a layer, or computed with nilearn), the CSF map and the ROIs (labels
-layers and / or files); the run is read in a worker thread with a progress bar and a
-Cancel button. Results: tSNR, signal-ratio and dropout layers on the EPI grid (dropout
-red over the mean EPI, SPM implicit-mask drops yellow), a per-ROI table with verdict
-colours and reasons, a run-level summary, and the ROI mean time series against the
-CSF mean. A click on a row moves the cursor to the ROI's centroid.
+A thin shell over :func:`napari_milna.core.qc.coverage.run_qc` and
+:func:`napari_milna.core.multiecho.combine.multiecho_combine`. The run, the brain mask,
+the CSF map and the ROI layer are the study session's (:class:`~.form.QCForm`, bound
+both ways); other ROI layers or files, the detrend order and the dropout threshold are
+QC's own. Both jobs run through the panel's :class:`~napari_milna.widgets.panel.jobs.
+JobRunner` (progress, Cancel). Results: tSNR, signal-ratio and dropout layers on the EPI
+grid (dropout red, SPM implicit-mask drops yellow, translucent over the anatomy), a
+per-ROI table with verdict colours and reasons, a run-level summary, the ROI mean time
+series against the CSF mean; for a multi-echo run, the T2* map (ms) and per ROI the QC
+of each echo next to the optimal combination. A click on a row makes that ROI the
+session's and moves the cursor to its centroid.
 """
 
 from __future__ import annotations
@@ -14,105 +18,63 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import threading
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QObject, Qt, Signal
-from qtpy.QtWidgets import (
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import QFileDialog, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from ..._napari.layers import source_of
+from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState
 from ...core.errors import MilnaInputError
-from ...core.jobs import Cancelled
-from ...core.qc.coverage import (
-    DROPOUT_THRESHOLD,
-    QCResult,
-    RoiMask,
-    load_rois,
-    run_qc,
-)
-from ..panel.dock_layout import ScrollingDock, hbox
-from ..panel.layer_combo import LayerCombo
-from .choices import RoiChoice
-from .inputs import (
-    QCJob,
-    csf_candidates,
-    gather,
-    looks_like_roi,
-    mask_candidates,
-    preferred_brain_mask,
-    preferred_csf,
-    roi_candidates,
-    run_candidates,
-    unique_names,
-)
-from .layers import DROPOUT_RGBA, SPM_DROP_RGBA, show_qc_layers
+from ...core.multiecho.combine import output_paths
+from ...core.multiecho.echoes import read_echo_set
+from ...core.qc.coverage import MIN_VOLUMES, QCResult, RoiMask, run_qc
+from ..panel.dock_layout import ScrollingDock, add_sections, hbox
+from ..panel.jobs import JobRunner
+from ..panel.status import ERROR_COLOUR, WARN_COLOUR, StatusLabel, escape, notify
+from .echo_panel import EchoPanel, te_text
+from .form import QCForm
+from .inputs import QCJob, gather, gather_masks, gather_rois, roi_label_of
+from .layers import DROPOUT_RGBA, SPM_DROP_RGBA, hex_colour, show_qc_layers, show_t2star_layer
+from .multiecho import EchoComparison, EchoJob, compute_multiecho, parse_echo_times
 from .plot import QCPlot
 from .table import QCTable
 
-COMPUTE_MASK = "compute"
-NO_CSF = "none"
-#: Dock width (px): the table's numeric columns and the plot legend fit.
+#: Dock width (px) asked for outside the panel: the table's numeric columns fit.
 MIN_WIDTH = 560
-_NOTIFY = {"info": show_info, "warning": show_warning, "error": show_error}
-_STATUS_COLOURS = {"error": "#ff6b6b", "warning": "#ffb347"}
+#: Status colours by notification level.
+LEVEL_COLOURS = {"warning": WARN_COLOUR, "error": ERROR_COLOUR}
 
 
 @dataclass
 class QCOutcome:
-    """What the worker hands back: ``state`` is ``done``, ``cancelled`` or ``error``."""
+    """What the QC job hands back."""
 
-    state: str
-    result: QCResult | None = None
+    result: QCResult
     rois: dict[str, RoiMask] = field(default_factory=dict)
-    owners: dict[str, str] = field(default_factory=dict)
-    message: str = ""
+    owners: dict[str, tuple[str, object]] = field(default_factory=dict)
 
 
 def compute_qc(job: QCJob, progress) -> QCOutcome:
-    """Load the ROI files, then :func:`run_qc` (runs in the worker thread).
-
-    Expected problems (bad input, cancel) come back as an outcome, not an exception.
-    """
+    """Load the ROI files, then :func:`run_qc` (runs in the worker thread)."""
     try:
-        rois, owners = list(job.roi_masks), list(job.roi_owners)
-        for path in job.roi_files:
-            loaded = load_rois([path], job.grid)
-            rois += loaded
-            owners += [Path(path).name] * len(loaded)
-        unique_names(rois)
+        rois, owners = job.rois.load(job.grid)
         result = run_qc(
             job.epi,
-            brain_mask=job.brain_mask,
-            csf=job.csf,
+            brain_mask=job.masks.brain,
+            csf=job.masks.csf,
             rois=rois,
             detrend=job.detrend,
             dropout_threshold=job.dropout_threshold,
             progress=progress,
         )
-    except Cancelled:
-        return QCOutcome("cancelled")
     except MilnaInputError as exc:
-        return QCOutcome("error", message=str(exc))
-    return QCOutcome(
-        "done",
-        result=result,
-        rois={r.name: r for r in rois},
-        owners={r.name: o for r, o in zip(rois, owners)},
-    )
+        raise MilnaInputError(f"QC of {job.run_name} failed: {exc}") from exc
+    return QCOutcome(result, {r.name: r for r in rois},
+                     {r.name: o for r, o in zip(rois, owners)})
 
 
 def short_run_name(name: str) -> str:
@@ -125,8 +87,8 @@ def short_run_name(name: str) -> str:
 
 
 def breakable(text: str) -> str:
-    """``text`` with zero-width spaces after ``_`` and ``/``, so labels can wrap long names."""
-    return str(text).replace("_", "_\u200b").replace("/", "/\u200b")
+    """``text`` as rich text that wraps long names (zero-width spaces after ``_`` and ``/``)."""
+    return escape(text).replace("_", "_\u200b").replace("/", "/\u200b")
 
 
 def ask_roi_files(parent) -> list[str]:
@@ -137,261 +99,223 @@ def ask_roi_files(parent) -> list[str]:
     return list(paths)
 
 
-class _ProgressRelay(QObject):
-    """Carries progress from the worker thread to the GUI thread (queued signal)."""
-
-    progress = Signal(int, int)
-
-
-def _hex(rgba) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*(int(round(255 * v)) for v in rgba[:3]))
-
-
 class QCDock(ScrollingDock):
-    """Coverage & dropout QC of a run, per ROI.
+    """Coverage & dropout QC of a run, per ROI, and multi-echo T2* / optimal combination.
 
     Parameters
     ----------
     napari_viewer : napari.Viewer
     """
 
-    #: Emitted with the outcome state (``done``, ``cancelled``, ``error``) when a run ends.
+    #: A QC run ended: ``done``, ``cancelled`` or ``error``.
     qc_finished = Signal(str)
+    #: A multi-echo job ended: ``done``, ``cancelled`` or ``error``.
+    multiecho_finished = Signal(str)
 
     def __init__(self, napari_viewer, parent=None):
         super().__init__(parent, min_width=MIN_WIDTH)
         self.viewer = napari_viewer
+        self.session = StudySession.of(napari_viewer)
         self.state = ViewerState.of(napari_viewer)
         self.messages: list[str] = []
         self.result: QCResult | None = None
         self.rois: dict[str, RoiMask] = {}
-        self.owners: dict[str, str] = {}
+        self.owners: dict[str, tuple[str, object]] = {}
+        self.roi_labels: dict[str, int] = {}
         self.qc_layers: dict = {}
-        self.worker = None
-        self.last_state: str | None = None
-        self._job: QCJob | None = None
-        self._cancel = threading.Event()
-        self._closed = False
-        self._relay = _ProgressRelay(self)
-        self._relay.progress.connect(self._on_progress)
-        self.destroyed.connect(self._on_destroyed)
+        self.comparison: EchoComparison | None = None
+        self.t2star_layer = None
+        self._job: tuple[str, object] | None = None
+        self._temp_dirs: list[Path] = []
 
-        v = napari_viewer
-        self.run_combo = LayerCombo(
-            v, lambda: run_candidates(v),
-            describe=lambda lay: lay.name if source_of(lay).is_run else f"{lay.name} (3D)",
-        )
-        self.brain_combo = LayerCombo(
-            v, lambda: mask_candidates(v), fixed=(("compute (nilearn)", COMPUTE_MASK),),
-            preferred=lambda: preferred_brain_mask(v),
-        )
-        self.brain_combo.setToolTip(
-            "Brain mask (fMRIPrep desc-brain_mask, SPM mask.nii), or computed from the mean "
-            "EPI with nilearn's compute_epi_mask (which follows the signal, so it leaves out "
-            "regions that drop out: give the anatomical mask where there is one)"
-        )
-        self.csf_combo = LayerCombo(
-            v, lambda: csf_candidates(v), fixed=(("(none)", NO_CSF),),
-            preferred=lambda: preferred_csf(v),
-        )
-        self.csf_combo.setToolTip(
-            "CSF probability (fMRIPrep label-CSF_probseg, SPM c3, FSL pve_0) or binary mask"
-        )
-        self.roi_list = RoiChoice(v, lambda: roi_candidates(v), looks_like_roi)
-        self.roi_list.setToolTip("Tick the ROI layers and files to check (each label is an ROI)")
+        self.form = QCForm(napari_viewer, self.session)
         self.add_files_button = QPushButton("Add ROI files…")
         self.add_files_button.clicked.connect(self._on_add_files)
         self.remove_files_button = QPushButton("Remove file")
-        self.remove_files_button.clicked.connect(self.roi_list.remove_selected_files)
-        self.detrend_spin = QSpinBox()
-        self.detrend_spin.setRange(0, 5)
-        self.detrend_spin.setToolTip(
-            "Legendre degree removed before std / tSNR (nipype regress_poly); 0: none "
-            "(the MRIQC tSNR)"
-        )
-        self.threshold_spin = QDoubleSpinBox()
-        self.threshold_spin.setRange(0.05, 0.95)
-        self.threshold_spin.setSingleStep(0.05)
-        self.threshold_spin.setDecimals(2)
-        self.threshold_spin.setValue(DROPOUT_THRESHOLD)
-        self.threshold_spin.setToolTip("Dropout: temporal mean below this x the brain median")
-
+        self.remove_files_button.clicked.connect(self.form.remove_selected_files)
         self.run_button = QPushButton("Run QC")
         self.run_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
         self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("%v / %m volumes")
-        self.status = QLabel("Choose a run and press Run QC.")
-        self.status.setWordWrap(True)
+        self.status = StatusLabel(escape("Choose a run and press Run QC."))
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.legend = QLabel("")
         self.legend.setWordWrap(True)
-        self._show_legend(DROPOUT_THRESHOLD)
+        self._show_legend(self.form.dropout_threshold.value)
         self.table = QCTable()
         self.table.roi_clicked.connect(self.go_to_roi)
         self.detail = QLabel("")
         self.detail.setWordWrap(True)
         self.plot = QCPlot()
+        self.echo = EchoPanel(napari_viewer, self.session)
+        self.echo.run_button.clicked.connect(self.start_multiecho)
+        self.echo.table.roi_clicked.connect(self.go_to_roi)
+        self.runner = JobRunner(
+            status=self.status, cancel_button=self.cancel_button,
+            busy_buttons=(self.run_button, self.echo.run_button), notify=self.notify,
+            parent=self,
+        )
+        self.runner.stepped.connect(self._on_step)
+        self.runner.finished.connect(self._on_finished)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.session.roi_changed.connect(self._on_session_roi)
 
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Run", self.run_combo)
-        form.addRow("Brain mask", self.brain_combo)
-        form.addRow("CSF map", self.csf_combo)
-        form.addRow("ROIs", self.roi_list)
-        form.addRow("", hbox(self.add_files_button, self.remove_files_button, stretch=True))
-        form.addRow("Detrend K", hbox(self.detrend_spin, QLabel("Dropout <"),
-                                           self.threshold_spin, QLabel("x median"),
-                                           stretch=True))
+        results = QWidget()
+        col = QVBoxLayout(results)
+        col.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.summary, self.legend, self.table, self.detail, self.plot):
+            col.addWidget(widget)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(form)
-        layout.addWidget(hbox(self.run_button, self.cancel_button, self.progress))
+        layout.addWidget(self.form.widget.native)
+        layout.addWidget(hbox(self.run_button, self.add_files_button, self.remove_files_button,
+                              stretch=True))
         layout.addWidget(self.status)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.legend)
-        layout.addWidget(self.table)
-        layout.addWidget(self.detail)
-        layout.addWidget(self.plot)
+        self.sections = add_sections(layout, (
+            ("qc", "Coverage, dropout and tSNR per ROI", results, True),
+            ("multiecho", "Multi-echo: T2* and optimal combination", self.echo, True),
+        ))
         layout.addStretch(1)
-        self.set_body(body)
+        footer = hbox(self.cancel_button, self.progress)
+        footer.layout().setContentsMargins(4, 2, 4, 2)
+        self.set_body(body, footer)
+        self.destroyed.connect(partial(_release, self.form, self.echo.form, self.runner,
+                                       self._temp_dirs, self.session, self._on_session_roi))
 
     # ------------------------------------------------------------------ messages
     def notify(self, level: str, text: str) -> None:
         """One message: napari notification, the status line, and :attr:`messages`."""
         self.messages.append(text)
-        colour = _STATUS_COLOURS.get(level)
+        colour = LEVEL_COLOURS.get(level)
         shown = breakable(text)
-        self.status.setText(f'<span style="color:{colour}">{shown}</span>' if colour else shown)
+        self.status.setText(f'<span style="color:{colour}">{shown}</span>' if colour
+                            else shown)
         self.status.setToolTip(text)
-        _NOTIFY[level](text)
+        notify(level, text)
 
     # ------------------------------------------------------------------ inputs
     def _on_add_files(self) -> None:
         paths = ask_roi_files(self)
         if paths:
-            self.roi_list.add_files(paths)
+            self.form.add_roi_files(paths)
 
     def add_roi_files(self, paths) -> None:
-        """Add ROI mask / dseg files to the ROI list (ticked)."""
-        self.roi_list.add_files(paths)
+        """Add ROI mask / dseg files to the ROIs checked (selected)."""
+        self.form.add_roi_files(paths)
 
-    def _brain_layer(self):
-        key = self.brain_combo.key()
-        if key is None or key[0] == "fixed":
-            return None
-        return key[1]
+    def _temp_dir(self, prefix: str) -> Path:
+        path = Path(tempfile.mkdtemp(prefix=prefix))
+        self._temp_dirs.append(path)
+        return path
 
-    def _csf_layer(self):
-        key = self.csf_combo.key()
-        if key is None or key[0] == "fixed":
-            return None
-        return key[1]
+    def _drop_temp(self, path: Path | None) -> None:
+        if path is not None and path in self._temp_dirs:
+            self._temp_dirs.remove(path)
+            shutil.rmtree(path, ignore_errors=True)
 
-    # ------------------------------------------------------------------ run
+    # ------------------------------------------------------------------ jobs
     @property
     def running(self) -> bool:
-        """True while a worker reads the run."""
-        return self.worker is not None
+        """True while a job of this tab runs."""
+        return self.runner.running
 
     def start(self) -> None:
-        """Gather the inputs and run QC in a worker thread."""
-        from napari.qt.threading import create_worker
-
+        """Gather the session's run, masks and ROIs and run QC in a job."""
         if self.running:
             return
-        temp_dir = Path(tempfile.mkdtemp(prefix="milna-qc-"))
-        roi_layers, roi_files = self.roi_list.chosen()
+        temp_dir = self._temp_dir("milna-qc-")
+        layers, files = self.form.chosen_rois()
+        masks = self.session.masks
         try:
             job = gather(
-                self.run_combo.layer(), self._brain_layer(), self._csf_layer(), roi_layers,
-                roi_files, self.detrend_spin.value(), self.threshold_spin.value(), temp_dir,
+                self.session.run, masks.get("brain"), masks.get("csf"), layers, files,
+                self.form.detrend.value, self.form.dropout_threshold.value, temp_dir,
             )
         except MilnaInputError as exc:
-            shutil.rmtree(temp_dir, ignore_errors=True)
+            self._drop_temp(temp_dir)
             self.notify("error", f"QC not started: {exc}")
             return
-        self._job = job
-        self._cancel.clear()
+        self._job = ("qc", job)
         self.progress.setRange(0, job.grid_source.n_volumes)
         self.progress.setValue(0)
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.status.setText(f"Reading {job.run_name} ...")
-        relay, cancel = self._relay, self._cancel
+        self.progress.setFormat("%v / %m volumes")
+        title = f"QC of {job.run_name} in {job.rois.describe()}"
+        self.runner.start(title, partial(compute_qc, job), partial(self._show, job))
 
-        def progress(done: int, total: int) -> bool:
-            try:
-                relay.progress.emit(done, total)
-            except RuntimeError:  # the dock is gone
-                return True
-            return cancel.is_set()
-
-        worker = create_worker(compute_qc, job, progress, _start_thread=False)
-        worker.returned.connect(self._on_returned)
-        worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_finished)
-        self.worker = worker
-        worker.start()
-
-    def cancel(self) -> None:
-        """Ask the worker to stop after the current chunk of volumes."""
+    def start_multiecho(self) -> None:
+        """Fit T2* / S0 and combine the chosen echoes, then QC each echo and the combination."""
         if self.running:
-            self._cancel.set()
-            self.cancel_button.setEnabled(False)
-            self.status.setText("Cancelling ...")
-
-    def _on_progress(self, done: int, total: int) -> None:
-        if not self._closed:
-            self.progress.setRange(0, max(total, 1))
-            self.progress.setValue(done)
-
-    def _on_returned(self, outcome: QCOutcome) -> None:
-        if self._closed:
             return
-        job = self._job
-        if outcome.state == "cancelled":
-            self.notify("info", f"QC of {job.run_name} cancelled; nothing was changed.")
-        elif outcome.state == "error":
-            self.notify("error", f"QC of {job.run_name} failed: {outcome.message}")
-        else:
-            self._show(job, outcome)
-        self.last_state = outcome.state
-
-    def _on_errored(self, exc) -> None:
-        if self._closed:
+        form = self.echo.form
+        temp_dir = self._temp_dir("milna-multiecho-masks-")
+        try:
+            paths = list(form.echo_files.value or ())
+            echoes = read_echo_set(paths, parse_echo_times(form.echo_times.value))
+            if echoes.n_volumes < MIN_VOLUMES:
+                raise MilnaInputError(
+                    f"{echoes.paths[0].name} has only {echoes.n_volumes} volumes; QC of the "
+                    f"echoes needs at least {MIN_VOLUMES}."
+                )
+            layers, files = self.form.chosen_rois()
+            masks = self.session.masks
+            out_dir = (Path(form.out_dir.value) if form.out_dir.value
+                       else self._temp_dir("milna-multiecho-"))
+            job = EchoJob(
+                echoes, out_dir, bool(form.overwrite.value),
+                gather_masks(masks.get("brain"), masks.get("csf"), temp_dir),
+                gather_rois(layers, files, echoes.grid),
+                int(self.form.detrend.value), float(self.form.dropout_threshold.value),
+            )
+        except (MilnaInputError, OSError) as exc:
+            self._drop_temp(temp_dir)
+            self.notify("error", f"Multi-echo not started: {exc}")
             return
-        self.last_state = "error"
-        self.notify("error", f"QC stopped by an unexpected error: {type(exc).__name__}: {exc}")
+        self._job = ("multiecho", (job, temp_dir))
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        title = (f"Multi-echo of {short_run_name(job.prefix)} ({echoes.n_echoes} echoes, TE "
+                 f"{te_text(echoes.echo_times_ms)} ms) in {job.rois.describe()}")
+        self.runner.start(title, partial(compute_multiecho, job),
+                          partial(self._show_multiecho, job))
 
-    def _on_finished(self) -> None:
-        job, self._job, self.worker = self._job, None, None
-        if job is not None and job.temp_dir is not None:
-            shutil.rmtree(job.temp_dir, ignore_errors=True)
-        if self._closed:
-            return
-        self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        self.qc_finished.emit(self.last_state or "error")
+    def _on_step(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
 
-    def _on_destroyed(self, *args) -> None:
-        self._closed = True
-        self._cancel.set()
+    def _on_finished(self, status: str, detail) -> None:
+        kind, job = self._job or (None, None)
+        self._job = None
+        state = {"ok": "done"}.get(status, status)
+        if kind == "qc":
+            self._drop_temp(job.temp_dir)
+            if status == "cancelled":
+                self.notify("info", f"QC of {job.run_name} cancelled; nothing was changed.")
+            self.qc_finished.emit(state)
+        elif kind == "multiecho":
+            echo_job, temp_dir = job
+            self._drop_temp(temp_dir)  # copies of edited masks (outputs stay)
+            if status == "cancelled":
+                written = [p for p in output_paths(echo_job.echoes.paths[0],
+                                                   echo_job.out_dir).values() if p.exists()]
+                left = f"; {len(written)} output files stay in {echo_job.out_dir}" if written \
+                    else "; nothing was written"
+                self.notify("info", f"Multi-echo of {short_run_name(echo_job.prefix)} "
+                                    f"cancelled{left}.")
+            self.multiecho_finished.emit(state)
 
-    # ------------------------------------------------------------------ results
+    # ------------------------------------------------------------------ QC results
     def _show(self, job: QCJob, outcome: QCOutcome) -> None:
         result = outcome.result
         self.result, self.rois, self.owners = result, outcome.rois, outcome.owners
-        self.qc_layers = show_qc_layers(
-            self.viewer, result, job.grid_source, short_run_name(job.run_name)
-        )
+        self.roi_labels = {name: roi_label_of(layer, self.rois[name])
+                           for name, (_, layer) in self.owners.items()}
+        short = short_run_name(job.epi.name)
+        self.qc_layers = show_qc_layers(self.viewer, result, job.grid_source, short)
         self.table.show_rois(result.rois)
         self._show_legend(result.dropout_threshold)
         self.summary.setText(self.summary_html(job, result))
@@ -400,10 +324,12 @@ class QCDock(ScrollingDock):
             (r for r in result.rois if r.verdict == "warn"), None
         )
         self._show_detail(worst.name if worst is not None else None)
+        self._on_session_roi(self.session.roi_layer, self.session.roi_label)
         counts = {v: sum(r.verdict == v for r in result.rois) for v in ("ok", "warn", "fail")}
         text = (
-            f"QC of {short_run_name(job.run_name)} done: tSNR median {result.tsnr_median:.1f}; "
-            f"ROIs {counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail."
+            f"QC of {job.run_name} in {job.rois.describe()} done: tSNR median "
+            f"{result.tsnr_median:.1f}; ROIs {counts['ok']} ok, {counts['warn']} warn, "
+            f"{counts['fail']} fail."
         )
         notes = job.skipped + result.notes
         if notes:
@@ -412,9 +338,10 @@ class QCDock(ScrollingDock):
 
     def _show_legend(self, threshold: float) -> None:
         self.legend.setText(
-            f'<span style="color:{_hex(DROPOUT_RGBA)}">■</span> dropout: below {threshold:g} x '
-            f'the brain median signal &nbsp; <span style="color:{_hex(SPM_DROP_RGBA)}">■</span> '
-            "dropped by SPM's implicit mask (0.8 x global)"
+            f'<span style="color:{hex_colour(DROPOUT_RGBA)}">■</span> dropout: below '
+            f'{threshold:g} x the brain median signal &nbsp; <span style="color:'
+            f'{hex_colour(SPM_DROP_RGBA)}">■</span> dropped by SPM\'s implicit mask '
+            "(0.8 x global)"
         )
 
     def summary_html(self, job: QCJob, result: QCResult) -> str:
@@ -423,9 +350,9 @@ class QCDock(ScrollingDock):
         brain = (
             "computed with nilearn (compute_epi_mask on the mean EPI)"
             if result.brain_mask_source.startswith("computed")
-            else job.brain_mask_layer
+            else job.masks.brain_layer
         )
-        csf = job.csf_layer or "none"
+        csf = job.masks.csf_layer or "none"
         thr = result.dropout_threshold
         lines = [
             f"<b>{breakable(job.run_name)}</b>",
@@ -445,9 +372,37 @@ class QCDock(ScrollingDock):
         if roi is None:
             self.detail.setText("")
             return
-        owner = self.owners.get(name)
+        owner = self.owners.get(name, (None, None))[0]
         where = f" (from {breakable(owner)})" if owner else ""
-        self.detail.setText(f"<b>{roi.name}</b>{where} — {roi.verdict}: {roi.reason}")
+        self.detail.setText(f"<b>{escape(roi.name)}</b>{where} — {roi.verdict}: "
+                            f"{escape(roi.reason)}")
+
+    # ------------------------------------------------------------------ multi-echo results
+    def _show_multiecho(self, job: EchoJob, comparison: EchoComparison) -> None:
+        self.comparison = comparison
+        short = short_run_name(job.prefix)
+        me = comparison.me
+        self.t2star_layer = show_t2star_layer(
+            self.viewer, me.t2star_ms, me.echoes.grid, me.echoes.sources[0],
+            str(me.echoes.paths[0]), short,
+        )
+        for roi, owner in zip(comparison.roi_masks, comparison.owners):
+            self.rois.setdefault(roi.name, roi)
+            self.owners.setdefault(roi.name, owner)
+        self.echo.show_comparison(comparison)
+        chosen = self.echo.chosen
+        text = (f"Multi-echo of {short} done: T2* in layer {self.t2star_layer.name}; a "
+                f"single-echo run would have used echo {chosen.echo} (TE {chosen.te_ms:g} ms).")
+        self.notify("info", text)
+
+    # ------------------------------------------------------------------ ROIs and cursor
+    def _on_session_roi(self, layer, label) -> None:
+        name = next((n for n, (_, owner) in self.owners.items()
+                     if owner is layer and self.roi_labels.get(n) == label), None)
+        try:
+            self.table.select_roi(name)
+        except RuntimeError:  # the tab is gone
+            pass
 
     def centroid_mm(self, name: str) -> np.ndarray | None:
         """World mm centroid of ROI ``name`` (its own voxels), None when it has none."""
@@ -457,10 +412,25 @@ class QCDock(ScrollingDock):
         return np.asarray(roi.source_voxels_mm, dtype=float).mean(axis=0)
 
     def go_to_roi(self, name: str) -> None:
-        """Move the cursor to ROI ``name``'s centroid and show its reason."""
+        """Make ROI ``name`` the session's ROI, move the cursor to its centroid, say why."""
         self._show_detail(name)
+        layer = self.owners.get(name, (None, None))[1]
+        label = self.roi_labels.get(name) or (
+            roi_label_of(layer, self.rois[name]) if name in self.rois else 0)
+        if layer is not None and label and layer in self.session.roi_layers():
+            self.session.set_roi(layer, label)
         centre = self.centroid_mm(name)
         if centre is None:
             self.notify("warning", f"ROI {name} has no voxel: nothing to move to.")
             return
         self.state.go_to_world(centre)
+
+
+def _release(form, echo_form, runner, temp_dirs, session, on_roi, *args) -> None:
+    """The tab is gone: stop its job, leave the session, remove its temporary folders."""
+    runner.close()
+    form.close()
+    echo_form.close()
+    session.roi_changed.disconnect(on_roi)
+    for path in temp_dirs:
+        shutil.rmtree(path, ignore_errors=True)

@@ -21,11 +21,12 @@ from napari.layers import Image, Labels
 
 from ..._napari.layers import grid_data, is_result_of, source_of
 from ..._napari.roi_layers import roi_names
+from ..._napari.session import StudySession
 from ...core.errors import MilnaInputError, input_error
 from ...core.io.geometry import Grid
 from ...core.io.kinds import ImageKind
 from ...core.io.resample import resample_to_grid
-from ...core.qc.coverage import MIN_VOLUMES, RoiMask
+from ...core.qc.coverage import MIN_VOLUMES, RoiMask, load_rois
 
 #: Feature name of the QC tab's own layers (``LayerSource.result_of``).
 QC_FEATURE = "qc"
@@ -37,63 +38,28 @@ def is_qc_layer(layer) -> bool:
 
 
 def run_candidates(viewer) -> list:
-    """Image layers read from files: 4D runs first, then 3D images (refused with a reason)."""
-    images = [
+    """The session's runs (4D files), then 3D images (offered, refused with a reason)."""
+    session = StudySession.of(viewer)
+    volumes = [
         lay for lay in viewer.layers
         if isinstance(lay, Image) and (s := source_of(lay)) is not None and s.source is not None
+        and not s.is_run and s.info.kind == ImageKind.IMAGE and s.result_of is None
     ]
-    runs = [lay for lay in images if source_of(lay).is_run]
-    volumes = [
-        lay for lay in images
-        if not source_of(lay).is_run and source_of(lay).info.kind == ImageKind.IMAGE
-    ]
-    return runs + volumes
+    return session.runs() + volumes
 
 
-def mask_candidates(viewer) -> list:
-    """3D mask / label layers of napari-milna (files or drawn), not the QC dock's own."""
-    out = []
-    for lay in viewer.layers:
-        src = source_of(lay)
-        if src is None or src.is_run or is_qc_layer(lay):
-            continue
-        if isinstance(lay, Labels) or src.info.kind == ImageKind.MASK:
-            out.append(lay)
-    return out
-
-
-def csf_candidates(viewer) -> list:
-    """CSF / probability maps first, then masks (binary CSF masks)."""
-    out = []
-    for lay in viewer.layers:
-        src = source_of(lay)
-        if src is None or src.is_run or is_qc_layer(lay):
-            continue
-        if src.info.kind in (ImageKind.CSF, ImageKind.PROBABILITY):
-            out.append(lay)
-    return out + [lay for lay in mask_candidates(viewer) if lay not in out]
-
-
-def roi_candidates(viewer) -> list:
-    """Labels layers that can hold ROIs."""
-    return [
-        lay for lay in viewer.layers
-        if isinstance(lay, Labels) and source_of(lay) is not None and not is_qc_layer(lay)
-    ]
-
-
-def preferred_brain_mask(viewer):
+def preferred_brain_mask(session):
     """A mask layer named like a brain mask (fMRIPrep ``desc-brain_mask``, SPM ``mask``)."""
-    for lay in mask_candidates(viewer):
+    for lay in session.mask_candidates("brain"):
         name = lay.name.lower()
         if "brain" in name or name == "mask":
             return lay
     return None
 
 
-def preferred_csf(viewer):
+def preferred_csf(session):
     """The first CSF probability layer."""
-    for lay in csf_candidates(viewer):
+    for lay in session.mask_candidates("csf"):
         if source_of(lay).info.kind == ImageKind.CSF:
             return lay
     return None
@@ -164,11 +130,6 @@ def layer_as_file(layer, folder: Path) -> Path:
     return path
 
 
-def label_name(layer, value: int, names: dict[int, str]) -> str:
-    """The ROI name of label ``value`` (the workbench's name, else ``label N``)."""
-    return names.get(int(value)) or f"label {int(value)}"
-
-
 def layer_roi_masks(layer, grid: Grid) -> list[RoiMask]:
     """One :class:`RoiMask` per label value of an ROI labels layer, on the EPI ``grid``.
 
@@ -190,7 +151,7 @@ def layer_roi_masks(layer, grid: Grid) -> list[RoiMask]:
     for value in np.unique(data):
         if value == 0:
             continue
-        name = label_name(layer, value, names)
+        name = names.get(int(value)) or f"label {int(value)}"
         mask = data == value
         ijk = np.argwhere(mask)
         notes = []
@@ -218,6 +179,18 @@ def unique_names(rois: list[RoiMask]) -> list[RoiMask]:
     return rois
 
 
+def roi_label_of(layer, roi: RoiMask) -> int:
+    """The label value ``roi`` has in ``layer`` (read at one of its own voxels; 0: none)."""
+    if layer is None or len(roi.source_voxels_mm) == 0:
+        return 0
+    src = source_of(layer)
+    ijk = tuple(int(v) for v in np.rint(src.grid.to_index(roi.source_voxels_mm[0])))
+    data = layer_labels(layer)
+    if not src.grid.contains_index(ijk) or data.shape != src.grid.shape:
+        return 0
+    return int(data[ijk])
+
+
 def check_run(layer) -> str | None:
     """Why ``layer`` cannot be QC'd as a run (one sentence), or None when it can."""
     if layer is None:
@@ -241,6 +214,93 @@ def check_run(layer) -> str | None:
 
 
 @dataclass
+class RoiInputs:
+    """The ROIs to check, gathered in the main thread (no layer access in the worker).
+
+    Attributes
+    ----------
+    masks : list of RoiMask
+        ROIs of edited or drawn layers, on the EPI grid.
+    mask_owners : list of (str, layer)
+        Name and layer of each mask's layer.
+    files : list of (Path, str, layer or None)
+        ROI files (of unedited layers, or added by the user), their owner's name and layer.
+    skipped : list of str
+        Layers left out, in words.
+    """
+
+    masks: list[RoiMask] = field(default_factory=list)
+    mask_owners: list[tuple[str, object]] = field(default_factory=list)
+    files: list[tuple[Path, str, object]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def load(self, grid: Grid) -> tuple[list[RoiMask], list[tuple[str, object]]]:
+        """Every ROI on ``grid`` (files read now) with unique names, and its owner."""
+        rois, owners = list(self.masks), list(self.mask_owners)
+        for path, owner, layer in self.files:
+            loaded = load_rois([path], grid)
+            rois += loaded
+            owners += [(owner, layer)] * len(loaded)
+        unique_names(rois)
+        return rois, owners
+
+    def describe(self) -> str:
+        """Which ROIs, in words: ``PAG, RVM (labels 1, 2 of ROIs on run); atlas (file)``."""
+        parts = []
+        by_layer: dict[int, list[RoiMask]] = {}
+        layers = {}
+        for roi, (_, layer) in zip(self.masks, self.mask_owners):
+            by_layer.setdefault(id(layer), []).append(roi)
+            layers[id(layer)] = layer
+        for key, rois in by_layer.items():
+            layer = layers[key]
+            labels = [roi_label_of(layer, r) for r in rois]
+            word = "label" if len(labels) == 1 else "labels"
+            parts.append(f"{', '.join(r.name for r in rois)} ({word} "
+                         f"{', '.join(str(v) for v in labels)} of {layer.name})")
+        parts += [f"{owner} (file {Path(path).name})" if layer is not None
+                  else f"{Path(path).name} (file)" for path, owner, layer in self.files]
+        return "; ".join(parts) if parts else "no ROI"
+
+
+def gather_rois(roi_layers, roi_files, grid: Grid) -> RoiInputs:
+    """The ROIs of ``roi_layers`` (every label) and ``roi_files``, for the EPI ``grid``."""
+    out = RoiInputs()
+    for layer in roi_layers:
+        if unchanged_from_file(layer):
+            out.files.append((Path(source_of(layer).source.path), layer.name, layer))
+            continue
+        found = layer_roi_masks(layer, grid)
+        if not found:
+            out.skipped.append(f"ROI layer {layer.name} holds no ROI voxel and was left out")
+            continue
+        out.masks.extend(found)
+        out.mask_owners.extend([(layer.name, layer)] * len(found))
+    out.files.extend((Path(p), Path(p).name, None) for p in roi_files)
+    return out
+
+
+@dataclass
+class MaskInputs:
+    """Brain mask and CSF map as files for the core (layers written when edited)."""
+
+    brain: Path | None = None
+    brain_layer: str | None = None
+    csf: Path | None = None
+    csf_layer: str | None = None
+
+
+def gather_masks(brain_layer, csf_layer, temp_dir: Path) -> MaskInputs:
+    """The brain mask and CSF layers as files (temporary copies of edited layers)."""
+    return MaskInputs(
+        brain=layer_as_file(brain_layer, temp_dir) if brain_layer is not None else None,
+        brain_layer=None if brain_layer is None else brain_layer.name,
+        csf=layer_as_file(csf_layer, temp_dir) if csf_layer is not None else None,
+        csf_layer=None if csf_layer is None else csf_layer.name,
+    )
+
+
+@dataclass
 class QCJob:
     """Everything the worker needs, gathered in the main thread (no layer access later)."""
 
@@ -248,17 +308,16 @@ class QCJob:
     epi: Path
     grid: Grid
     grid_source: object
-    brain_mask: Path | None
-    brain_mask_layer: str | None
-    csf: Path | None
-    csf_layer: str | None
-    roi_masks: list[RoiMask] = field(default_factory=list)
-    roi_files: list[Path] = field(default_factory=list)
-    roi_owners: list[str] = field(default_factory=list)  # layer name of each roi_masks entry
+    masks: MaskInputs
+    rois: RoiInputs
     detrend: int = 0
     dropout_threshold: float = 0.5
     temp_dir: Path | None = None
-    skipped: list[str] = field(default_factory=list)  # inputs left out, in words
+
+    @property
+    def skipped(self) -> list[str]:
+        """Inputs left out, in words."""
+        return self.rois.skipped
 
 
 def gather(
@@ -275,34 +334,13 @@ def gather(
     if problem is not None:
         raise MilnaInputError(problem)
     src = source_of(run_layer)
-    grid = src.grid
-    brain = layer_as_file(brain_layer, temp_dir) if brain_layer is not None else None
-    csf = layer_as_file(csf_layer, temp_dir) if csf_layer is not None else None
-    masks, owners, files, skipped = [], [], [], []
-    for layer in roi_layers:
-        if unchanged_from_file(layer):
-            files.append(Path(source_of(layer).source.path))
-            continue
-        found = layer_roi_masks(layer, grid)
-        if not found:
-            skipped.append(f"ROI layer {layer.name} holds no ROI voxel and was left out")
-            continue
-        masks.extend(found)
-        owners.extend([layer.name] * len(found))
-    files.extend(Path(p) for p in roi_files)
     return QCJob(
         run_name=run_layer.name,
         epi=Path(src.source.path),
-        grid=grid,
+        grid=src.grid,
         grid_source=src.source,
-        brain_mask=brain,
-        brain_mask_layer=None if brain_layer is None else brain_layer.name,
-        csf=csf,
-        csf_layer=None if csf_layer is None else csf_layer.name,
-        roi_masks=masks,
-        roi_files=files,
-        roi_owners=owners,
-        skipped=skipped,
+        masks=gather_masks(brain_layer, csf_layer, temp_dir),
+        rois=gather_rois(roi_layers, roi_files, src.grid),
         detrend=int(detrend),
         dropout_threshold=float(dropout_threshold),
         temp_dir=temp_dir,

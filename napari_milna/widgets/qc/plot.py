@@ -9,6 +9,7 @@ from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..._napari.roi_layers import roi_colour
 from ..panel.plot_style import PLOT_STYLE, legend_style, style_axes
+from .layers import hex_colour
 
 #: Colour of the CSF line.
 CSF_COLOUR = "#b0b0b0"
@@ -25,8 +26,7 @@ def zscore(series) -> np.ndarray | None:
 
 def line_colour(i: int, name: str) -> str:
     """Colour of ROI line ``i``: the ROI workbench colour of its name (palette by position)."""
-    r, g, b, _ = roi_colour(i + 1, name)
-    return "#{:02x}{:02x}{:02x}".format(*(int(round(255 * v)) for v in (r, g, b)))
+    return hex_colour(roi_colour(i + 1, name))
 
 
 class QCPlot(QWidget):

@@ -1,11 +1,14 @@
-"""Per-ROI QC table: one row per ROI, the verdict coloured, the reason in words.
+"""Per-ROI QC tables: the verdict coloured, the reason in words.
 
-Each numeric cell keeps the exact value in ``Qt.UserRole`` (None when not measured)
-and shows it rounded; every cell's tooltip is the ROI's reason. A click on a row
-emits :attr:`QCTable.roi_clicked` with the ROI name.
+:class:`QCTable` has one row per ROI; :class:`EchoTable` one row per ROI and echo (and
+the optimal combination). Each numeric cell keeps the exact value in ``Qt.UserRole``
+(None when not measured) and shows it rounded; every cell's tooltip is the ROI's
+reason. A click on a row emits ``roi_clicked`` with the ROI name.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtGui import QBrush, QColor, QFont
@@ -32,6 +35,13 @@ COLUMNS = (
      "CSF signal, a pulsation proxy (warn from 0.50)"),
     ("reason", "reason", None, "Why the verdict, in words"),
 )
+#: Columns of the multi-echo table: one row per ROI and echo (or the combination).
+ECHO_COLUMNS = (
+    COLUMNS[0],
+    ("run", "series", None, "Echo (TE) or the T2*-weighted optimal combination; * marks the "
+     "echo a single-echo protocol would have used"),
+    COLUMNS[6], COLUMNS[4], COLUMNS[5], COLUMNS[7], COLUMNS[1],
+)
 #: Verdict cell colours (background, text): readable on napari's dark theme.
 VERDICT_COLOURS = {
     "ok": ("#2f9e55", "#ffffff"),
@@ -53,16 +63,28 @@ def cell_text(value, fmt: str | None) -> str:
     return fmt.format(value)
 
 
-class QCTable(QTableWidget):
-    """The per-ROI QC table."""
+@dataclass
+class EchoRow:
+    """A row of the multi-echo table: an ROI's QC in one echo or the combination."""
+
+    roi: RoiQC
+    series: str
+
+    def __getattr__(self, name: str):
+        return getattr(self.roi, name)
+
+
+class VerdictTable(QTableWidget):
+    """A table of ROI QC rows (``columns``: title, attribute, format, tooltip)."""
 
     #: Emitted with the ROI name when a row is clicked.
     roi_clicked = Signal(str)
 
-    def __init__(self, parent=None):
-        super().__init__(0, len(COLUMNS), parent)
-        self.setHorizontalHeaderLabels([c[0] for c in COLUMNS])
-        for c, column in enumerate(COLUMNS):
+    def __init__(self, columns=COLUMNS, parent=None):
+        super().__init__(0, len(columns), parent)
+        self.columns = columns
+        self.setHorizontalHeaderLabels([c[0] for c in columns])
+        for c, column in enumerate(columns):
             self.horizontalHeaderItem(c).setToolTip(column[3])
         self.verticalHeader().setVisible(False)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -73,15 +95,15 @@ class QCTable(QTableWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.rows: list[RoiQC] = []
+        self.rows: list = []
         self.cellClicked.connect(self._on_click)
         self._fit_height()
 
     def column(self, title: str) -> int:
         """Index of the column titled ``title``."""
-        return [c[0] for c in COLUMNS].index(title)
+        return [c[0] for c in self.columns].index(title)
 
-    def show_rois(self, rows: list[RoiQC]) -> None:
+    def show_rois(self, rows: list) -> None:
         """Fill the table with ``rows``."""
         self.rows = list(rows)
         self.clearContents()
@@ -92,7 +114,7 @@ class QCTable(QTableWidget):
             tip = f"{roi.name}: {roi.verdict}. {roi.reason}"
             if roi.notes:
                 tip += "\n" + "\n".join(roi.notes)
-            for c, (_, attr, fmt, _) in enumerate(COLUMNS):
+            for c, (_, attr, fmt, _) in enumerate(self.columns):
                 value = getattr(roi, attr)
                 item = QTableWidgetItem(cell_text(value, fmt))
                 item.setData(Qt.ItemDataRole.UserRole, value)
@@ -114,17 +136,28 @@ class QCTable(QTableWidget):
         self._fit_height()
         QTimer.singleShot(0, self._fit_height)
 
-    def value(self, name: str, attr: str):
-        """The exact value of ``attr`` for ROI ``name`` as held by the table."""
-        row = next(r for r, roi in enumerate(self.rows) if roi.name == name)
-        col = [c[1] for c in COLUMNS].index(attr)
-        return self.item(row, col).data(Qt.ItemDataRole.UserRole)
+    def row_of(self, name: str, series: str | None = None) -> int:
+        """Row of ROI ``name`` (in ``series`` for the multi-echo table)."""
+        return next(r for r, roi in enumerate(self.rows) if roi.name == name
+                    and (series is None or roi.series.rstrip(" *") == series))
 
-    def text(self, name: str, attr: str) -> str:
+    def value(self, name: str, attr: str, series: str | None = None):
+        """The exact value of ``attr`` for ROI ``name`` as held by the table."""
+        col = [c[1] for c in self.columns].index(attr)
+        return self.item(self.row_of(name, series), col).data(Qt.ItemDataRole.UserRole)
+
+    def text(self, name: str, attr: str, series: str | None = None) -> str:
         """The text shown for ``attr`` of ROI ``name``."""
-        row = next(r for r, roi in enumerate(self.rows) if roi.name == name)
-        col = [c[1] for c in COLUMNS].index(attr)
-        return self.item(row, col).text()
+        col = [c[1] for c in self.columns].index(attr)
+        return self.item(self.row_of(name, series), col).text()
+
+    def select_roi(self, name: str | None) -> None:
+        """Select the (first) row of ROI ``name`` without emitting ``roi_clicked``."""
+        rows = [r for r, roi in enumerate(self.rows) if roi.name == name]
+        if rows:
+            self.selectRow(rows[0])
+        else:
+            self.clearSelection()
 
     def _fit_height(self) -> None:
         """As tall as its rows (2 to 8 visible), so the dock does not scroll twice."""
@@ -141,3 +174,17 @@ class QCTable(QTableWidget):
     def _on_click(self, row: int, column: int) -> None:
         if 0 <= row < len(self.rows):
             self.roi_clicked.emit(self.rows[row].name)
+
+
+class QCTable(VerdictTable):
+    """The per-ROI QC table."""
+
+    def __init__(self, parent=None):
+        super().__init__(COLUMNS, parent)
+
+
+class EchoTable(VerdictTable):
+    """Per ROI, the QC of each echo next to the optimal combination."""
+
+    def __init__(self, parent=None):
+        super().__init__(ECHO_COLUMNS, parent)

@@ -19,7 +19,6 @@ from napari_milna.core.qc.coverage import run_qc
 from napari_milna.core.roi.seeds import seed_roi
 from napari_milna.widgets.qc import dock as qc_dock
 from napari_milna.widgets.qc.dock import QCDock
-from napari_milna.widgets.qc.inputs import is_qc_layer
 from napari_milna.widgets.qc.table import VERDICT_COLOURS
 from tests.synth.qc import (
     CSF_BOX,
@@ -32,66 +31,12 @@ from tests.synth.qc import (
     make_run,
     save,
 )
+from tests.widgets.qc.conftest import RUN_NAME, add_rois, plain, press_run, qc_layers, run_layer
 
-RUN_NAME = "sub-01_task-pain_desc-preproc_bold"
 ATTRS = (
     "n_voxels", "coverage", "dropout_fraction", "spm_drop_fraction", "tsnr_median",
     "signal_ratio", "csf_fraction", "csf_correlation", "verdict", "reason",
 )
-
-
-@pytest.fixture
-def synth(tmp_path):
-    """A 40-volume run (pulsating CSF and PAG boxes), brain mask, CSF probability, ROI dseg."""
-    x = make_run(40, pulsation=40.0)
-    csf = np.zeros(SHAPE, np.float32)
-    csf[CSF_BOX] = 1.0
-    csf[PAG_BOX] = 0.2
-    labels = np.zeros(SHAPE, np.uint8)
-    labels[PAG_BOX] = 1
-    labels[DROPOUT_BOX] = 2
-    dseg = save(tmp_path / "sub-01_desc-rois_dseg.nii.gz", labels)
-    (tmp_path / "sub-01_desc-rois_dseg.tsv").write_text("index\tname\n1\tPAG\n2\tRVM\n")
-    return {
-        "x": x.astype(np.float64),
-        "bold": save(tmp_path / f"{RUN_NAME}.nii.gz", x),
-        "mask": save(tmp_path / "sub-01_desc-brain_mask.nii.gz", brain().astype(np.uint8)),
-        "csf": save(tmp_path / "sub-01_label-CSF_probseg.nii.gz", csf),
-        "labels": labels,
-        "dseg": dseg,
-        "tmp": tmp_path,
-    }
-
-
-@pytest.fixture
-def open_dock(make_napari_viewer):
-    def make(*paths):
-        viewer = make_napari_viewer()
-        dock = QCDock(viewer)
-        viewer.window.add_dock_widget(dock)
-        for p in paths:
-            viewer.open(str(p), plugin="napari-milna")
-        return viewer, dock
-
-    return make
-
-
-def run_layer(viewer):
-    return next(lay for lay in viewer.layers if (s := source_of(lay)) and s.is_run)
-
-
-def add_rois(viewer, labels, names, grid=None, grid_source=None):
-    """An ROI labels layer as the ROI workbench makes it (on the run's grid by default)."""
-    src = source_of(run_layer(viewer))
-    return add_roi_layer(
-        viewer, grid or src.grid, grid_source or src.source, "run", labels, names
-    )
-
-
-def press_run(dock, qtbot, timeout=20000) -> str:
-    with qtbot.waitSignal(dock.qc_finished, timeout=timeout) as blocker:
-        qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
-    return blocker.args[0]
 
 
 def numpy_qc(x, inside, threshold=0.5):
@@ -102,15 +47,6 @@ def numpy_qc(x, inside, threshold=0.5):
     return mean, tsnr, ratio, ratio < threshold
 
 
-def plain(label) -> str:
-    """A label's text without the zero-width spaces that let long names wrap."""
-    return label.text().replace("\u200b", "")
-
-
-def qc_layers(viewer):
-    return [lay for lay in viewer.layers if is_qc_layer(lay)]
-
-
 # --------------------------------------------------------------------------- results
 
 
@@ -118,9 +54,9 @@ def test_table_equals_run_qc_and_numpy(open_dock, synth, qtbot):
     viewer, dock = open_dock(synth["bold"], synth["mask"], synth["csf"])
     add_rois(viewer, synth["labels"], {1: "PAG", 2: "RVM"})
     # the dock picked the run, the brain mask and the CSF map by their names / kinds
-    assert dock.run_combo.currentText() == RUN_NAME
-    assert dock.brain_combo.currentText() == "sub-01_desc-brain_mask"
-    assert dock.csf_combo.currentText() == "sub-01_label-CSF_probseg"
+    assert dock.form.run.current_choice == RUN_NAME
+    assert dock.form.brain.current_choice == "sub-01_desc-brain_mask"
+    assert dock.form.csf.current_choice == "sub-01_label-CSF_probseg"
     assert press_run(dock, qtbot) == "done"
 
     direct = run_qc(synth["bold"], brain_mask=synth["mask"], csf=synth["csf"],
@@ -216,7 +152,7 @@ def test_layers_on_the_epi_grid_and_rerun_replaces_them(open_dock, synth, qtbot)
     assert order[-1] == "ROIs on run"
 
     # re-run with another threshold: the same layers, replaced (no duplicates)
-    dock.threshold_spin.setValue(0.2)
+    dock.form.dropout_threshold.value = 0.2
     assert press_run(dock, qtbot) == "done"
     second = qc_layers(viewer)
     assert [lay.name for lay in second] == names
@@ -276,7 +212,7 @@ def test_cancel_leaves_the_viewer_unchanged(open_dock, synth, qtbot, monkeypatch
 def test_computed_brain_mask_and_roi_file(open_dock, synth, qtbot):
     viewer, dock = open_dock(synth["bold"])
     dock.add_roi_files([synth["dseg"]])
-    assert dock.brain_combo.currentText() == "compute (nilearn)"
+    assert dock.form.brain.current_choice == "compute (nilearn)"
     assert press_run(dock, qtbot) == "done"
     direct = run_qc(synth["bold"], rois=[synth["dseg"]])
     assert dock.result.tsnr_median == pytest.approx(direct.tsnr_median, rel=1e-12)
@@ -295,13 +231,13 @@ def test_3d_image_and_short_run_are_refused_in_one_sentence(open_dock, synth, qt
     short = save(synth["tmp"] / "sub-02_task-pain_bold.nii.gz", make_run(6))
     viewer, dock = open_dock(synth["bold"], ref, short)
     n_layers = len(viewer.layers)
-    assert dock.run_combo.findText("sub-01_boldref (3D)") >= 0
-    dock.run_combo.choose(viewer.layers["sub-01_boldref"])
+    assert dock.form.run.native.findText("sub-01_boldref (3D)") >= 0
+    dock.form.run.value = viewer.layers["sub-01_boldref"]
     qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
     assert not dock.running
     assert "sub-01_boldref.nii.gz" in dock.messages[-1]
     assert "is a 3D image; QC needs a 4D run" in dock.messages[-1]
-    dock.run_combo.choose(viewer.layers["sub-02_task-pain_bold"])
+    dock.form.run.value = viewer.layers["sub-02_task-pain_bold"]
     qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
     assert "sub-02_task-pain_bold.nii.gz" in dock.messages[-1]
     assert "has only 6 volumes; QC needs a run of at least 10" in dock.messages[-1]
@@ -365,6 +301,9 @@ def test_roi_outside_the_field_of_view_fails_and_is_shown(open_dock, synth, qtbo
     add_roi_layer(viewer, Grid((4, 4, 4), far), None, "elsewhere", away, {1: "away"},
                   name="ROIs elsewhere")
     add_rois(viewer, np.zeros(SHAPE, np.uint8), {}).name = "empty ROIs"
+    # the session's ROI layer is the first; the other two are checked as well
+    assert dock.form.roi.value is viewer.layers["ROIs on run"]
+    dock.form.other_rois.value = [viewer.layers["ROIs elsewhere"], viewer.layers["empty ROIs"]]
     assert press_run(dock, qtbot) == "done"
     assert "ROI layer empty ROIs holds no ROI voxel and was left out" in dock.messages[-1]
     assert [r.name for r in dock.table.rows] == ["corner", "away"]

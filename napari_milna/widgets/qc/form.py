@@ -1,0 +1,335 @@
+"""The QC tab's parameter form (magicgui), bound both ways to the study session.
+
+The run, the brain mask, the CSF map and the ROI layer are the viewer's
+:class:`~napari_milna._napari.session.StudySession` choices: each picker
+(:class:`SessionChoice`) shows the session's choice, follows it when another tab
+changes it, and writes the user's pick back. The tab keeps no copy of them. Only
+what is QC's own lives in the form: other ROI layers or files to check as well, the
+detrend order and the dropout threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from magicgui.widgets import ComboBox, Container, FloatSpinBox, Select, SpinBox
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QComboBox
+
+from ..._napari.layers import source_of
+from ...core.io.nifti import nifti_stem
+from ...core.qc.coverage import DROPOUT_THRESHOLD
+from .inputs import looks_like_roi, preferred_brain_mask, preferred_csf, run_candidates
+
+#: Text of the empty entry of each picker.
+NONE_TEXT = {"run": "(none)", "brain": "compute (nilearn)", "csf": "(none)", "roi": "(none)"}
+#: Characters a picker shows before it scrolls (the panel is about 500 px wide).
+PICKER_CHARS = 22
+
+
+def unique_labels(items, describe: Callable[[object], str]) -> list[tuple[str, object]]:
+    """``(label, item)`` pairs with labels made unique (``name``, ``name [2]``)."""
+    seen: dict[str, int] = {}
+    out = []
+    for item in items:
+        text = describe(item)
+        seen[text] = seen.get(text, 0) + 1
+        out.append((text if seen[text] == 1 else f"{text} [{seen[text]}]", item))
+    return out
+
+
+def compact(widget) -> None:
+    """Keep a magicgui combo box from widening the panel to fit a long layer name."""
+    native = widget.native
+    if isinstance(native, QComboBox):
+        native.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        native.setMinimumContentsLength(PICKER_CHARS)
+
+
+def nullable_combo(label: str, choices, none_text: str, tooltip: str = "") -> ComboBox:
+    """A compact magicgui combo box whose first entry, ``none_text``, is the value None."""
+    widget = ComboBox(label=label, choices=choices, nullable=True, tooltip=tooltip)
+    widget.null_string = none_text
+    widget.reset_choices()
+    compact(widget)
+    return widget
+
+
+class SessionChoice:
+    """A magicgui combo box that mirrors one study-session choice, both ways.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+    session : StudySession
+    role : str
+        ``"run"``, ``"brain"``, ``"csf"`` or ``"roi"``.
+    label : str
+        The form's label.
+    candidates : callable
+        The layers to offer, in order.
+    describe : callable, optional
+        Text of a layer (default its name).
+    tooltip : str
+    """
+
+    def __init__(self, viewer, session, role: str, label: str, candidates, describe=None,
+                 tooltip: str = ""):
+        self.viewer, self.session, self.role = viewer, session, role
+        self.candidates = candidates
+        self.describe = describe or (lambda layer: layer.name)
+        #: True once the user picked in this form (the tab stops proposing a default).
+        self.user_chose = False
+        self._syncing = False
+        self.widget = nullable_combo(label, self._choices, NONE_TEXT[role], tooltip)
+        self.widget.changed.connect(self._on_widget)
+        self.sync()
+
+    # ------------------------------------------------------------------ session
+    def read(self):
+        """The session's choice for this role."""
+        s = self.session
+        if self.role == "run":
+            return s.run
+        if self.role == "roi":
+            return s.roi_layer
+        return s.masks.get(self.role)
+
+    def write(self, layer) -> None:
+        """Give the session ``layer`` for this role."""
+        s = self.session
+        if self.role == "run":
+            s.set_run(layer)
+        elif self.role == "roi":
+            s.set_roi(layer)
+        else:
+            s.set_mask(self.role, layer)
+
+    # ------------------------------------------------------------------ widget
+    def _choices(self, widget=None) -> list[tuple[str, object]]:
+        layers = [lay for lay in self.candidates() if lay in self.viewer.layers]
+        current = self.read()
+        if current is not None and current in self.viewer.layers and current not in layers:
+            layers.append(current)  # the session's choice is shown even when not offered
+        return unique_labels(layers, self.describe)
+
+    def sync(self, *args) -> None:
+        """Rebuild the entries and show the session's choice."""
+        if self._syncing:
+            return
+        self._syncing = True
+        try:
+            self.widget.reset_choices()
+            target = self.read()
+            self.widget.value = target if target in self.widget.choices else None
+            native = self.widget.native
+            for i in range(native.count()):
+                layer = native.itemData(i)
+                if layer is not None:
+                    native.setItemData(i, layer.name, Qt.ItemDataRole.ToolTipRole)
+        except RuntimeError:  # the tab is gone
+            pass
+        finally:
+            self._syncing = False
+
+    def _on_widget(self, value) -> None:
+        if self._syncing:
+            return
+        self.user_chose = True
+        self.write(value)
+
+    def propose(self, layer) -> None:
+        """Give the session ``layer`` as a default.
+
+        Only while the session has nothing for this role and the user has not picked
+        here (as the session takes the first run it sees).
+        """
+        if layer is not None and self.read() is None and not self.user_chose:
+            self.write(layer)
+
+
+class QCForm:
+    """Run, masks, ROIs and settings of a QC run (magicgui), bound to the session.
+
+    Attributes
+    ----------
+    widget : magicgui Container
+        The form (its ``native`` Qt widget goes into the tab).
+    run, brain, csf, roi : magicgui ComboBox
+        Pickers of the session's run, brain mask, CSF map and ROI layer.
+    other_rois : magicgui Select
+        Other ROI layers and ROI files to check as well.
+    detrend : magicgui SpinBox
+    dropout_threshold : magicgui FloatSpinBox
+    """
+
+    def __init__(self, viewer, session):
+        self.viewer, self.session = viewer, session
+        self.roi_files: list[str] = []
+        self.choices = {
+            "run": SessionChoice(
+                viewer, session, "run", "Run", lambda: run_candidates(viewer),
+                describe=lambda lay: lay.name if source_of(lay).is_run else f"{lay.name} (3D)",
+                tooltip="The session's run (4D EPI), shared with the time series and the "
+                        "preprocessing tab",
+            ),
+            "brain": SessionChoice(
+                viewer, session, "brain", "Brain mask",
+                lambda: session.mask_candidates("brain"),
+                tooltip="The session's brain mask (fMRIPrep desc-brain_mask, SPM mask.nii), or "
+                        "computed from the mean EPI with nilearn's compute_epi_mask (which "
+                        "follows the signal, so it leaves out regions that drop out: give "
+                        "the anatomical mask where there is one)",
+            ),
+            "csf": SessionChoice(
+                viewer, session, "csf", "CSF map", lambda: session.mask_candidates("csf"),
+                tooltip="The session's CSF map: probability (fMRIPrep label-CSF_probseg, SPM "
+                        "c3, FSL pve_0) or binary mask",
+            ),
+            "roi": SessionChoice(
+                viewer, session, "roi", "ROIs", session.roi_layers,
+                tooltip="The session's ROI layer: every label in it is checked (each label "
+                        "is an ROI); the current ROI's row is selected in the table",
+            ),
+        }
+        self.other_rois = Select(
+            label="Also", choices=self._other_choices, value=[],
+            tooltip="Other ROI layers and ROI files to check as well (select several with "
+                    "Ctrl / Shift); the session's masks are not offered",
+        )
+        self.other_rois.native.setMaximumHeight(46)
+        self.detrend = SpinBox(
+            label="Detrend K", min=0, max=5, value=0,
+            tooltip="Legendre degree removed before std / tSNR (nipype regress_poly); 0: "
+                    "none (the MRIQC tSNR)",
+        )
+        self.dropout_threshold = FloatSpinBox(
+            label="Dropout <", min=0.05, max=0.95, step=0.05, value=DROPOUT_THRESHOLD,
+            tooltip="Dropout: temporal mean below this x the brain median signal",
+        )
+        settings = Container(
+            layout="horizontal", widgets=[self.detrend, self.dropout_threshold],
+            labels=True,
+        )
+        settings.margins = (0, 0, 0, 0)
+        self.widget = Container(
+            widgets=[self.run, self.brain, self.csf, self.roi, self.other_rois, settings],
+        )
+        self.widget.margins = (0, 0, 0, 0)
+        session.run_changed.connect(self.choices["run"].sync)
+        session.roi_changed.connect(self._on_roi_changed)
+        session.mask_changed.connect(self._on_mask_changed)
+        session.layers_changed.connect(self.refresh)
+        viewer.layers.events.inserted.connect(self._on_inserted)
+        viewer.layers.events.moved.connect(self.refresh)
+        for layer in viewer.layers:
+            layer.events.name.connect(self.refresh)
+        self.propose_defaults()
+
+    # ------------------------------------------------------------------ pickers
+    @property
+    def run(self) -> ComboBox:
+        """Picker of the session's run."""
+        return self.choices["run"].widget
+
+    @property
+    def brain(self) -> ComboBox:
+        """Picker of the session's brain mask (None: computed with nilearn)."""
+        return self.choices["brain"].widget
+
+    @property
+    def csf(self) -> ComboBox:
+        """Picker of the session's CSF map."""
+        return self.choices["csf"].widget
+
+    @property
+    def roi(self) -> ComboBox:
+        """Picker of the session's ROI layer."""
+        return self.choices["roi"].widget
+
+    # ------------------------------------------------------------------ other ROIs
+    def _other_choices(self, widget=None) -> list[tuple[str, object]]:
+        taken = [self.session.roi_layer] + list(self.session.masks.values())
+        layers = [lay for lay in self.session.roi_layers() if not any(lay is t for t in taken)]
+        out = unique_labels(layers, lambda lay: lay.name)
+        out += [(f"{nifti_stem(p)} (file)", p) for p in self.roi_files]
+        return out
+
+    def add_roi_files(self, paths) -> None:
+        """Add ROI mask / dseg files to the other ROIs (selected)."""
+        new = [str(Path(p)) for p in paths if str(Path(p)) not in self.roi_files]
+        self.roi_files += new
+        self._reset_others(keep=list(self.other_rois.value) + new)
+
+    def remove_selected_files(self) -> None:
+        """Forget the selected ROI files."""
+        chosen = list(self.other_rois.value)
+        self.roi_files = [p for p in self.roi_files if p not in chosen]
+        self._reset_others(keep=[v for v in chosen if not isinstance(v, str)])
+
+    def _reset_others(self, keep=None) -> None:
+        keep = list(self.other_rois.value) if keep is None else keep
+        try:
+            self.other_rois.reset_choices()
+            self.other_rois.value = [v for v in keep if v in self.other_rois.choices]
+        except RuntimeError:  # the tab is gone
+            pass
+
+    def chosen_rois(self) -> tuple[list, list[str]]:
+        """ROI layers (the session's first) and ROI files to check."""
+        layers = [] if self.session.roi_layer is None else [self.session.roi_layer]
+        files = []
+        for value in self.other_rois.value:
+            if isinstance(value, str):
+                files.append(value)
+            elif value in self.viewer.layers and value not in layers:
+                layers.append(value)
+        return layers, files
+
+    # ------------------------------------------------------------------ events
+    def close(self) -> None:
+        """Stop following the session and the layer list (the tab is closing)."""
+        s = self.session
+        s.run_changed.disconnect(self.choices["run"].sync)
+        s.roi_changed.disconnect(self._on_roi_changed)
+        s.mask_changed.disconnect(self._on_mask_changed)
+        s.layers_changed.disconnect(self.refresh)
+        self.viewer.layers.events.inserted.disconnect(self._on_inserted)
+        self.viewer.layers.events.moved.disconnect(self.refresh)
+        for layer in self.viewer.layers:
+            layer.events.name.disconnect(self.refresh)
+
+    def refresh(self, *args) -> None:
+        """Follow the layer list (added, removed, moved, renamed layers)."""
+        for choice in self.choices.values():
+            choice.sync()
+        self._reset_others()
+
+    def _on_inserted(self, event=None) -> None:
+        if event is not None:
+            event.value.events.name.connect(self.refresh)
+        self.propose_defaults()
+        self.refresh()
+
+    def _on_roi_changed(self, layer, label) -> None:
+        self.choices["roi"].sync()
+        self._reset_others()
+
+    def _on_mask_changed(self, role, layer) -> None:
+        if role in self.choices:
+            self.choices[role].sync()
+        self._reset_others()
+
+    def propose_defaults(self) -> None:
+        """Fill empty session choices the user has not made here.
+
+        A layer named like a brain mask, the first CSF probability map and the newest
+        layer that looks like ROIs.
+        """
+        self.choices["brain"].propose(preferred_brain_mask(self.session))
+        self.choices["csf"].propose(preferred_csf(self.session))
+        rois = [lay for lay in self.session.roi_layers() if looks_like_roi(lay)]
+        self.choices["roi"].propose(rois[-1] if rois else None)
