@@ -4,7 +4,7 @@ Usage::
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshot_crossover.py \
         docs/crossover_dock.png [--plane axial|coronal|sagittal] [--subject sub-07] \
-        [--scroll 0..1]
+        [--top map] [--collapse study ...] [--layer-list 110]
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import imageio.v3 as iio
 import napari
 from _screenshot import settle  # docs/ is on sys.path when run as a script
 from napari_milna.sample_data import ensure_sample_study
+from qtpy.QtCore import Qt
 from qtpy.QtGui import QCursor
 
-from napari_milna._napari.compat import camera
+from napari_milna._napari.compat import camera, layer_list_dock, main_window
 from napari_milna._napari.session import StudySession
 from napari_milna._napari.viewer_state import ViewerState
 from napari_milna.widgets.panel.panel import open_panel
@@ -31,9 +32,13 @@ def main() -> None:
     parser.add_argument("out")
     parser.add_argument("--plane", default="sagittal")
     parser.add_argument("--subject", default="sub-07")
-    parser.add_argument("--zoom", type=float, default=1.6)
-    parser.add_argument("--scroll", type=float, default=0.0,
-                        help="scroll the tab down by this fraction")
+    parser.add_argument("--zoom", type=float, default=1.2)
+    parser.add_argument("--top", default="map",
+                        help="section at the top of the tab (study, map, rois, plot, subjects)")
+    parser.add_argument("--collapse", nargs="*", default=[],
+                        help="sections to collapse (study, map, rois, plot, subjects)")
+    parser.add_argument("--layer-list", type=int, default=110,
+                        help="height of napari's layer list (pixels; 0: as the panel puts it)")
     args = parser.parse_args()
     study = ensure_sample_study()
     viewer = napari.Viewer(show=True)
@@ -61,8 +66,16 @@ def main() -> None:
     show_cursor(viewer, True)
     QCursor.setPos(0, 0)
     viewer.mouse_over_canvas = False
-    bar = dock._scroll.verticalScrollBar()
-    bar.setValue(int(args.scroll * bar.maximum()))
+    for key in args.collapse:
+        dock.sections[key].collapse(animate=False)
+    if args.layer_list:  # as a user drags the splitters: more room for the tab
+        window = main_window(viewer)
+        dock_widget = panel.parentWidget()
+        window.resizeDocks([dock_widget, layer_list_dock(viewer)], [1000, args.layer_list],
+                           Qt.Orientation.Vertical)
+        panel.splitter.setSizes([1000, 1])
+    settle(0.5)
+    dock._scroll.verticalScrollBar().setValue(dock.sections[args.top].y())
     settle(2.0)
     iio.imwrite(args.out, viewer.screenshot(canvas_only=False, flash=False))
     viewer.close()

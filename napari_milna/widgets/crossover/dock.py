@@ -185,6 +185,12 @@ class CrossoverDock(ScrollingDock):
 
         self.destroyed.connect(gone)
 
+    def _refit_sections(self) -> None:
+        """Let the open sections take the new heights of their tables."""
+        for section in self.sections.values():
+            if section.isExpanded():
+                section.expand(animate=False)
+
     def _set_ready(self, ready: bool) -> None:
         self.map_form.enabled = ready
 
@@ -394,6 +400,7 @@ class CrossoverDock(ScrollingDock):
         self.roi_table.set_stats(result.rois)
         sequences = [study.sequence(s) for s in study.subjects]
         self.subject_table.set_values(study.subjects, sequences, result.rois)
+        self._refit_sections()
         self._set_ready(True)
         extra = f", resampled {len(study.resampled)} maps" if study.resampled else ""
         period = ", period covariate" if result.period is not None else ""

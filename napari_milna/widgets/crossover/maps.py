@@ -36,6 +36,8 @@ FEATURE = "crossover"
 GROUP, SUBJECT = "group", "subject"
 #: Name prefix of the group map layer.
 GROUP_PREFIX = "crossover map"
+#: Effect maps: values within this fraction of the ramp's top around 0 are transparent.
+CLEAR_FRACTION = 0.05
 
 
 def show_file(viewer, state, key: str, path, name: str):
@@ -89,14 +91,19 @@ def passing(result: CrossoverResult, view: str, p: float) -> tuple[np.ndarray, f
 
 
 def show_where(layer, values: np.ndarray, keep: np.ndarray, state) -> None:
-    """Show ``values`` (study grid) where ``keep``, transparent elsewhere, on the stat ramp."""
+    """Show ``values`` (study grid) where ``keep``, transparent elsewhere, on the stat ramp.
+
+    The ramp is clear for ``|value| < CLEAR_FRACTION * vmax``: the voxels left out (0)
+    stay transparent on the GPU too, whose colour table would otherwise blend the two
+    tails' colours at an infinitely thin clear band.
+    """
     src = source_of(layer)
     shown = np.where(keep, np.nan_to_num(np.asarray(values, np.float32)), 0).astype(np.float32)
     vmax = stat_display_max(shown)
-    src.threshold, src.vmax = 0.0, vmax
+    src.threshold, src.vmax = CLEAR_FRACTION * vmax, vmax
     data, _ = display_version(src, shown, state.space, state.display_spacing(), False)
     layer.data = data
-    ramp = stat_ramp("T", 0.0, vmax)
+    ramp = stat_ramp("T", src.threshold, vmax)
     layer.colormap = stat_colormap(ramp)
     layer.contrast_limits = ramp.limits
     layer.blending = "translucent"

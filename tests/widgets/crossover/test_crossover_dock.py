@@ -128,6 +128,9 @@ def test_roi_stats_plot_subjects_and_svc(loaded, qtbot, sample, core_result, inp
     # ROI statistics: the table shows the core's numbers
     table = dock.roi_table
     assert table.rowCount() == len(core_result.rois) == 8
+    # every row shows: the section opens to the table's full height
+    assert dock.sections["rois"].content().maximumHeight() >= table.height()
+    assert table.height() >= 8 * table.rowHeight(0)
     header = [table.horizontalHeaderItem(c).text().replace("\n", " ")
               for c in range(table.columnCount())]
     for row, core in enumerate(core_result.rois):

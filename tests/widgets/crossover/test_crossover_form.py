@@ -231,7 +231,7 @@ def test_subject_and_mean_maps_are_translucent_and_replaced(make_napari_viewer, 
         return float(lay.colormap.map(np.array([(value - lo) / (hi - lo)]))[0, 3])
 
     assert alpha(layer, 0.0) == 0.0
-    assert alpha(layer, float(shown[keep][0])) == pytest.approx(1.0)
+    assert alpha(layer, float(np.abs(shown[keep]).max())) == pytest.approx(1.0)
     # the group mean likewise
     dock.map_form.statistic.value = "mean"
     group = dock.display_layer
@@ -245,3 +245,37 @@ def test_subject_and_mean_maps_are_translucent_and_replaced(make_napari_viewer, 
     t_thr = stats.t.isf(0.05, 6)
     assert alpha(dock.display_layer, 0.99 * t_thr) == 0.0
     assert alpha(dock.display_layer, -1.01 * t_thr) == pytest.approx(1.0)
+
+
+def test_left_out_voxels_draw_nothing_on_the_canvas(make_napari_viewer, qtbot, study):
+    """What the GPU draws: the subject's map on the group's voxels only, nothing elsewhere."""
+    table, maps, _, _, _ = study
+    viewer = make_napari_viewer(show=True)
+    dock = _tab(viewer)
+    dock.study_form.study.value = table
+    _wait(qtbot, dock)
+    _click_row(qtbot, dock.subject_table, 0)
+    layer = dock.subject_layer
+    for other in viewer.layers:
+        other.visible = other is layer
+    interaction = _stack(maps, lambda m: (m["drug"]["pain"].astype(float) - m["drug"]["baseline"])
+                         - (m["placebo"]["pain"].astype(float) - m["placebo"]["baseline"]))
+    t = np.nan_to_num(stats.ttest_1samp(interaction, 0.0, axis=0).statistic)
+    t = t * dock.result.maps.mask
+    keep = np.abs(t) >= stats.t.isf(0.05, 6)
+    ijk = np.argwhere(keep & (np.abs(interaction[0]) > 0.1))[0]
+    dock.state.go_to_world(dock.result.study.grid.to_world(ijk.astype(float)))
+    viewer.reset_view()
+
+    def canvas():
+        qtbot.wait(50)
+        return np.asarray(viewer.screenshot(canvas_only=True, flash=False))[..., :3]
+
+    layer.visible = False
+    empty = canvas()
+    layer.visible = True
+    dock.set_p_threshold(1e-6)  # no voxel passes with df 6 (t > 20): nothing is drawn
+    assert not (np.abs(t) >= stats.t.isf(1e-6, 6)).any()
+    np.testing.assert_array_equal(canvas(), empty)
+    dock.set_p_threshold(0.05)  # the voxel at the cursor passes: it is drawn
+    assert (canvas() != empty).any()
