@@ -313,7 +313,8 @@ class CrossoverDock(ScrollingDock):
         path = Path(path)
         form = self.study_form
         with form.study.changed.blocked(), form.roi_files.changed.blocked():
-            form.source.value = BIDS if path.is_dir() else TABLE
+            if path.exists():
+                form.source.value = BIDS if path.is_dir() else TABLE
             form.study.value = path
             if roi_files is not None:
                 form.roi_files.value = tuple(Path(p) for p in roi_files)

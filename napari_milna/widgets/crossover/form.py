@@ -99,7 +99,7 @@ class StudyForm(Container):
                                  tooltip="Resample maps on another grid onto the first map's "
                                  "grid (trilinear); without it a grid mismatch is an error "
                                  "(--resample)")
-        self.roi_layer = ComboBox(label="ROI layer", choices=roi_layers, nullable=True,
+        self.roi_layer = ComboBox(label="ROI layer", choices=roi_layers,
                                   tooltip="The study session's ROI layer: every label in it "
                                   "is tested (shared with the ROIs and SVC tabs)")
         self.roi_files = FileEdit(label="ROI files", mode="rm", filter=NIFTI_FILTER,
