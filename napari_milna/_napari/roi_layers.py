@@ -49,6 +49,9 @@ PALETTE = (
 )
 #: Labels painted with a value that has no name yet.
 UNNAMED_COLOUR = (1.0, 1.0, 1.0, 1.0)
+#: ROI layers are drawn as outlines this wide (data pixels), so the statistical colours
+#: under them stay visible; 0 fills them (napari Labels ``contour``).
+ROI_OUTLINE = 1
 
 
 def recovery_dir() -> Path:
@@ -210,6 +213,7 @@ def add_roi_layer(
         colormap=roi_colormap(names),
     )
     layer.brush_size = 1
+    layer.contour = ROI_OUTLINE
     set_roi_names(layer, names)
     if names:
         layer.selected_label = min(names)
@@ -282,6 +286,7 @@ def write_recovery(layer, folder: Path | None = None) -> Path:
 __all__ = [
     "PALETTE",
     "REGION_COLOURS",
+    "ROI_OUTLINE",
     "add_roi_layer",
     "edit_blocker",
     "is_roi_layer",
