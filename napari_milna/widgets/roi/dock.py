@@ -1,38 +1,69 @@
-"""ROI workbench dock: seed, paint and refine brainstem ROIs on a reference grid.
+"""ROI workbench (the ROIs tab of the milna panel): seed, paint and refine brainstem ROIs.
 
-A thin shell over the core (:mod:`napari_milna.core.roi.seeds`, ``roi_refine``,
-``roi_transfer``, ``roi_facts``, ``roi_io``): choose the reference image (ROIs
-live on its grid, at its resolution), seed PAG / RVM or add ROIs to paint with
-napari's brush, refine by rule, read the live facts table, save and reload.
+A thin shell over the core (:mod:`napari_milna.core.roi.seeds`, ``refine``,
+``transfer``, ``facts``, ``io``) and the study session: choose the reference image
+(ROIs live on its grid, at its resolution), seed PAG / RVM or add ROIs to paint with
+napari's brush, refine by rule, read the live facts table, save and reload. The
+header says which ROI the SVC, QC and Crossover tabs use (the session's ROI); every
+picker is a magicgui widget bound to the session.
 """
 
 from __future__ import annotations
 
+from magicgui.widgets import CheckBox, ComboBox, PushButton
 from qtpy.QtCore import Qt, QTimer
-from qtpy.QtWidgets import (
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from ..._napari.layers import source_of
 from ..._napari.roi_layers import roi_grid
 from ..._napari.viewer_state import unwrap_viewer
 from ..panel.dock_layout import ScrollingDock, add_sections
-from ..panel.layer_combo import LayerCombo
+from ..panel.status import ERROR_COLOUR, WARN_COLOUR, StatusLabel, coloured, escape
 from .facts_panel import RoiFactsPanel
 from .files import RoiFilesPanel
+from .forms import LayerPicker, bind, compact, form, row, text
 from .guard import UnsavedGuard
 from .refine_panel import RoiRefinePanel
 from .seed_panel import RoiSeedPanel
 from .session import RoiSession
 
 
+class RoiPicker(ComboBox):
+    """The ROIs of the layer shown (by name); bound to the selected ROI and the session's."""
+
+    null_string = "(none)"
+
+    def __init__(self, session: RoiSession, **kwargs):
+        self.session = session
+        super().__init__(choices=self._rois, nullable=True, **kwargs)
+        compact(self)
+        self.changed.connect(self._on_pick)
+        for signal in (session.selection_changed, session.labels_changed,
+                       session.roi_layer_changed):
+            signal.connect(self.show_selected)
+        self.show_selected()
+
+    def _rois(self, widget=None) -> list:
+        s = self.session
+        names = s.names
+        labels = sorted(set(names) | ({s.selected_label} - {0}))
+        return [(f"{names.get(k, f'label {k}')} ({k})", k) for k in labels]
+
+    def show_selected(self, *args) -> None:
+        """Show the selected ROI (not a choice)."""
+        label = self.session.selected_label
+        with self.changed.blocked():
+            self.native.clear()
+            self.reset_choices()
+            self.value = label if label in self.choices else None
+
+    def _on_pick(self, label) -> None:
+        if label:
+            self.session.select(int(label))
+
+
 class RoiWorkbench(ScrollingDock):
-    """ROI workbench dock of napari-milna.
+    """ROI workbench dock of napari-milna (the panel's ROIs tab).
 
     Parameters
     ----------
@@ -48,57 +79,55 @@ class RoiWorkbench(ScrollingDock):
         self.session = session = RoiSession(napari_viewer, self)
         self.guard = UnsavedGuard.install(napari_viewer)
 
-        self.reference_combo = LayerCombo(
-            napari_viewer, session.image_layers, preferred=self._preferred_reference
+        self.reference = LayerPicker(
+            napari_viewer, session.image_layers,
+            tooltip="The image the ROIs will be tested on (stat map or EPI): ROIs live on its "
+            "grid, at its native resolution. Follows the study's statistical map until you "
+            "pick one.",
         )
-        self.reference_combo.setToolTip(
-            "The image the ROIs will be tested on (stat map or EPI): ROIs live on its grid, "
-            "at its native resolution"
+        self.show_grid_button = PushButton(
+            text="Show its grid",
+            tooltip="Display the reference's voxel grid, so that its voxels can be painted",
         )
-        self.grid_label = QLabel("")
-        self.grid_label.setWordWrap(True)
-        self.show_grid_button = QPushButton("Show its grid")
-        self.show_grid_button.setToolTip(
-            "Display the reference's voxel grid, so that its voxels can be painted"
+        self.grid_label = text()
+        self.roi_layer = LayerPicker(
+            napari_viewer, session.layer_choices, nullable=True,
+            tooltip="The labels layer holding the ROIs (one label per ROI)",
         )
-        self.roi_combo = LayerCombo(
-            napari_viewer, lambda: session.roi_layers(session.reference_grid)
+        self.new_layer_button = PushButton(
+            text="New", tooltip="A new, empty ROI layer on the reference grid"
         )
-        self.new_layer_button = QPushButton("New")
-        self.new_layer_button.setToolTip("A new, empty ROI layer on the reference grid")
-        self.undo_button = QPushButton("Undo")
-        self.redo_button = QPushButton("Redo")
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.outline = CheckBox(
+            text="outlines", value=True,
+            tooltip="Draw ROIs as outlines so that the statistical colours stay visible; "
+            "untick to fill them",
+        )
+        self.roi = RoiPicker(
+            session,
+            tooltip="The selected ROI: what the tools act on, napari's brush label and the "
+            "ROI the SVC, QC and Crossover tabs use",
+        )
+        self.undo_button = PushButton(text="Undo")
+        self.redo_button = PushButton(text="Redo")
+        self.in_use = text()
+        self.status = StatusLabel("")
 
         self.seed = RoiSeedPanel(session)
         self.refine = RoiRefinePanel(session)
         self.facts = RoiFactsPanel(session)
         self.files = RoiFilesPanel(session)
 
-        ref_row = QHBoxLayout()
-        ref_row.addWidget(self.reference_combo, 1)
-        ref_row.addWidget(self.show_grid_button)
-        roi_row = QHBoxLayout()
-        roi_row.addWidget(self.roi_combo, 1)
-        roi_row.addWidget(self.new_layer_button)
-        head = QWidget()
-        form = QFormLayout(head)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Reference", ref_row)
-        form.addRow(self.grid_label)
-        form.addRow("ROI layer", roi_row)
-        history = QHBoxLayout()
-        history.addWidget(self.undo_button)
-        history.addWidget(self.redo_button)
-        history.addStretch(1)
-        form.addRow(history)
-
+        self.head = form(
+            row(self.reference, self.show_grid_button, label="Reference"),
+            self.grid_label,
+            row(self.roi_layer, self.new_layer_button, self.outline, label="ROI layer"),
+            row(self.roi, self.undo_button, self.redo_button, label="ROI"),
+            self.in_use,
+        )
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(head)
+        layout.addWidget(self.head.native)
         self.sections = add_sections(
             layout,
             (
@@ -113,55 +142,32 @@ class RoiWorkbench(ScrollingDock):
         )
         layout.addStretch(1)
         self.status.setContentsMargins(6, 2, 6, 4)
-        self.status.setMaximumHeight(4 * self.status.fontMetrics().lineSpacing() + 8)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.status.setMaximumHeight(2 * self.status.fontMetrics().lineSpacing() + 6)
         self.set_body(body, footer=self.status)
 
-        self.reference_combo.layer_changed.connect(session.set_reference)
-        self.roi_combo.layer_changed.connect(self._on_roi_chosen)
-        self.show_grid_button.clicked.connect(self._show_grid)
-        self.new_layer_button.clicked.connect(session.new_layer)
-        self.undo_button.clicked.connect(session.undo)
-        self.redo_button.clicked.connect(session.redo)
-        session.reference_changed.connect(self._on_reference_changed)
-        session.roi_layer_changed.connect(self._on_roi_layer_changed)
+        bind(self.reference, lambda: session.reference_layer, session.set_reference,
+             session.reference_changed)
+        bind(self.roi_layer, lambda: session.roi_layer, session.set_roi_layer,
+             session.roi_layer_changed, session.reference_changed)
+        self.show_grid_button.clicked.connect(lambda *a: self._show_grid())
+        self.new_layer_button.clicked.connect(lambda *a: session.new_layer())
+        self.outline.changed.connect(session.set_outline)
+        self.undo_button.clicked.connect(lambda *a: session.undo())
+        self.redo_button.clicked.connect(lambda *a: session.redo())
+        session.reference_changed.connect(self._describe)
+        session.roi_layer_changed.connect(self._describe)
+        session.selection_changed.connect(self._describe)
         session.message.connect(self._on_message)
         session.state.changed.connect(self._describe)
+        self.destroyed.connect(
+            lambda *a, s=session.state.changed, f=self._describe: s.disconnect(f)
+        )
         session.labels_changed.connect(lambda: QTimer.singleShot(0, self.fit_width))
-        session.set_reference(self.reference_combo.layer())
-        self._on_reference_changed()
-
-    # ------------------------------------------------------------------ reference
-    def _preferred_reference(self):
-        """A statistical map first (ROIs are tested on it), else a run, else any image."""
-        layers = self.session.image_layers()
-        for kind in ("stat", "run"):
-            for layer in layers:
-                if source_of(layer).info.kind.value == kind:
-                    return layer
-        return layers[0] if layers else None
-
-    def _on_reference_changed(self) -> None:
-        s = self.session
-        if self.reference_combo.layer() is not s.reference_layer:
-            self.reference_combo.set_layer(s.reference_layer)
-        self.roi_combo.refresh()
-        if s.roi_layer is not None:
-            self.roi_combo.set_layer(s.roi_layer)
+        session.set_outline(True)
         self._describe()
 
-    def _on_roi_chosen(self, layer) -> None:
-        if layer is not None and layer is not self.session.roi_layer:
-            self.session.set_roi_layer(layer)
-
-    def _on_roi_layer_changed(self) -> None:
-        if self.session.roi_layer is not None:
-            self.reference_combo.lock()  # ROIs exist on this grid: no automatic switch
-        self.roi_combo.refresh()
-        layer = self.session.roi_layer
-        if layer is not None and self.roi_combo.layer() is not layer:
-            self.roi_combo.set_layer(layer)
-        self._describe()
-
+    # ------------------------------------------------------------------ header
     def _show_grid(self) -> None:
         s = self.session
         if s.reference_layer is None:
@@ -171,13 +177,21 @@ class RoiWorkbench(ScrollingDock):
 
     def _describe(self, *args) -> None:
         s = self.session
+        in_use = s.in_use()
+        if in_use == "no ROI":
+            self.in_use.value = (
+                "SVC, QC and Crossover use <b>no ROI</b> yet: select one in the table or the "
+                "ROI picker."
+            )
+        else:
+            self.in_use.value = f"SVC, QC and Crossover use <b>{escape(in_use)}</b>."
         layer = s.reference_layer
         if layer is None:
-            self.grid_label.setText("Open a stat map or EPI and choose it as the reference.")
-            self.show_grid_button.setVisible(False)
+            self.grid_label.value = "Open a stat map or EPI and choose it as the reference."
+            self.show_grid_button.visible = False
             return
         src = source_of(layer)
-        text = f"ROI grid: {src.grid.describe()}."
+        text = f"ROI grid {src.grid.describe()}."
         blocked = src.resampled_for_display or (
             s.roi_layer is not None and source_of(s.roi_layer).resampled_for_display
         )
@@ -188,11 +202,10 @@ class RoiWorkbench(ScrollingDock):
             )
         elif s.roi_layer is not None and not roi_grid(s.roi_layer).matches(src.grid):
             text += " The ROI layer lies on another grid."
-        self.grid_label.setText(text)
-        self.show_grid_button.setVisible(bool(blocked))
+        self.grid_label.value = text
+        self.show_grid_button.visible = bool(blocked)
 
     def _on_message(self, level: str, text: str) -> None:
-        colour = {"error": "#ff6b6b", "warning": "#ffb347"}.get(level)
-        self.status.setText(f'<span style="color:{colour}">{text}</span>' if colour else text)
+        colour = {"error": ERROR_COLOUR, "warning": WARN_COLOUR}.get(level)
+        self.status.setText(coloured(text, colour) if colour else escape(text))
         self.status.setToolTip(text)
-

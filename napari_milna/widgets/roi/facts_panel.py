@@ -1,9 +1,11 @@
 """Live ROI facts: size, centroid, CSF, brain / coverage and statistic per ROI.
 
 The table follows every edit of the ROI layer (see :class:`RoiSession`), calling
-:func:`napari_milna.core.roi.facts.roi_facts_table` on the ROI grid with the maps
-chosen here (resampled explicitly when on another grid, and said). A click on a
-row selects that ROI and moves the cursor to its centroid.
+:func:`napari_milna.core.roi.facts.roi_facts_table` on the ROI grid with the study
+session's maps, chosen here in a magicgui form bound to the session (resampled
+explicitly when on another grid, and said). A click on a row selects that ROI (the
+session's ROI: what the SVC, QC and Crossover tabs use) and moves the cursor to its
+centroid.
 """
 
 from __future__ import annotations
@@ -12,28 +14,24 @@ import time
 from pathlib import Path
 
 import numpy as np
+from magicgui.widgets import Label, PushButton
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtGui import QColor, QIcon, QPixmap
 from qtpy.QtWidgets import (
     QAbstractItemView,
-    QFormLayout,
-    QHBoxLayout,
     QHeaderView,
-    QLabel,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from ..._napari.layers import source_of
 from ..._napari.roi_layers import roi_colour, roi_grid, roi_state
 from ...core.errors import MilnaInputError
-from ...core.io.kinds import ImageKind
 from ...core.roi.facts import RoiFacts, roi_facts_table, write_facts_csv
-from ..panel.layer_combo import LayerCombo
+from ..panel.status import StatusLabel
 from . import dialogs as roi_dialogs
+from .forms import LayerPicker, bind, compact, form, row
 from .session import RoiSession
 
 COLUMNS = (
@@ -48,7 +46,7 @@ COLUMNS = (
     "peak",
 )
 #: Widest the table asks the dock to be (px); beyond, it scrolls sideways.
-MAX_TABLE_WIDTH = 560
+MAX_TABLE_WIDTH = 420
 COLUMN_TIPS = (
     "ROI name (double-click to rename); a click moves the cursor to its centroid",
     "Number of voxels on the reference grid",
@@ -88,46 +86,51 @@ def _swatch(rgba) -> QIcon:
     return QIcon(pixmap)
 
 
+def _offered(layers: list, current) -> list:
+    """``layers``, with ``current`` added when it is not among them."""
+    return layers + [current] if current is not None and current not in layers else layers
+
+
 class RoiFactsPanel(QWidget):
-    """Facts table of every ROI of the current ROI layer, with its maps and CSV export."""
+    """Facts table of every ROI of the ROI layer shown, with the study's maps and CSV export.
+
+    The four map pickers (statistic, CSF, brain mask, analysis mask) are the study
+    session's choices, bound both ways: the refine tools and the other tabs use the same.
+    """
 
     def __init__(self, session: RoiSession, parent=None):
         super().__init__(parent)
         self.session = session
-        viewer = session.viewer
+        viewer, study = session.viewer, session.study
 
-        def first(kinds, words=()):
-            def pick():
-                for layer in session.layers_of_kind(*kinds):
-                    if not words or any(w in layer.name.lower() for w in words):
-                        return layer
-                return None
+        def picker(label, candidates, get, put, tip):
+            choice = LayerPicker(viewer, lambda: _offered(candidates(), get()), nullable=True,
+                                 label=label, tooltip=tip)
+            compact(choice, 8)
+            bind(choice, get, put, study.stat_map_changed, study.mask_changed,
+                 study.layers_changed)
+            return choice
 
-            return pick
-
-        self.stat_combo = LayerCombo(
-            viewer,
-            lambda: session.image_layers(True),
-            allow_none=True,
-            preferred=first([ImageKind.STAT]),
+        self.stat = picker(
+            "Statistic", study.stat_maps, lambda: study.stat_map, study.set_stat_map,
+            "The study's statistical map: mean and peak per ROI, threshold and grow tools, "
+            "and the map the SVC tab tests",
         )
-        self.csf_combo = LayerCombo(
-            viewer,
-            lambda: session.image_layers(True),
-            allow_none=True,
-            preferred=first([ImageKind.CSF]),
+        self.csf = picker(
+            "CSF map", lambda: study.mask_candidates("csf"), lambda: study.masks["csf"],
+            lambda layer: study.set_mask("csf", layer),
+            "The study's CSF probability map: mean CSF per ROI, CSF exclusion",
         )
-        self.brain_combo = LayerCombo(
-            viewer,
-            session.mask_layers,
-            allow_none=True,
-            preferred=first([ImageKind.MASK], ["brain"]),
+        self.brain = picker(
+            "Brain mask", lambda: study.mask_candidates("brain"), lambda: study.masks["brain"],
+            lambda layer: study.set_mask("brain", layer),
+            "The study's brain mask: fraction of each ROI inside it",
         )
-        self.coverage_combo = LayerCombo(
-            viewer,
-            session.mask_layers,
-            allow_none=True,
-            preferred=self._spm_mask,
+        self.coverage = picker(
+            "Analysis", lambda: study.mask_candidates("analysis"),
+            lambda: study.masks["analysis"], lambda layer: study.set_mask("analysis", layer),
+            "The study's analysis (coverage) mask, e.g. SPM's mask.nii: fraction of each ROI "
+            "inside it",
         )
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -142,51 +145,44 @@ class RoiFactsPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(False)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.note = QLabel("")
-        self.note.setWordWrap(True)
-        self.export_button = QPushButton("Export CSV...")
-        self.delete_button = QPushButton("Delete ROI")
-        self.delete_button.setToolTip("Erase the selected ROI's voxels and its name (undoable)")
-
-        maps = QFormLayout()
-        maps.setContentsMargins(0, 0, 0, 0)
-        maps.addRow("Statistic", self.stat_combo)
-        maps.addRow("CSF prob.", self.csf_combo)
-        maps.addRow("Brain mask", self.brain_combo)
-        maps.addRow("Coverage", self.coverage_combo)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.delete_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.export_button)
+        self.note = StatusLabel("")
+        self.export_button = PushButton(text="Export CSV...")
+        self.delete_button = PushButton(
+            text="Delete ROI", tooltip="Erase the selected ROI's voxels and its name (undoable)"
+        )
+        self.maps = form(
+            row(self.stat, Label(value="CSF"), self.csf, label="Statistic"),
+            row(self.brain, Label(value="Analysis"), self.coverage, label="Brain"),
+        )
+        buttons = row(self.delete_button, self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(maps)
+        layout.addWidget(self.maps.native)
         layout.addWidget(self.table)
         layout.addWidget(self.note)
-        layout.addLayout(buttons)
+        layout.addWidget(buttons.native)
 
         self.facts: list[RoiFacts] = []
         self.refresh_count = 0
         self.last_refresh_ms = 0.0
         self._filling = False
-        for combo in (self.stat_combo, self.csf_combo, self.brain_combo, self.coverage_combo):
-            combo.layer_changed.connect(self.refresh)
+        for choice in (self.stat, self.csf, self.brain, self.coverage):
+            choice.changed.connect(self.refresh)
+        for signal in (study.stat_map_changed, study.mask_changed):
+            signal.connect(self.refresh)
+        self.destroyed.connect(
+            lambda *a, sigs=(study.stat_map_changed, study.mask_changed), f=self.refresh: [
+                s.disconnect(f) for s in sigs
+            ]
+        )
         session.labels_changed.connect(self.refresh)
         session.roi_layer_changed.connect(self.refresh)
         session.selection_changed.connect(self._show_selection)
         self.table.cellClicked.connect(self._on_click)
         self.table.itemChanged.connect(self._on_item_changed)
-        self.export_button.clicked.connect(lambda: self.export_csv())
-        self.delete_button.clicked.connect(self.delete_selected)
+        self.export_button.clicked.connect(lambda *a: self.export_csv())
+        self.delete_button.clicked.connect(lambda *a: self.delete_selected())
         self.refresh()
-
-    def _spm_mask(self):
-        for layer in self.session.layers_of_kind(ImageKind.MASK):
-            src = source_of(layer)
-            stem = src.source.name.lower()
-            if stem == "mask" or "coverage" in stem:
-                return layer
-        return None
 
     # ------------------------------------------------------------------ facts
     def compute(self) -> tuple[list[RoiFacts], list[str]]:
@@ -194,15 +190,15 @@ class RoiFactsPanel(QWidget):
         s = self.session
         if s.roi_layer is None:
             return [], []
+        study = s.study
         maps, notes = {}, []
-        for key, combo, order in (
-            ("stat", self.stat_combo, 1),
-            ("csf", self.csf_combo, 1),
-            ("brain", self.brain_combo, 0),
-            ("coverage", self.coverage_combo, 0),
+        for key, layer, order in (
+            ("stat", study.stat_map, 1),
+            ("csf", study.masks["csf"], 1),
+            ("brain", study.masks["brain"], 0),
+            ("coverage", study.masks["analysis"], 0),
         ):
-            layer = combo.layer()
-            if layer is None:
+            if layer is None or layer not in s.viewer.layers:
                 continue
             on_grid = s.on_roi_grid(layer, order=order)
             maps[key] = on_grid.data
@@ -325,6 +321,9 @@ class RoiFactsPanel(QWidget):
         names = s.names
         names.pop(label, None)
         s.set_names(names)
+        study = s.study
+        if study.roi_layer is s.roi_layer and study.roi_label == label:
+            study.set_roi(s.roi_layer, 0)  # the SVC, QC and Crossover tabs lose it, and say so
 
     def export_csv(self, path=None) -> Path | None:
         """Write the facts table as CSV (asks for a file; asks before replacing one)."""

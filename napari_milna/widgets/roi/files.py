@@ -15,8 +15,8 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from magicgui.widgets import PushButton
+from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from ..._napari.layers import source_of
 from ..._napari.roi_layers import (
@@ -32,14 +32,11 @@ from ...core.errors import MilnaInputError
 from ...core.io.nifti import open_nifti
 from ...core.io.nifti_write import with_nifti_suffix
 from ...core.roi.io import bids_roi_path, load_roi, save_roi_labels, save_roi_mask
+from ..panel.status import StatusLabel
+from ..panel.status import notify as default_notify
 from . import dialogs as roi_dialogs
+from .forms import row
 from .session import RoiSession, is_unsaved, mark_saved
-
-_LEVELS = {"info": show_info, "warning": show_warning, "error": show_error}
-
-
-def _default_notify(level: str, text: str) -> None:
-    _LEVELS[level](text)
 
 
 def _reference_image(layer):
@@ -82,7 +79,7 @@ def save_masks(layer, folder, parent=None, notify=None, overwrite: bool | None =
     list of Path or None
         The files written; None when nothing was written.
     """
-    notify = notify or _default_notify
+    notify = notify or default_notify
     folder = Path(folder)
     reference, ref_path = _reference_image(layer)
     data = roi_data(layer)
@@ -138,7 +135,7 @@ def save_dseg(layer, path, parent=None, notify=None, overwrite: bool | None = No
     (Path, Path) or None
         Image and table written; None when nothing was written.
     """
-    notify = notify or _default_notify
+    notify = notify or default_notify
     target = with_nifti_suffix(path)
     tsv = target.parent / (target.name.split(".nii")[0] + ".tsv")
     existing = [p for p in (target, tsv) if p.exists()]
@@ -220,7 +217,7 @@ def load_rois(viewer, paths, reference_layer=None, parent=None, notify=None) -> 
     list of napari Labels
         The layers added.
     """
-    notify = notify or _default_notify
+    notify = notify or default_notify
     ref = source_of(reference_layer) if reference_layer is not None else None
     on_reference, own = [], []
     for path in paths:
@@ -305,24 +302,23 @@ class RoiFilesPanel(QWidget):
     def __init__(self, session: RoiSession, parent=None):
         super().__init__(parent)
         self.session = session
-        self.masks_button = QPushButton("Save masks...")
-        self.masks_button.setToolTip("One *_desc-<NAME>_mask.nii.gz per ROI, in a folder")
-        self.dseg_button = QPushButton("Save dseg...")
-        self.dseg_button.setToolTip("All ROIs in one *_dseg.nii.gz with a *_dseg.tsv of names")
-        self.load_button = QPushButton("Open ROIs...")
-        self.load_button.setToolTip("ROI masks or dseg files, back as labels with their names")
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        row = QHBoxLayout()
-        for button in (self.masks_button, self.dseg_button, self.load_button):
-            row.addWidget(button)
+        self.masks_button = PushButton(
+            text="Save masks...", tooltip="One *_desc-<NAME>_mask.nii.gz per ROI, in a folder"
+        )
+        self.dseg_button = PushButton(
+            text="Save dseg...", tooltip="All ROIs in one *_dseg.nii.gz with a *_dseg.tsv of names"
+        )
+        self.load_button = PushButton(
+            text="Open ROIs...", tooltip="ROI masks or dseg files, back as labels with their names"
+        )
+        self.status = StatusLabel("")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(row)
+        layout.addWidget(row(self.masks_button, self.dseg_button, self.load_button).native)
         layout.addWidget(self.status)
-        self.masks_button.clicked.connect(lambda: self.save_masks())
-        self.dseg_button.clicked.connect(lambda: self.save_dseg())
-        self.load_button.clicked.connect(lambda: self.load())
+        self.masks_button.clicked.connect(lambda *a: self.save_masks())
+        self.dseg_button.clicked.connect(lambda *a: self.save_dseg())
+        self.load_button.clicked.connect(lambda *a: self.load())
         session.labels_changed.connect(self.show_status)
         session.roi_layer_changed.connect(self.show_status)
         self.show_status()
@@ -376,7 +372,10 @@ class RoiFilesPanel(QWidget):
         return out
 
     def load(self, paths=None) -> list:
-        """Open ROI files (asked when None) as ROI layers; the first on the reference is used."""
+        """Open ROI files (asked when None) as ROI layers; the first on the reference is shown.
+
+        Its first ROI becomes the session's ROI only when the session has none.
+        """
         s = self.session
         if paths is None:
             start = ""
@@ -386,6 +385,9 @@ class RoiFilesPanel(QWidget):
         layers = load_rois(s.viewer, list(paths), s.reference_layer, self, s.notify)
         for layer in layers:
             if s.reference_layer is not None and roi_grid(layer).matches(s.reference_grid):
-                s.set_roi_layer(layer)
+                s.show_layer(layer)
+                names = roi_names(layer)
+                if names:
+                    s.select_if_none_in_use(min(names))
                 break
         return layers

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import weakref
 
-from napari.utils.notifications import show_error, show_warning
 from qtpy.QtCore import QEvent, QObject, QTimer
 
 from ..._napari.compat import qt_viewer
 from ..._napari.roi_layers import write_recovery
+from ..panel.status import notify
 from . import dialogs as roi_dialogs
 from .files import save_again
 from .session import is_unsaved
@@ -76,10 +76,12 @@ class UnsavedGuard(QObject):
         try:
             path = write_recovery(layer)
         except Exception as exc:  # noqa: BLE001 - the user must hear about any failure
-            show_error(f"{layer.name}: unsaved ROI edits could not be written ({exc}).")
+            notify("error", f"{layer.name}: unsaved ROI edits could not be written ({exc}).")
             return None
         self.recovered.append(path)
-        show_warning(f"{layer.name} {why} with unsaved ROI edits; a recovery copy is in {path}.")
+        notify(
+            "warning", f"{layer.name} {why} with unsaved ROI edits; a recovery copy is in {path}."
+        )
         return path
 
     def _on_removed(self, event) -> None:

@@ -1,6 +1,8 @@
 """Refine the selected ROI by rule: thresholds, region growing, CSF, masks, morphology.
 
-Each tool gathers its inputs, calls the core (:mod:`napari_milna.core.roi.refine`,
+The form is magicgui. The maps come from the study session (the statistical map, the
+CSF map and the brain / analysis masks chosen under ROI facts, or in any other tab).
+Each tool calls the core (:mod:`napari_milna.core.roi.refine`,
 :mod:`napari_milna.core.roi.transfer`) on the ROI's own grid and writes the result
 back as one undoable edit of the selected ROI only. Maps on another grid are
 resampled explicitly and the tool says so.
@@ -9,51 +11,39 @@ resampled explicitly and the tool says so.
 from __future__ import annotations
 
 import numpy as np
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QGridLayout,
-    QLabel,
-    QPushButton,
-    QWidget,
-)
+from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, PushButton
+from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from ..._napari.layers import source_of
 from ..._napari.roi_layers import add_roi_layer, roi_grid
 from ...core.errors import MilnaInputError
 from ...core.io.kinds import ImageKind
-from ...core.roi.refine import (
-    dilate_mm,
-    erode_mm,
-    exclude_csf,
-    grow_region,
-    keep_above,
-    keep_below,
-    largest_component,
-    restrict_to,
-)
+from ...core.roi import refine as rules
 from ...core.roi.transfer import mirror_left_right, resample_roi
-from ..panel.layer_combo import LayerCombo
+from .forms import LayerPicker, compact, form, narrow, row, text
 from .session import RoiSession
 
+#: Mask roles the restriction tool offers (study session roles).
+RESTRICT_ROLES = (("brain mask", "brain"), ("analysis mask", "analysis"))
+_METHODS = (("nearest", "nearest"), ("fraction", "fraction"))
 
-def _spin(lo, hi, value, decimals=2, step=0.1, suffix="") -> QDoubleSpinBox:
-    spin = QDoubleSpinBox()
-    spin.setRange(lo, hi)
-    spin.setDecimals(decimals)
-    spin.setSingleStep(step)
-    spin.setValue(value)
+
+def _spin(value, lo, hi, step, suffix="", tooltip=None) -> FloatSpinBox:
+    spin = narrow(FloatSpinBox(value=value, min=lo, max=hi, step=step, tooltip=tooltip))
     if suffix:
-        spin.setSuffix(suffix)
+        spin.native.setSuffix(suffix)
     return spin
 
 
-def _combo(*items) -> QComboBox:
-    combo = QComboBox()
-    for text, data in items:
-        combo.addItem(text, data)
-    return combo
+def _button(label: str, tooltip: str | None = None) -> PushButton:
+    return PushButton(text=label, tooltip=tooltip)
+
+
+def _choice(choices, value=None, tooltip=None, chars=7) -> ComboBox:
+    combo = ComboBox(choices=choices, tooltip=tooltip)
+    if value is not None:
+        combo.value = value
+    return compact(combo, chars)
 
 
 class RoiRefinePanel(QWidget):
@@ -62,290 +52,283 @@ class RoiRefinePanel(QWidget):
     def __init__(self, session: RoiSession, parent=None):
         super().__init__(parent)
         self.session = session
-        viewer = session.viewer
-        self.target_label = QLabel("")
-        self.target_label.setWordWrap(True)
-
-        def first(*kinds):
-            return lambda: next(iter(session.layers_of_kind(*kinds)), None)
-
-        # thresholds
-        self.threshold_layer = LayerCombo(
-            viewer, lambda: session.image_layers(True), preferred=first(ImageKind.STAT)
+        study = session.study
+        self.target_label = text()
+        # thresholds (on the session's statistical map)
+        self.threshold = _spin(3.0, -1e6, 1e6, 0.1, tooltip="Level on the statistical map")
+        self.threshold.native.setDecimals(3)
+        self.above_button = _button("Keep >=")
+        self.below_button = _button("Keep <=")
+        # region growing (on the session's statistical map, from the cursor)
+        self.grow_min = _spin(3.0, -1e6, 1e6, 0.1, tooltip="Lowest value of the window")
+        self.grow_max = _spin(1000.0, -1e6, 1e6, 0.1, tooltip="Highest value of the window")
+        for spin in (self.grow_min, self.grow_max):
+            spin.native.setDecimals(3)
+        self.grow_connectivity = _choice((("6-conn.", 6), ("26-conn.", 26)), 6)
+        self.grow_radius = _spin(
+            10.0, 0, 200, 1.0, " mm", "Largest distance from the cursor voxel (0: no limit)"
         )
-        self.threshold_spin = _spin(-1e6, 1e6, 3.0, decimals=3)
-        self.above_button = QPushButton("Keep >=")
-        self.below_button = QPushButton("Keep <=")
-        # region growing
-        self.grow_layer = LayerCombo(
-            viewer, lambda: session.image_layers(True), preferred=first(ImageKind.STAT)
+        self.grow_add = CheckBox(
+            text="add", tooltip="Add the grown region to the ROI (else it replaces the ROI)"
         )
-        self.grow_min = _spin(-1e6, 1e6, 3.0, decimals=3)
-        self.grow_max = _spin(-1e6, 1e6, 1000.0, decimals=3)
-        self.grow_connectivity = _combo(("6-conn.", 6), ("26-conn.", 26))
-        self.grow_radius = _spin(0, 200, 10.0, decimals=1, step=1.0, suffix=" mm")
-        self.grow_radius.setToolTip("Largest distance from the cursor voxel (0: no limit)")
-        self.grow_add = QCheckBox("add")
-        self.grow_add.setToolTip("Add the grown region to the ROI (else it replaces the ROI)")
-        self.grow_button = QPushButton("Grow from cursor")
-        # CSF
-        self.csf_layer = LayerCombo(
-            viewer,
-            lambda: session.image_layers(True),
-            preferred=first(ImageKind.CSF),
+        self.grow_button = _button("Grow from cursor")
+        # CSF (the session's CSF map)
+        self.csf_level = _spin(
+            0.5, 0, 1, 0.05, tooltip="Drop ROI voxels whose CSF probability is above this"
         )
-        self.csf_spin = _spin(0, 1, 0.5, decimals=2, step=0.05)
-        self.csf_spin.setToolTip("Drop ROI voxels whose CSF probability is above this")
-        self.csf_button = QPushButton("Exclude CSF")
-        # restrict
-        self.mask_layer = LayerCombo(viewer, session.mask_layers, preferred=first(ImageKind.MASK))
-        self.restrict_button = QPushButton("Restrict to mask")
+        self.csf_button = _button("Exclude CSF")
+        # restrict (a session mask)
+        self.restrict_role = _choice(RESTRICT_ROLES, "brain", chars=10)
+        self.restrict_button = _button("Restrict")
         # morphology
-        self.distance_spin = _spin(0, 50, 2.5, decimals=1, step=0.5, suffix=" mm")
-        self.dilate_button = QPushButton("Dilate")
-        self.erode_button = QPushButton("Erode")
-        self.component_connectivity = _combo(("26-conn.", 26), ("18-conn.", 18), ("6-conn.", 6))
-        self.largest_button = QPushButton("Keep largest")
-        # mirror
-        self.mirror_keep = QCheckBox("keep both sides")
-        self.mirror_keep.setChecked(True)
-        self.mirror_method = _combo(("nearest", "nearest"), ("fraction", "fraction"))
-        self.mirror_button = QPushButton("Mirror across x = 0")
-        # resample
-        self.resample_layer = LayerCombo(viewer, lambda: session.image_layers(False))
-        self.resample_method = _combo(("nearest", "nearest"), ("fraction", "fraction"))
-        self.resample_fraction = _spin(0.05, 1.0, 0.5, decimals=2, step=0.05)
-        self.resample_fraction.setToolTip("Fraction threshold of the 'fraction' method")
-        self.resample_button = QPushButton("Resample to grid")
-        self.resample_button.setToolTip(
-            "Copy the selected ROI onto the chosen image's grid (explicit resampling) as a "
-            "new ROI layer"
+        self.distance = _spin(2.5, 0, 50, 0.5, " mm", "Distance in mm (anisotropy-aware)")
+        self.dilate_button = _button("Dilate")
+        self.erode_button = _button("Erode")
+        self.component_connectivity = _choice(
+            (("26-conn.", 26), ("18-conn.", 18), ("6-conn.", 6)), 26
         )
+        self.largest_button = _button("Keep largest")
+        # mirror
+        self.mirror_method = _choice(_METHODS, "nearest")
+        self.mirror_keep = CheckBox(text="keep both", value=True)
+        self.mirror_button = _button("Mirror x = 0")
+        # resample
+        self.resample_layer = LayerPicker(
+            session.viewer, lambda: session.image_layers(False),
+            tooltip="The image whose grid the ROI is copied onto",
+        )
+        self.resample_method = _choice(_METHODS, "nearest")
+        self.resample_fraction = _spin(
+            0.5, 0.05, 1.0, 0.05, tooltip="Fraction threshold of the 'fraction' method"
+        )
+        self.resample_button = _button(
+            "Resample",
+            "Copy the selected ROI onto the chosen image's grid (explicit resampling) as a "
+            "new ROI layer",
+        )
+        self.form = form(
+            self.target_label,
+            row(self.threshold, self.above_button, self.below_button, label="Threshold"),
+            row(self.grow_min, self.grow_max, self.grow_connectivity, label="Grow"),
+            row(self.grow_radius, self.grow_add, self.grow_button, label=""),
+            row(self.csf_level, self.csf_button, label="CSF p >"),
+            row(self.restrict_role, self.restrict_button, label="Mask"),
+            row(self.distance, self.dilate_button, self.erode_button, label="Distance"),
+            row(self.component_connectivity, self.largest_button, label="Parts"),
+            row(self.mirror_method, self.mirror_keep, self.mirror_button, label="Mirror"),
+            row(self.resample_layer, self.resample_method, label="Resample"),
+            row(self.resample_fraction, self.resample_button, label="fraction"),
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.form.native)
 
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setColumnStretch(1, 1)
-        rows = [
-            [self.target_label],
-            ["Threshold", self.threshold_layer, self.threshold_spin],
-            ["", self.above_button, self.below_button],
-            ["Grow", self.grow_layer, self.grow_connectivity],
-            ["window", self.grow_min, self.grow_max],
-            ["radius", self.grow_radius, self.grow_add],
-            ["", self.grow_button],
-            ["CSF", self.csf_layer, self.csf_spin],
-            ["", self.csf_button],
-            ["Mask", self.mask_layer, self.restrict_button],
-            ["Distance", self.distance_spin, self.dilate_button, self.erode_button],
-            ["Parts", self.component_connectivity, self.largest_button],
-            ["Mirror", self.mirror_method, self.mirror_keep],
-            ["", self.mirror_button],
-            ["Resample", self.resample_layer, self.resample_method],
-            ["fraction", self.resample_fraction, self.resample_button],
-        ]
-        for r, row in enumerate(rows):
-            if len(row) == 1:
-                grid.addWidget(row[0], r, 0, 1, 4)
-                continue
-            label, *widgets = row
-            if label:
-                grid.addWidget(QLabel(label), r, 0)
-            if len(widgets) == 1:
-                grid.addWidget(widgets[0], r, 1, 1, 3)
-            elif len(widgets) == 2:
-                grid.addWidget(widgets[0], r, 1)
-                grid.addWidget(widgets[1], r, 2, 1, 2)
-            else:
-                for c, w in enumerate(widgets):
-                    grid.addWidget(w, r, 1 + c)
-
-        self.above_button.clicked.connect(lambda: self.threshold("above"))
-        self.below_button.clicked.connect(lambda: self.threshold("below"))
-        self.threshold_layer.layer_changed.connect(self._threshold_default)
-        self.grow_layer.layer_changed.connect(self._grow_default)
-        self.grow_button.clicked.connect(self.grow)
-        self.csf_button.clicked.connect(self.exclude_csf)
-        self.restrict_button.clicked.connect(self.restrict)
-        self.dilate_button.clicked.connect(lambda: self.morphology("dilate"))
-        self.erode_button.clicked.connect(lambda: self.morphology("erode"))
-        self.largest_button.clicked.connect(self.keep_largest)
-        self.mirror_button.clicked.connect(self.mirror)
-        self.resample_button.clicked.connect(self.resample)
+        actions = (
+            (self.above_button, lambda: self.threshold_roi("above")),
+            (self.below_button, lambda: self.threshold_roi("below")),
+            (self.grow_button, self.grow),
+            (self.csf_button, self.exclude_csf),
+            (self.restrict_button, self.restrict),
+            (self.dilate_button, lambda: self.morphology("dilate")),
+            (self.erode_button, lambda: self.morphology("erode")),
+            (self.largest_button, self.keep_largest),
+            (self.mirror_button, self.mirror),
+            (self.resample_button, self.resample),
+        )
+        for button, action in actions:
+            button.clicked.connect(lambda *a, action=action: action())
         session.selection_changed.connect(self._show_target)
         session.roi_layer_changed.connect(self._show_target)
         session.labels_changed.connect(self._show_target)
-        self._threshold_default(self.threshold_layer.layer())
-        self._grow_default(self.grow_layer.layer())
+        study.stat_map_changed.connect(self._stat_defaults)
+        self.destroyed.connect(
+            lambda *a, s=study.stat_map_changed, f=self._stat_defaults: s.disconnect(f)
+        )
+        self._stat_defaults(study.stat_map)
         self._show_target()
 
     # ------------------------------------------------------------------ helpers
     def _show_target(self, *args) -> None:
         s = self.session
+        stat = s.study.stat_map
+        maps = f"Statistic: {stat.name if stat is not None else 'none'} (ROI facts)."
         if s.roi_layer is None:
-            self.target_label.setText("Acts on the selected ROI (none yet).")
+            self.target_label.value = f"Acts on the selected ROI (none yet). {maps}"
             return
         label = s.selected_label
-        self.target_label.setText(
-            f"Acts on the selected ROI: <b>{s.roi_name(label)}</b> (label {label})"
+        self.target_label.value = (
+            f"Acts on <b>{s.roi_name(label)}</b> (label {label} of {s.roi_layer.name}). {maps}"
             if label
-            else "Select an ROI in the facts table."
+            else f"Select an ROI in the facts table. {maps}"
         )
 
-    def _threshold_default(self, layer) -> None:
+    def _stat_defaults(self, layer=None) -> None:
+        """Threshold and growing window start at the statistical map's display threshold."""
         src = source_of(layer) if layer is not None else None
         if src is not None and src.info.kind == ImageKind.STAT and src.threshold:
-            self.threshold_spin.setValue(float(src.threshold))
+            self.threshold.value = float(src.threshold)
+            self.grow_min.value = float(src.threshold)
+        self._show_target()
 
-    def _grow_default(self, layer) -> None:
-        src = source_of(layer) if layer is not None else None
-        if src is not None and src.info.kind == ImageKind.STAT and src.threshold:
-            self.grow_min.setValue(float(src.threshold))
-
-    def _values(self, layer, what: str, order: int = 1):
-        """Values of ``layer`` on the ROI grid (None after a notice)."""
+    def _session_map(self, role: str, what: str, order: int = 1):
+        """(layer, values on the ROI grid) of a session map, or None after a notice."""
+        study = self.session.study
+        layer = study.stat_map if role == "stat" else study.masks.get(role)
         if layer is None:
-            self.session.notify("warning", f"{what}: choose an image layer.")
+            name = "statistical map" if role == "stat" else f"{role} mask"
+            self.session.notify("warning", f"{what}: choose the study's {name} under ROI facts.")
             return None
         on_grid = self.session.on_roi_grid(layer, order=order)
         if on_grid.resampled:
             self.session.notify("info", f"{what}: {on_grid.note}.")
-        return on_grid.data
+        return layer, on_grid.data
 
-    # ------------------------------------------------------------------ tools
-    def threshold(self, side: str):
-        """Keep the selected ROI's voxels above / below the threshold of the chosen image."""
-        what = f"Keep {'>=' if side == 'above' else '<='} {self.threshold_spin.value():g}"
+    def _edit(self, what: str, compute):
+        """Run ``compute(label, mask) -> (new mask, text)`` on the selected ROI and apply it."""
         target = self.session.target(what)
         if target is None:
             return None
         label, mask = target
-        values = self._values(self.threshold_layer.layer(), what)
-        if values is None:
+        out = compute(label, mask)
+        if out is None:
             return None
-        level = self.threshold_spin.value()
-        new = (
-            keep_above(mask, values, level) if side == "above" else keep_below(mask, values, level)
-        )
-        return self.session.apply(label, new, f"{what} of {self.threshold_layer.layer().name}")
+        new, done = out
+        return self.session.apply(label, new, done)
+
+    # ------------------------------------------------------------------ tools
+    def threshold_roi(self, side: str):
+        """Keep the selected ROI's voxels above / below the level of the statistical map."""
+        level = self.threshold.value
+        what = f"Keep {'>=' if side == 'above' else '<='} {level:g}"
+
+        def compute(label, mask):
+            found = self._session_map("stat", what)
+            if found is None:
+                return None
+            layer, values = found
+            keep = rules.keep_above if side == "above" else rules.keep_below
+            return keep(mask, values, level), f"{what} of {layer.name}"
+
+        return self._edit(what, compute)
 
     def cursor_voxel(self) -> tuple[np.ndarray, tuple[int, int, int]]:
-        """World mm of the viewer's cursor (dims point) and its voxel on the ROI grid."""
+        """World mm of the session's cursor and its voxel on the ROI grid."""
         s = self.session
-        world = s.state.world_point(s.viewer.dims.point)
+        world = np.asarray(s.study.cursor_mm, dtype=float)
         ijk = tuple(int(v) for v in roi_grid(s.roi_layer).to_index(world))
         return world, ijk
 
     def grow(self):
         """Grow a region from the cursor voxel within the intensity window."""
         what = "Grow from cursor"
-        target = self.session.target(what)
-        if target is None:
-            return None
-        label, mask = target
-        layer = self.grow_layer.layer()
-        values = self._values(layer, what)
-        if values is None:
-            return None
-        world, ijk = self.cursor_voxel()
-        radius = self.grow_radius.value() or None
-        try:
-            region = grow_region(
-                values,
-                roi_grid(self.session.roi_layer),
-                ijk,
-                self.grow_min.value(),
-                self.grow_max.value(),
-                connectivity=int(self.grow_connectivity.currentData()),
-                radius_mm=radius,
-            )
-        except MilnaInputError as exc:
-            x, y, z = world
-            self.session.notify(
-                "warning", f"{what} ({layer.name}, cursor at {x:.1f}, {y:.1f}, {z:.1f} mm): {exc}"
-            )
-            return None
-        new = region | mask if self.grow_add.isChecked() else region
-        return self.session.apply(label, new, f"{what} voxel {ijk} of {layer.name}")
+
+        def compute(label, mask):
+            found = self._session_map("stat", what)
+            if found is None:
+                return None
+            layer, values = found
+            world, ijk = self.cursor_voxel()
+            try:
+                region = rules.grow_region(
+                    values,
+                    roi_grid(self.session.roi_layer),
+                    ijk,
+                    self.grow_min.value,
+                    self.grow_max.value,
+                    connectivity=int(self.grow_connectivity.value),
+                    radius_mm=self.grow_radius.value or None,
+                )
+            except MilnaInputError as exc:
+                x, y, z = world
+                self.session.notify(
+                    "warning",
+                    f"{what} ({layer.name}, cursor at {x:.1f}, {y:.1f}, {z:.1f} mm): {exc}",
+                )
+                return None
+            new = region | mask if self.grow_add.value else region
+            return new, f"{what} voxel {ijk} of {layer.name}"
+
+        return self._edit(what, compute)
 
     def exclude_csf(self):
         """Drop the ROI voxels whose CSF probability is above the level."""
         what = "Exclude CSF"
-        target = self.session.target(what)
-        if target is None:
-            return None
-        label, mask = target
-        layer = self.csf_layer.layer()
-        if layer is None:
-            self.session.notify("warning", f"{what}: choose a CSF probability layer.")
-            return None
-        data, data_grid = self.session.values_of(layer)
-        result = exclude_csf(
-            mask, roi_grid(self.session.roi_layer), data, data_grid, self.csf_spin.value()
-        )
-        if result.resampled:
-            self.session.notify("info", f"{what}: {layer.name} is on another grid; {result.note}.")
-        if result.n_unknown:
-            self.session.notify(
-                "warning",
-                f"{what}: {result.n_unknown} ROI voxels lie outside {layer.name}; they are kept.",
+
+        def compute(label, mask):
+            layer = self.session.study.masks.get("csf")
+            if layer is None:
+                self.session.notify(
+                    "warning", f"{what}: choose the study's CSF map under ROI facts."
+                )
+                return None
+            data, data_grid = self.session.values_of(layer)
+            result = rules.exclude_csf(
+                mask, roi_grid(self.session.roi_layer), data, data_grid, self.csf_level.value
             )
-        return self.session.apply(label, result.mask, f"{what} (p > {result.max_probability:g})")
+            if result.resampled:
+                self.session.notify(
+                    "info", f"{what}: {layer.name} is on another grid; {result.note}."
+                )
+            if result.n_unknown:
+                self.session.notify(
+                    "warning",
+                    f"{what}: {result.n_unknown} ROI voxels lie outside {layer.name}; "
+                    "they are kept.",
+                )
+            return result.mask, f"{what} of {layer.name} (p > {result.max_probability:g})"
+
+        return self._edit(what, compute)
 
     def restrict(self):
-        """Keep the ROI voxels inside the chosen brain or coverage mask."""
-        what = "Restrict to mask"
-        target = self.session.target(what)
-        if target is None:
-            return None
-        label, mask = target
-        layer = self.mask_layer.layer()
-        within = self._values(layer, what, order=0)
-        if within is None:
-            return None
-        return self.session.apply(label, restrict_to(mask, within), f"{what} {layer.name}")
+        """Keep the ROI voxels inside the study's brain or analysis mask."""
+        role = self.restrict_role.value
+        what = f"Restrict to the {role} mask"
+
+        def compute(label, mask):
+            found = self._session_map(role, what, order=0)
+            if found is None:
+                return None
+            layer, within = found
+            return rules.restrict_to(mask, within), f"{what} {layer.name}"
+
+        return self._edit(what, compute)
 
     def morphology(self, kind: str):
         """Dilate or erode the ROI by the distance in mm (anisotropy-aware)."""
-        distance = self.distance_spin.value()
+        distance = self.distance.value
         what = f"{kind.capitalize()} {distance:g} mm"
-        target = self.session.target(what)
-        if target is None:
-            return None
-        label, mask = target
-        grid = roi_grid(self.session.roi_layer)
-        new = (
-            dilate_mm(mask, grid, distance) if kind == "dilate" else erode_mm(mask, grid, distance)
+        change = rules.dilate_mm if kind == "dilate" else rules.erode_mm
+        return self._edit(
+            what,
+            lambda label, mask: (change(mask, roi_grid(self.session.roi_layer), distance), what),
         )
-        return self.session.apply(label, new, what)
 
     def keep_largest(self):
         """Keep the largest connected component of the ROI."""
-        connectivity = int(self.component_connectivity.currentData())
+        connectivity = int(self.component_connectivity.value)
         what = f"Keep largest component ({connectivity}-connected)"
-        target = self.session.target(what)
-        if target is None:
-            return None
-        label, mask = target
-        return self.session.apply(label, largest_component(mask, connectivity), what)
+        return self._edit(
+            what, lambda label, mask: (rules.largest_component(mask, connectivity), what)
+        )
 
     def mirror(self):
         """Mirror the ROI across the world x = 0 plane (bilateral when both sides are kept)."""
-        method = self.mirror_method.currentData()
+        method = self.mirror_method.value
         what = f"Mirror across x = 0 ({method})"
-        target = self.session.target(what)
-        if target is None:
-            return None
-        label, mask = target
-        mirrored = mirror_left_right(mask, roi_grid(self.session.roi_layer), method=method)
-        if not mirrored.any():
-            self.session.notify(
-                "warning",
-                f"{what}: the mirror image of {self.session.roi_name(label)} lies outside the "
-                f"field of view of {self.session.roi_layer.name}; nothing changed.",
-            )
-            return None
-        new = mirrored | mask if self.mirror_keep.isChecked() else mirrored
-        return self.session.apply(label, new, what)
+
+        def compute(label, mask):
+            layer = self.session.roi_layer
+            mirrored = mirror_left_right(mask, roi_grid(layer), method=method)
+            if not mirrored.any():
+                self.session.notify(
+                    "warning",
+                    f"{what}: the mirror image of {self.session.roi_name(label)} lies outside "
+                    f"the field of view of {layer.name}; nothing changed.",
+                )
+                return None
+            return (mirrored | mask if self.mirror_keep.value else mirrored), what
+
+        return self._edit(what, compute)
 
     def resample(self):
         """Copy the selected ROI onto another image's grid as a new ROI layer.
@@ -354,13 +337,13 @@ class RoiRefinePanel(QWidget):
         -------
         napari.layers.Labels or None
         """
-        method = self.resample_method.currentData()
+        method = self.resample_method.value
         what = f"Resample ({method})"
         target = self.session.target(what)
         if target is None:
             return None
         label, mask = target
-        layer = self.resample_layer.layer()
+        layer = self.resample_layer.value
         if layer is None:
             self.session.notify("warning", f"{what}: choose the image whose grid to use.")
             return None
@@ -371,7 +354,7 @@ class RoiRefinePanel(QWidget):
             source_grid,
             target_src.grid,
             method=method,
-            threshold=self.resample_fraction.value(),
+            threshold=self.resample_fraction.value,
         )
         name = self.session.roi_name(label)
         if not moved.any():
@@ -392,8 +375,8 @@ class RoiRefinePanel(QWidget):
         )
         self.session.notify(
             "info",
-            f"{what}: {name} ({int(mask.sum())} voxels, {source_grid.describe()}) -> "
-            f"{int(moved.sum())} voxels on the grid of {layer.name} "
-            f"({target_src.grid.describe()}), new layer {new.name}.",
+            f"{what}: {self.session.describe(label)} ({int(mask.sum())} voxels, "
+            f"{source_grid.describe()}) -> {int(moved.sum())} voxels on the grid of "
+            f"{layer.name} ({target_src.grid.describe()}), new layer {new.name}.",
         )
         return new

@@ -1,29 +1,32 @@
-"""Seed literature ROIs (PAG, RVM) on the reference grid, or add an empty ROI to paint."""
+"""Seed literature ROIs (PAG, RVM) on the reference grid, or add an empty ROI to paint.
+
+The form is magicgui: region and shape (PAG hollow cylinder or sphere, RVM variants,
+each with its literature source as tooltip), name, voxel-fraction threshold and an
+optional CSF exclusion with the study session's CSF map. A seeded ROI becomes the
+session's ROI (what the SVC, QC and Crossover tabs use) only when the session has none.
+"""
 
 from __future__ import annotations
 
+from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, LineEdit, PushButton
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QWidget,
-)
+from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from ..._napari.layers import source_of
-from ..._napari.roi_layers import next_label
+from ..._napari.roi_layers import next_label, roi_grid
 from ...core.errors import MilnaInputError
+from ...core.roi.refine import exclude_csf
 from ...core.roi.seeds import DEFAULT_VARIANT, SEEDS, mni_evidence, seed_roi
+from .forms import compact, form, narrow, row, text
 from .session import RoiSession
 
 
+def _variants(region: str) -> list[tuple[str, str]]:
+    return [(key, key) for key in SEEDS[region]]
+
+
 class RoiSeedPanel(QWidget):
-    """Region, shape, name and voxel-fraction threshold of a literature seed.
+    """Region, shape, name, voxel-fraction threshold and CSF exclusion of a literature seed.
 
     Seeds are MNI coordinates: the reference must say it is in MNI space (sform /
     qform code, or an MNI-like name); otherwise the user ticks the confirmation box.
@@ -32,105 +35,95 @@ class RoiSeedPanel(QWidget):
     def __init__(self, session: RoiSession, parent=None):
         super().__init__(parent)
         self.session = session
-        self.mni_label = QLabel("")
-        self.mni_label.setWordWrap(True)
-        self.mni_confirm = QCheckBox("I confirm the reference is in MNI space")
-        self.mni_confirm.setToolTip(
-            "The seeds are MNI coordinates from the literature; tick only if the reference "
-            "image really is in MNI space (its header does not say so)."
+        self.evidence = None
+        self.mni_label = text()
+        self.mni_confirm = CheckBox(
+            text="I confirm the reference is in MNI space",
+            tooltip="The seeds are MNI coordinates from the literature; tick only if the "
+            "reference image really is in MNI space (its header does not say so).",
         )
-        self.region_combo = QComboBox()
-        self.region_combo.addItems(list(SEEDS))
-        self.variant_combo = QComboBox()
-        self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("name (default: region)")
-        self.fraction_spin = QDoubleSpinBox()
-        self.fraction_spin.setRange(0.05, 1.0)
-        self.fraction_spin.setSingleStep(0.05)
-        self.fraction_spin.setDecimals(2)
-        self.fraction_spin.setValue(0.5)
-        self.fraction_spin.setToolTip(
-            "A voxel is in the seed when the shape covers at least this fraction of it "
-            "(216 sub-points per voxel; the data are never upsampled)."
+        self.region = compact(ComboBox(choices=list(SEEDS), value="PAG"), 5)
+        self.variant = compact(ComboBox(choices=_variants("PAG"), value=DEFAULT_VARIANT["PAG"]), 8)
+        self.name = LineEdit(tooltip="The ROI's name (default: the region)")
+        self.name.native.setPlaceholderText("name (default: region)")
+        self.fraction = narrow(FloatSpinBox(
+            value=0.5, min=0.05, max=1.0, step=0.05,
+            tooltip="A voxel is in the seed when the shape covers at least this fraction of "
+            "it (216 sub-points per voxel; the data are never upsampled).",
+        ))
+        self.exclude_csf = CheckBox(
+            text="drop CSF p >", value=False,
+            tooltip="Leave out the seed's voxels whose CSF probability (the study's CSF map, "
+            "chosen under ROI facts) is above this level",
         )
-        self.seed_button = QPushButton("Seed")
-        self.seed_button.setToolTip("Put the seed on the reference grid as one ROI label")
-        self.paint_name = QLineEdit()
-        self.paint_name.setPlaceholderText("custom ROI name")
-        self.add_button = QPushButton("Add ROI to paint")
-        self.add_button.setToolTip("A new, empty ROI label: paint it with napari's brush")
+        self.csf_level = narrow(FloatSpinBox(value=0.5, min=0.0, max=1.0, step=0.05))
+        self.seed_button = PushButton(
+            text="Seed", tooltip="Put the seed on the reference grid as one ROI label"
+        )
+        self.paint_name = LineEdit(tooltip="Name of a new ROI to paint with napari's brush")
+        self.paint_name.native.setPlaceholderText("custom ROI name")
+        self.add_button = PushButton(
+            text="Add ROI to paint", tooltip="A new, empty ROI label: paint it with the brush"
+        )
+        self.form = form(
+            self.mni_label,
+            self.mni_confirm,
+            row(self.region, self.variant, self.name, label="Region"),
+            row(self.fraction, self.exclude_csf, self.csf_level, self.seed_button,
+                label="Fraction"),
+            row(self.paint_name, self.add_button, label="Paint"),
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.form.native)
 
-        region_row = QHBoxLayout()
-        region_row.addWidget(self.region_combo)
-        region_row.addWidget(self.variant_combo, 1)
-        seed_row = QHBoxLayout()
-        seed_row.addWidget(QLabel("fraction"))
-        seed_row.addWidget(self.fraction_spin)
-        seed_row.addWidget(self.seed_button, 1)
-        paint_row = QHBoxLayout()
-        paint_row.addWidget(self.paint_name, 1)
-        paint_row.addWidget(self.add_button)
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow(self.mni_label)
-        form.addRow(self.mni_confirm)
-        form.addRow("Region", region_row)
-        form.addRow("Name", self.name_edit)
-        form.addRow("Voxels", seed_row)
-        form.addRow("Paint", paint_row)
-
-        self.region_combo.currentTextChanged.connect(self._on_region)
-        self.variant_combo.currentIndexChanged.connect(self._on_variant)
-        self.seed_button.clicked.connect(self.seed)
-        self.add_button.clicked.connect(self.add_roi)
-        self.paint_name.returnPressed.connect(self.add_roi)
+        self.region.changed.connect(self._on_region)
+        self.variant.changed.connect(self._on_variant)
+        self.seed_button.clicked.connect(lambda *a: self.seed())
+        self.add_button.clicked.connect(lambda *a: self.add_roi())
+        self.paint_name.native.returnPressed.connect(self.add_roi)
         session.reference_changed.connect(self.refresh)
-        self._on_region(self.region_combo.currentText())
+        self._on_variant()
         self.refresh()
 
     def _on_region(self, region: str) -> None:
-        self.variant_combo.blockSignals(True)
-        self.variant_combo.clear()
-        for key, spec in SEEDS[region].items():
-            self.variant_combo.addItem(key, key)
-            self.variant_combo.setItemData(
-                self.variant_combo.count() - 1,
-                f"{spec.description}\n{spec.citation}",
-                Qt.ItemDataRole.ToolTipRole,
-            )
-        self.variant_combo.setCurrentIndex(
-            max(self.variant_combo.findData(DEFAULT_VARIANT[region]), 0)
-        )
-        self.variant_combo.blockSignals(False)
+        with self.variant.changed.blocked():
+            self.variant.choices = _variants(region)
+            self.variant.value = DEFAULT_VARIANT[region]
         self._on_variant()
 
-    def _on_variant(self, index=None) -> None:
-        spec = SEEDS[self.region_combo.currentText()].get(self.variant_combo.currentData())
+    def _on_variant(self, *args) -> None:
+        region = self.region.value
+        for i, key in enumerate(SEEDS[region]):
+            spec = SEEDS[region][key]
+            self.variant.native.setItemData(
+                i, f"{spec.description}\n{spec.citation}", Qt.ItemDataRole.ToolTipRole
+            )
+        spec = SEEDS[region].get(self.variant.value)
         if spec is not None:
-            self.variant_combo.setToolTip(f"{spec.description}\n{spec.citation}")
+            self.variant.tooltip = f"{spec.description}\n{spec.citation}"
 
     def refresh(self) -> None:
         """Show whether the reference says it is in MNI space."""
         layer = self.session.reference_layer
-        self.mni_confirm.blockSignals(True)
-        self.mni_confirm.setChecked(False)
-        self.mni_confirm.blockSignals(False)
+        with self.mni_confirm.changed.blocked():
+            self.mni_confirm.value = False
         if layer is None:
-            self.mni_label.setText("Choose a reference image.")
-            self.mni_confirm.setEnabled(False)
-            self.seed_button.setEnabled(False)
+            self.mni_label.value = "Choose a reference image."
+            self.mni_confirm.enabled = False
+            self.seed_button.enabled = False
             return
-        self.seed_button.setEnabled(True)
+        self.seed_button.enabled = True
         evidence = mni_evidence(source_of(layer).source)
         self.evidence = evidence
         if evidence is not None:
-            self.mni_label.setText(f"MNI space: {evidence}.")
-            self.mni_confirm.setEnabled(False)
-            self.mni_confirm.setVisible(False)
+            self.mni_label.value = f"MNI space: {evidence}."
+            self.mni_confirm.enabled = False
+            self.mni_confirm.visible = False
             return
-        self.mni_confirm.setVisible(True)
-        self.mni_confirm.setEnabled(True)
-        self.mni_label.setText(
+        self.mni_confirm.visible = True
+        self.mni_confirm.enabled = True
+        self.mni_label.value = (
             f"<b>Not known to be MNI:</b> nothing in {layer.name} says MNI space; the seeds "
             "are MNI coordinates. Confirm below only if it is."
         )
@@ -139,6 +132,20 @@ class RoiSeedPanel(QWidget):
             f"{source_of(layer).source.path}: nothing says this image is in MNI space; ROI "
             "seeds are MNI coordinates, so confirm it in the ROI workbench before seeding.",
         )
+
+    def _csf_excluded(self, seed, what: str):
+        """The seed's mask without its CSF voxels (None after a notice)."""
+        csf = self.session.study.masks.get("csf")
+        if csf is None:
+            self.session.notify(
+                "warning", f"{what}: choose the study's CSF map under ROI facts first."
+            )
+            return None
+        data, data_grid = self.session.values_of(csf)
+        result = exclude_csf(seed.mask, seed.grid, data, data_grid, self.csf_level.value)
+        if result.resampled:
+            self.session.notify("info", f"{what}: {csf.name} is on another grid; {result.note}.")
+        return result.mask
 
     def seed(self):
         """Seed the chosen region on the reference grid into the ROI layer.
@@ -153,16 +160,16 @@ class RoiSeedPanel(QWidget):
         if ref is None:
             session.notify("warning", "Seed: choose a reference image first.")
             return None
-        region = self.region_combo.currentText()
-        variant = self.variant_combo.currentData()
-        name = self.name_edit.text().strip() or region
+        region = self.region.value
+        variant = self.variant.value
+        name = self.name.value.strip() or region
         try:
             seed = seed_roi(
                 region,
                 source_of(ref).source,
                 variant=variant,
-                fraction=self.fraction_spin.value(),
-                assume_mni=self.mni_confirm.isChecked(),
+                fraction=self.fraction.value,
+                assume_mni=self.mni_confirm.value,
             )
         except MilnaInputError as exc:
             hint = ""
@@ -170,11 +177,19 @@ class RoiSeedPanel(QWidget):
                 hint = " Tick 'I confirm the reference is in MNI space' if it is."
             session.notify("error", f"{exc}{hint}")
             return None
+        mask = seed.mask
+        if self.exclude_csf.value:
+            mask = self._csf_excluded(seed, f"Seed {name}")
+            if mask is None:
+                return None
         session.ensure_editable_display(announce=True)
         layer = session.ensure_roi_layer()
         blocker = session.blocker()
         if blocker is not None:
             session.notify("warning", f"Seed {name}: {blocker}.")
+            return None
+        if not roi_grid(layer).matches(seed.grid):
+            session.notify("warning", f"Seed {name}: {layer.name} lies on another grid.")
             return None
         names = session.names
         label = next((k for k, v in names.items() if v == name), None)
@@ -182,29 +197,36 @@ class RoiSeedPanel(QWidget):
             label = next_label(names, session.labels())
             names[label] = name
             session.set_names(names)
-        counts = session.apply(label, seed.mask, f"Seed {name}", report=False)
+        counts = session.apply(label, mask, f"Seed {name}", report=False)
         if counts is None:
             return None
-        session.select(label)
+        took_over = session.select_if_none_in_use(label)
         for warning in seed.warnings:
             session.notify("warning", f"{ref.name}: {warning}.")
-        session.notify(
-            "info",
-            f"Seeded {name} ({region} {variant}, label {label}): {seed.n_voxels} voxels "
-            f"({seed.volume_mm3:.0f} mm3) on the grid of {ref.name} ({seed.grid.describe()}); "
-            f"{seed.mni_evidence}."
-            + (
-                f" {counts['n_kept_other']} voxels of other ROIs left to them."
-                if counts["n_kept_other"]
-                else ""
-            ),
+        n_voxels = int(mask.sum())
+        text = (
+            f"Seeded {name} ({region} {variant}, label {label} of {layer.name}): {n_voxels} "
+            f"voxels ({n_voxels * seed.grid.voxel_volume:.0f} mm3) on the grid of {ref.name} "
+            f"({seed.grid.describe()}); {seed.mni_evidence}."
         )
-        self.name_edit.clear()
+        if n_voxels != seed.n_voxels:
+            text += f" {seed.n_voxels - n_voxels} CSF voxels left out."
+        if counts["n_kept_other"]:
+            text += f" {counts['n_kept_other']} voxels of other ROIs left to them."
+        if took_over:
+            text += f" SVC, QC and Crossover use {name}."
+        else:
+            text += (
+                f" SVC, QC and Crossover still use {session.in_use()}; select {name} in the "
+                "table to use it."
+            )
+        session.notify("info", text)
+        self.name.value = ""
         layer.refresh()
         return counts
 
     def add_roi(self) -> int | None:
-        """Add an empty, named ROI label and select it for painting.
+        """Add an empty, named ROI label and select it for painting (the session's ROI).
 
         Returns
         -------
@@ -215,7 +237,7 @@ class RoiSeedPanel(QWidget):
         if session.reference_layer is None:
             session.notify("warning", "Add ROI: choose a reference image first.")
             return None
-        name = self.paint_name.text().strip()
+        name = self.paint_name.value.strip()
         if not name:
             session.notify("warning", "Add ROI: type a name for the new ROI.")
             return None
@@ -229,9 +251,13 @@ class RoiSeedPanel(QWidget):
             names[label] = name
             session.set_names(names)
         session.select(label)
-        self.session.viewer.layers.selection.active = layer
+        session.viewer.layers.selection.active = layer
         if session.blocker() is None:
             layer.mode = "paint"
-        self.paint_name.clear()
-        session.notify("info", f"{name} is label {label}: paint it with the brush (eraser: 0).")
+        self.paint_name.value = ""
+        session.notify(
+            "info",
+            f"{name} is label {label} of {layer.name}: paint it with the brush (eraser: 0). "
+            f"SVC, QC and Crossover use {name}.",
+        )
         return label

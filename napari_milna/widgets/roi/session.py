@@ -1,19 +1,33 @@
-"""The state the ROI workbench panels share: reference, ROI layer, selected ROI, edits.
+"""What only the ROI workbench keeps, over the viewer's study session.
 
-One :class:`RoiSession` per workbench dock. It knows the reference image layer (ROIs
-live on its grid), the ROI labels layer being edited and the selected ROI (the
-layer's ``selected_label``, which napari's brush also uses). It notices every edit
-(napari paint strokes, undo / redo, data changes, the refine tools) by comparing
-the labels with the last ones it saw, after a short debounce, and then emits
-:attr:`RoiSession.labels_changed`. Messages to the user go through :meth:`notify`,
-which shows a napari notification and keeps the text for the dock's status line.
+The viewer's :class:`~napari_milna._napari.session.StudySession` holds what the user
+has chosen: the ROI in use (layer + label, what the SVC, QC and Crossover tabs test),
+the statistical map and the masks. One :class:`RoiSession` per workbench keeps the rest:
+
+* the **reference** image whose grid ROIs are drawn on. It follows the session (an
+  image on the grid of the ROI layer shown, else the session's statistical map, else
+  a run or any image) until the user picks another one in the tab;
+* the **ROI layer shown** (facts table, seeding, tools): the session's ROI layer
+  whenever the session's ROI changes, so a choice made in another tab shows here. A
+  layer the workbench makes or opens while the session uses an ROI elsewhere is shown
+  without taking the session over;
+* **edit detection**: every edit (napari paint strokes, undo / redo, data changes,
+  the refine tools) is noticed by comparing the labels with the last ones seen, after
+  a short debounce, and announced by :attr:`RoiSession.labels_changed`;
+* the **target** of the tools: the selected ROI (the layer's ``selected_label``, the
+  brush's label too).
+
+Selecting an ROI (a row of the facts table, the ROI picker, napari's selected label
+of the ROI layer) is a choice: it goes to the session (``StudySession.set_roi``). New
+ROIs (seeded, added, opened) become the session's ROI only when it has none.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 from napari.layers import Image, Labels
-from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QObject, QTimer, Signal
 
 from ..._napari.layers import source_of
@@ -29,14 +43,18 @@ from ..._napari.roi_layers import (
     roi_state,
     set_roi_names,
 )
+from ..._napari.session import StudySession, roi_name
 from ..._napari.viewer_state import ViewerState
 from ...core.io.geometry import Grid
 from ...core.io.kinds import ImageKind
 from ...core.roi.refine import MapOnGrid, map_on_grid
+from ..panel.status import notify
+from .outlines import RoiOutlines
 
 #: Debounce of the edit detection (ms): a burst of paint events gives one update.
 DEBOUNCE_MS = 50
-_NOTIFY = {"info": show_info, "warning": show_warning, "error": show_error}
+#: Layer events that may change ROI voxels.
+_EDIT_EVENTS = ("paint", "data", "set_data", "labels_update")
 
 
 def is_guarded(layer) -> bool:
@@ -80,18 +98,36 @@ def is_unsaved(layer) -> bool:
     return changed
 
 
+def shows_roi(layer) -> bool:
+    """True for labels layers the outline setting applies to: drawn ROIs and ROI files."""
+    src = source_of(layer)
+    if not isinstance(layer, Labels) or src is None or src.result_of is not None:
+        return False
+    return src.source is None or src.info.kind.value == "labels"
+
+
+def describe_roi(layer, label: int) -> str:
+    """``"PAG (label 1 of ROIs on spmT_0001)"``; ``"no ROI"`` without one."""
+    if layer is None or not label:
+        return "no ROI"
+    return f"{roi_name(layer, label)} (label {int(label)} of {layer.name})"
+
+
 class RoiSession(QObject):
-    """Reference image, ROI layer and selected ROI of one workbench; edit detection.
+    """Reference, ROI layer shown, selected ROI and edit detection of one workbench.
 
     Parameters
     ----------
     viewer : napari.Viewer
     """
 
+    #: The reference image changed.
     reference_changed = Signal()
+    #: The ROI layer shown changed.
     roi_layer_changed = Signal()
     #: ROI voxels or names changed (debounced for paint strokes, immediate for tools).
     labels_changed = Signal()
+    #: The selected ROI of the layer shown, or the session's ROI, changed.
     selection_changed = Signal(int)
     #: (level, text) of the last notification.
     message = Signal(str, str)
@@ -99,10 +135,14 @@ class RoiSession(QObject):
     def __init__(self, viewer, parent=None):
         super().__init__(parent)
         self.viewer = viewer
+        self.study = StudySession.of(viewer)
         self.state = ViewerState.of(viewer)
-        self.reference_layer = None
-        self.roi_layer = None
         self.messages: list[str] = []
+        self.outlines = RoiOutlines(viewer, shows_roi, self)
+        self._reference = None
+        self._reference_chosen = False
+        self._layer = None
+        self._quiet = 0
         self._seen: np.ndarray | None = None
         self._seen_names: dict[int, str] = {}
         self._map_cache: dict[tuple, MapOnGrid] = {}
@@ -110,14 +150,28 @@ class RoiSession(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.check_changes)
-        viewer.layers.events.removed.connect(self._on_removed)
+        links = (
+            (viewer.layers.events.removed, self._on_removed),
+            (viewer.layers.events.inserted, self._on_inserted),
+            (self.study.roi_changed, self._on_study_roi),
+            (self.study.stat_map_changed, self._follow_session),
+            (self.study.layers_changed, self._follow_session),
+        )
+        for signal, slot in links:
+            signal.connect(slot)
+        self.destroyed.connect(lambda *a, links=links: _disconnect(links))
+        self.fill_empty_roles(list(viewer.layers))
+        self.outlines.refresh()
+        if self.study.roi_layer is not None:
+            self.show_layer(self.study.roi_layer)
+        self._follow_session()
 
     # ------------------------------------------------------------------ messages
     def notify(self, level: str, text: str) -> None:
         """Show a napari notification (``info``, ``warning`` or ``error``) and keep it."""
         self.messages.append(text)
         del self.messages[:-50]
-        _NOTIFY[level](text)
+        notify(level, text)
         self.message.emit(level, text)
 
     # ------------------------------------------------------------------ layers
@@ -130,51 +184,111 @@ class RoiSession(QObject):
                 continue
             if volumes_only and src.is_run:
                 continue
+            if src.result_of is not None:
+                continue
             out.append(layer)
         return out
 
-    def mask_layers(self) -> list:
-        """Layers usable as masks: 3D images and labels read from files."""
-        out = []
-        for layer in self.viewer.layers:
-            src = source_of(layer)
-            if src is None or src.source is None or src.is_run:
-                continue
-            if isinstance(layer, (Image, Labels)):
-                out.append(layer)
-        return out
+    def images_on(self, grid: Grid) -> list:
+        """Image layers on ``grid``: the session's statistical map first, then maps, runs."""
+        rank = {"stat": 0, "run": 1}
+        layers = [lay for lay in self.image_layers() if source_of(lay).grid.matches(grid)]
+        layers.sort(
+            key=lambda lay: (lay is not self.study.stat_map,
+                             rank.get(source_of(lay).info.kind.value, 2))
+        )
+        return layers
 
-    def layers_of_kind(self, *kinds: ImageKind) -> list:
-        """File layers (3D) of the given kinds."""
-        return [lay for lay in self.mask_layers() if source_of(lay).info.kind in kinds]
+    @property
+    def reference_layer(self):
+        """The image whose grid the ROIs are drawn on (None without one)."""
+        layer = self._reference
+        return layer if layer is not None and layer in self.viewer.layers else None
 
     @property
     def reference_grid(self) -> Grid | None:
         """Grid of the reference image."""
-        return source_of(self.reference_layer).grid if self.reference_layer is not None else None
+        layer = self.reference_layer
+        return source_of(layer).grid if layer is not None else None
+
+    @property
+    def reference_chosen(self) -> bool:
+        """True once the user picked the reference (it no longer follows the session)."""
+        return self._reference_chosen
 
     def roi_layers(self, grid: Grid | None = None) -> list:
-        """ROI labels layers (on ``grid`` when given)."""
-        out = []
-        for layer in self.viewer.layers:
-            if not is_roi_layer(layer):
-                continue
-            if grid is not None and not roi_grid(layer).matches(grid):
-                continue
-            out.append(layer)
+        """ROI labels layers drawn in napari-milna (on ``grid`` when given)."""
+        return [
+            lay for lay in self.viewer.layers
+            if is_roi_layer(lay) and (grid is None or roi_grid(lay).matches(grid))
+        ]
+
+    def layer_choices(self) -> list:
+        """Layers the ROI-layer picker offers: the session's ROI layers on the reference grid.
+
+        The layer shown and the session's ROI layer are always offered.
+        """
+        grid = self.reference_grid
+        out = [
+            lay for lay in self.study.roi_layers()
+            if grid is None or roi_grid(lay).matches(grid)
+        ]
+        for extra in (self.roi_layer, self.study.roi_layer):
+            if extra is not None and extra in self.viewer.layers and extra not in out:
+                out.append(extra)
         return out
 
-    def set_reference(self, layer) -> None:
-        """Work on the grid of ``layer``; show that grid when it is shown resampled."""
-        if layer is self.reference_layer:
+    def _preferred_reference(self):
+        """The reference the session suggests (see the module docstring)."""
+        layer = self.roi_layer
+        if layer is not None:
+            on_grid = self.images_on(roi_grid(layer))
+            if on_grid:
+                return on_grid[0]
+        images = self.image_layers()
+        if self.study.stat_map in images:
+            return self.study.stat_map
+        for kind in ("stat", "run"):
+            for image in images:
+                if source_of(image).info.kind.value == kind:
+                    return image
+        return images[0] if images else None
+
+    def _follow_session(self, *args) -> None:
+        """Take the session's suggestion while the user has not chosen a reference."""
+        current = self.reference_layer
+        if self._reference_chosen and current is not None:
             return
-        self.reference_layer = layer
+        if current is not None and self.roi_layer is not None:
+            if roi_grid(self.roi_layer).matches(source_of(current).grid):
+                return  # ROIs are drawn on this grid: no automatic switch
+        self._set_reference(self._preferred_reference())
+
+    def _set_reference(self, layer) -> bool:
+        if layer is self._reference:
+            return False
+        self._reference = layer
         if layer is not None:
             self.ensure_editable_display(announce=True)
-            if self.roi_layer is None or not roi_grid(self.roi_layer).matches(self.reference_grid):
-                candidates = self.roi_layers(self.reference_grid)
-                self.set_roi_layer(candidates[-1] if candidates else None)
         self.reference_changed.emit()
+        return True
+
+    def set_reference(self, layer) -> None:
+        """The user picks the reference: ROIs are drawn on the grid of ``layer``.
+
+        The ROI layer shown becomes the last ROI layer on that grid (none when there is
+        none); the session's ROI is left as it is.
+        """
+        self._reference_chosen = layer is not None
+        if not self._set_reference(layer) or layer is None:
+            return
+        grid = self.reference_grid
+        if self.roi_layer is None or not roi_grid(self.roi_layer).matches(grid):
+            if self.study.roi_layer is not None and roi_grid(self.study.roi_layer).matches(grid):
+                self.show_layer(self.study.roi_layer)
+            else:
+                candidates = self.roi_layers(grid)
+                self.show_layer(candidates[-1] if candidates else None)
 
     def ensure_editable_display(self, announce: bool = True) -> bool:
         """Show the reference grid when the reference is oblique to the display space.
@@ -203,87 +317,225 @@ class RoiSession(QObject):
             )
         return True
 
-    def set_roi_layer(self, layer) -> None:
-        """Edit ``layer`` (an ROI labels layer, or None)."""
-        if layer is self.roi_layer:
+    # ------------------------------------------------------------------ the layer shown
+    @property
+    def roi_layer(self):
+        """The ROI layer the workbench shows and edits (None without one)."""
+        layer = self._layer
+        return layer if layer is not None and layer in self.viewer.layers else None
+
+    def show_layer(self, layer) -> None:
+        """Show and edit ``layer`` (the session's ROI is not touched)."""
+        if layer is self._layer:
             return
-        old = self.roi_layer
+        old = self._layer
         if old is not None:
-            for name in ("paint", "data", "set_data", "labels_update"):
+            for name in _EDIT_EVENTS:
                 getattr(old.events, name).disconnect(self._schedule_check)
             old.events.selected_label.disconnect(self._on_selected)
-        self.roi_layer = layer
+        self._layer = layer
         self._seen = None
         if layer is not None:
-            for name in ("paint", "data", "set_data", "labels_update"):
+            for name in _EDIT_EVENTS:
                 getattr(layer.events, name).connect(self._schedule_check)
             layer.events.selected_label.connect(self._on_selected)
             self._seen = roi_data(layer).copy()
             self._seen_names = roi_names(layer)
+            reference = self.reference_layer
+            if reference is None or not roi_grid(layer).matches(source_of(reference).grid):
+                on_grid = self.images_on(roi_grid(layer))
+                if on_grid:
+                    self._set_reference(on_grid[0])
         self.roi_layer_changed.emit()
         self.labels_changed.emit()
+        self.selection_changed.emit(self.selected_label)
+
+    def set_roi_layer(self, layer) -> None:
+        """The user picks the ROI layer: shown here and the session's ROI layer.
+
+        The session's ROI becomes the layer's selected label (else its first ROI).
+        """
+        self.show_layer(layer)
+        if layer is not None:
+            label = self.selected_label
+            self.study.set_roi(layer, label if label else None)
 
     def ensure_roi_layer(self):
-        """The ROI layer on the reference grid, created empty when there is none."""
-        if self.roi_layer is not None:
+        """The ROI layer shown, or a new empty one on the reference grid."""
+        if self.roi_layer is not None and is_roi_layer(self.roi_layer):
             return self.roi_layer
+        candidates = self.roi_layers(self.reference_grid)
+        if candidates:
+            self.show_layer(candidates[-1])
+            return candidates[-1]
         ref = self.reference_layer
         src = source_of(ref)
         layer = add_roi_layer(self.viewer, src.grid, src.source, ref.name)
-        self.set_roi_layer(layer)
+        self.show_layer(layer)
         return layer
+
+    def new_layer(self):
+        """A new, empty ROI layer on the reference grid (shown; the session keeps its ROI)."""
+        ref = self.reference_layer
+        if ref is None:
+            self.notify("warning", "New ROI layer: choose a reference image first.")
+            return None
+        src = source_of(ref)
+        layer = add_roi_layer(self.viewer, src.grid, src.source, ref.name)
+        self.show_layer(layer)
+        return layer
+
+    @property
+    def outline(self) -> bool:
+        """True while ROI layers are drawn as outlines (see :mod:`.outlines`)."""
+        return self.outlines.enabled
+
+    def set_outline(self, outline: bool) -> None:
+        """Outline (True) or fill every ROI layer of the viewer."""
+        self.outlines.set_enabled(outline)
+
+    def _on_inserted(self, event) -> None:
+        self.fill_empty_roles([event.value])
+
+    def fill_empty_roles(self, layers) -> None:
+        """Give the session's empty mask roles files that clearly are one.
+
+        A CSF probability map (CSF), a mask named like a brain mask (brain), SPM's
+        ``mask.nii`` or a coverage mask (analysis). A role the session already has is
+        left alone.
+        """
+        for layer in layers:
+            src = source_of(layer)
+            if src is None or src.source is None or src.is_run or src.result_of is not None:
+                continue
+            kind, stem = src.info.kind, src.source.name.lower()
+            if kind == ImageKind.CSF:
+                role = "csf"
+            elif kind == ImageKind.MASK and "brain" in stem:
+                role = "brain"
+            elif kind == ImageKind.MASK and (stem == "mask" or "coverage" in stem):
+                role = "analysis"
+            else:
+                continue
+            if self.study.masks.get(role) is None:
+                self.study.set_mask(role, layer)
 
     def _on_removed(self, event) -> None:
         layer = event.value
         self._map_cache = {k: v for k, v in self._map_cache.items() if k[0] != id(layer)}
-        if layer is self.roi_layer:
-            self.set_roi_layer(None)
-            candidates = self.roi_layers(self.reference_grid) if self.reference_layer else []
-            if candidates:
-                self.set_roi_layer(candidates[-1])
-        if layer is self.reference_layer:
-            self.reference_layer = None
-            self.reference_changed.emit()
+        if layer is self._layer:
+            self.show_layer(None)
+            study_layer = self.study.roi_layer
+            if study_layer is not None and study_layer in self.viewer.layers:
+                self.show_layer(study_layer)
+            elif self.reference_layer is not None:
+                candidates = self.roi_layers(self.reference_grid)
+                if candidates:
+                    self.show_layer(candidates[-1])
+        if layer is self._reference:
+            self._reference = None
+            self._reference_chosen = False
+            self._follow_session()
+            if self._reference is None:
+                self.reference_changed.emit()
+
+    # ------------------------------------------------------------------ selection
+    @contextmanager
+    def quietly(self):
+        """Changes of napari's selected label inside are the workbench's, not a choice."""
+        self._quiet += 1
+        try:
+            yield
+        finally:
+            self._quiet -= 1
+
+    @property
+    def selected_label(self) -> int:
+        """The selected ROI of the layer shown (its ``selected_label``); 0 without a layer."""
+        layer = self.roi_layer
+        return int(layer.selected_label) if layer is not None else 0
+
+    def has_study_roi(self) -> bool:
+        """True when the session uses an ROI (a layer and a label other than 0)."""
+        layer = self.study.roi_layer
+        return layer is not None and layer in self.viewer.layers and bool(self.study.roi_label)
+
+    def in_use(self) -> str:
+        """The session's ROI in words: ``"PAG (label 1 of ROIs on spmT_0001)"``."""
+        if not self.has_study_roi():
+            return "no ROI"
+        return describe_roi(self.study.roi_layer, self.study.roi_label)
+
+    def select(self, label: int) -> None:
+        """Select ROI ``label`` of the layer shown: napari's brush and the session's ROI."""
+        layer = self.roi_layer
+        if layer is None:
+            return
+        with self.quietly():
+            layer.selected_label = int(label)
+        if int(label):
+            self.study.set_roi(layer, int(label))
+        self.selection_changed.emit(self.selected_label)
+
+    def select_if_none_in_use(self, label: int) -> bool:
+        """Make ``label`` the session's ROI when the session has none; True if it did."""
+        if self.has_study_roi():
+            return False
+        self.select(label)
+        return True
+
+    def _on_selected(self, event=None) -> None:
+        label = self.selected_label
+        if not self._quiet and label:
+            self.study.set_roi(self.roi_layer, label)  # a choice in napari's layer controls
+        self.selection_changed.emit(label)
+
+    def _on_study_roi(self, layer, label) -> None:
+        """The session's ROI changed (here or in another tab): show it."""
+        if layer is not None and layer in self.viewer.layers and isinstance(layer, Labels):
+            self.show_layer(layer)
+            if label and int(layer.selected_label) != int(label):
+                with self.quietly():
+                    layer.selected_label = int(label)
+        self.selection_changed.emit(self.selected_label)
 
     # ------------------------------------------------------------------ ROIs
     @property
     def names(self) -> dict[int, str]:
-        """Label value -> name of the current ROI layer."""
+        """Label value -> name of the ROI layer shown."""
         return roi_names(self.roi_layer) if self.roi_layer is not None else {}
-
-    @property
-    def selected_label(self) -> int:
-        """The selected ROI (the ROI layer's selected label); 0 without a layer."""
-        return int(self.roi_layer.selected_label) if self.roi_layer is not None else 0
-
-    def select(self, label: int) -> None:
-        """Select ROI ``label`` (also napari's brush label)."""
-        if self.roi_layer is not None:
-            self.roi_layer.selected_label = int(label)
-
-    def _on_selected(self, event=None) -> None:
-        self.selection_changed.emit(self.selected_label)
 
     def roi_name(self, label: int) -> str:
         """Name of ``label`` (``label <k>`` when unnamed)."""
         return self.names.get(int(label), f"label {int(label)}")
+
+    def describe(self, label: int) -> str:
+        """``"PAG (label 1 of ROIs on spmT_0001)"`` for a label of the layer shown."""
+        return describe_roi(self.roi_layer, label)
 
     def labels(self) -> np.ndarray:
         """The ROI labels on their grid."""
         return roi_data(self.roi_layer)
 
     def set_names(self, names: dict[int, str]) -> None:
-        """Replace the ROI names of the current layer."""
-        set_roi_names(self.roi_layer, names)
+        """Replace the ROI names of the layer shown."""
+        with self.quietly():
+            set_roi_names(self.roi_layer, names)
         self.check_changes()
 
     def blocker(self) -> str | None:
-        """Why ROI edits are impossible now (no reference / layer, display resampled)."""
+        """Why ROI edits are impossible now (no reference / layer, file, display resampled)."""
         if self.reference_layer is None:
             return "choose a reference image first (the ROIs live on its grid)"
-        if self.roi_layer is None:
+        layer = self.roi_layer
+        if layer is None:
             return "seed an ROI or add one to paint first"
-        return edit_blocker(self.roi_layer)
+        if not is_roi_layer(layer):
+            return (
+                f"{layer.name} was read from a file; open it with 'Open ROIs...' to edit it "
+                "(edits are then guarded against loss)"
+            )
+        return edit_blocker(layer)
 
     def target(self, what: str):
         """(label, current mask) of the selected ROI, or None after telling why not."""
@@ -319,8 +571,12 @@ class RoiSession(QObject):
                 "(delete the ROI explicitly if that is what you want).",
             )
             return None
-        counts = replace_label(self.roi_layer, label, mask)
-        text = f"{what}: {name} +{counts['n_added']} / -{counts['n_removed']} voxels"
+        with self.quietly():
+            counts = replace_label(self.roi_layer, label, mask)
+        text = (
+            f"{what}: {self.describe(label)} +{counts['n_added']} / -{counts['n_removed']} "
+            "voxels"
+        )
         if counts["n_kept_other"]:
             text += f"; {counts['n_kept_other']} voxels of other ROIs left to them"
         if report:
@@ -332,9 +588,9 @@ class RoiSession(QObject):
     def values_of(self, layer) -> tuple[np.ndarray, Grid]:
         """Voxel values of a 3D file layer on its own grid (not the display copy)."""
         src = source_of(layer)
-        if isinstance(layer, Labels):
-            return np.asarray(src.source.volume()), src.grid
-        return src.source.volume(), src.grid
+        if isinstance(layer, Labels) and src.source is None:
+            return roi_data(layer), src.grid
+        return np.asarray(src.source.volume()), src.grid
 
     def on_roi_grid(self, layer, order: int = 1) -> MapOnGrid:
         """Values of ``layer`` on the ROI grid: as is, or resampled explicitly (and said)."""
@@ -391,13 +647,13 @@ class RoiSession(QObject):
             self.roi_layer.redo()
             self.check_changes()
 
-    def new_layer(self):
-        """Start a new, empty ROI layer on the reference grid."""
-        if self.reference_layer is None:
-            self.notify("warning", "New ROI layer: choose a reference image first.")
-            return None
-        self.set_roi_layer(None)
-        return self.ensure_roi_layer()
+
+def _disconnect(links) -> None:
+    for signal, slot in links:
+        try:
+            signal.disconnect(slot)
+        except (TypeError, ValueError, RuntimeError):
+            pass
 
 
 def is_workbench_layer(layer) -> bool:
@@ -409,9 +665,11 @@ def is_workbench_layer(layer) -> bool:
 __all__ = [
     "DEBOUNCE_MS",
     "RoiSession",
+    "describe_roi",
     "is_guarded",
     "is_unsaved",
     "is_workbench_layer",
     "mark_saved",
     "reference_source",
+    "shows_roi",
 ]

@@ -107,10 +107,10 @@ def workbench(make_napari_viewer):
 
 
 def seed(dock, region, variant=None):
-    dock.seed.region_combo.setCurrentText(region)
+    dock.seed.region.value = region
     if variant is not None:
-        dock.seed.variant_combo.setCurrentIndex(dock.seed.variant_combo.findData(variant))
-    dock.seed.seed_button.click()
+        dock.seed.variant.value = variant
+    dock.seed.seed_button.native.click()
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -157,7 +157,7 @@ def test_brush_paints_a_world_disc_on_anisotropic_voxels_and_undo_works(
     workbench, ras_study, qtbot
 ):
     viewer, dock = workbench(ras_study["stat"])
-    dock.seed.paint_name.setText("dorsal raphe")
+    dock.seed.paint_name.value = "dorsal raphe"
     label = dock.seed.add_roi()
     layer = dock.session.roi_layer
     assert layer.mode == "paint" and layer.selected_label == label
@@ -235,8 +235,8 @@ def test_refine_tools_act_on_the_selected_roi_only(workbench, ras_study):
 
     # dilate 3 mm: every voxel whose centre is within 3 mm of a PAG voxel centre
     before = pag()
-    refine.distance_spin.setValue(3.0)
-    refine.dilate_button.click()
+    refine.distance.value = 3.0
+    refine.dilate_button.native.click()
     tree = cKDTree(world[before])
     near = (tree.query(world.reshape(-1, 3))[0] <= 3.0 + 1e-9).reshape(RAS_SHAPE)
     check(near)
@@ -249,14 +249,14 @@ def test_refine_tools_act_on_the_selected_roi_only(workbench, ras_study):
         neighbour = tuple(np.argwhere(before)[0] - [0, 0, 1])
     layer.data_setitem(tuple(np.array([[v] for v in neighbour])), 2)
     rvm = roi_data(layer) == 2
-    refine.dilate_button.click()
+    refine.dilate_button.native.click()
     check(near & ~rvm)
     assert "left to them" in s.messages[-1]
 
     # erode 2.5 mm: voxels whose every neighbour within 2.5 mm is in the ROI
     before = pag()
-    refine.distance_spin.setValue(2.5)
-    refine.erode_button.click()
+    refine.distance.value = 2.5
+    refine.erode_button.native.click()
     offsets = [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0)]  # 2.5 mm in-plane; 3 mm is beyond
     eroded = before.copy()
     for off in offsets:
@@ -271,28 +271,28 @@ def test_refine_tools_act_on_the_selected_roi_only(workbench, ras_study):
 
     # keep >= 3 of the stat map, then an impossible threshold is refused
     before = pag()
-    refine.threshold_layer.set_layer(stat_layer)
-    refine.threshold_spin.setValue(3.0)
-    refine.above_button.click()
+    dock.facts.stat.value = stat_layer  # the study's statistical map
+    refine.threshold.value = 3.0
+    refine.above_button.native.click()
     check(before & (stat >= 3.0))
     before = pag()
-    refine.threshold_spin.setValue(-100.0)
-    refine.below_button.click()
+    refine.threshold.value = -100.0
+    refine.below_button.native.click()
     check(before)
     assert "would leave PAG empty" in s.messages[-1]
 
     # exclude CSF above 0.5 (same grid)
-    refine.csf_layer.set_layer(viewer.layers["sub-01_space-MNI152NLin2009cSym_label-CSF_probseg"])
-    refine.csf_spin.setValue(0.5)
+    dock.facts.csf.value = viewer.layers["sub-01_space-MNI152NLin2009cSym_label-CSF_probseg"]
+    refine.csf_level.value = 0.5
     before = pag()
-    refine.csf_button.click()
+    refine.csf_button.native.click()
     check(before & ~(csf > 0.5))
 
     # exclude CSF from a 2 mm map: resampled explicitly (trilinear), and said so
     before = pag()
-    refine.csf_layer.set_layer(viewer.layers[source_of_name(viewer, "res-2_label-CSF")])
-    refine.csf_spin.setValue(0.6)
-    refine.csf_button.click()
+    dock.facts.csf.value = viewer.layers[source_of_name(viewer, "res-2_label-CSF")]
+    refine.csf_level.value = 0.6
+    refine.csf_button.native.click()
     img2 = nib.load(str(ras_study["csf_2mm"]))
     vox = nib.affines.apply_affine(np.linalg.inv(img2.affine), world[before])
     p = ndimage.map_coordinates(np.asarray(img2.dataobj, float), vox.T, order=1)
@@ -303,14 +303,15 @@ def test_refine_tools_act_on_the_selected_roi_only(workbench, ras_study):
 
     # restrict to the brain mask (left hemisphere and midline only)
     before = pag()
-    refine.mask_layer.set_layer(viewer.layers[source_of_name(viewer, "desc-brain_mask")])
-    refine.restrict_button.click()
+    dock.facts.brain.value = viewer.layers[source_of_name(viewer, "desc-brain_mask")]
+    refine.restrict_role.value = "brain"
+    refine.restrict_button.native.click()
     check(before & (brain > 0))
     assert world[pag()][:, 0].max() <= 1.0
 
     # mirror across x = 0, keeping both sides: x = 0 is voxel i = 20, so i -> 40 - i
     before = pag()
-    refine.mirror_button.click()
+    refine.mirror_button.native.click()
     check(before | before[::-1, :, :])
 
     # keep the largest (26-connected) component: a stray voxel painted far away goes
@@ -323,19 +324,19 @@ def test_refine_tools_act_on_the_selected_roi_only(workbench, ras_study):
     parts, n = ndimage.label(before, structure=np.ones((3, 3, 3)))
     sizes = [(parts == i).sum() for i in range(1, n + 1)]
     assert n >= 2 and sorted(sizes)[-1] > sorted(sizes)[-2]  # no tie to break
-    refine.largest_button.click()
+    refine.largest_button.native.click()
     check(parts == 1 + int(np.argmax(sizes)))
     assert not pag()[5, 5, 5]
 
     # grow from the cursor voxel: 6-connected, stat in [3, inf), within 7.5 mm
     seed_ijk = np.array([20, 20, 20])
     ViewerState.of(viewer).go_to_world(world_of(RAS_AFFINE, seed_ijk))
-    refine.grow_layer.set_layer(stat_layer)
-    refine.grow_min.setValue(3.0)
-    refine.grow_max.setValue(1000.0)
-    refine.grow_connectivity.setCurrentIndex(refine.grow_connectivity.findData(6))
-    refine.grow_radius.setValue(7.5)
-    refine.grow_button.click()
+    dock.facts.stat.value = stat_layer
+    refine.grow_min.value = 3.0
+    refine.grow_max.value = 1000.0
+    refine.grow_connectivity.value = 6
+    refine.grow_radius.value = 7.5
+    refine.grow_button.native.click()
     dist = np.linalg.norm(world - world_of(RAS_AFFINE, seed_ijk), axis=-1)
     window = (stat >= 3.0) & (dist <= 7.5)
     parts, _ = ndimage.label(window)  # default structure: 6-connected
@@ -343,7 +344,7 @@ def test_refine_tools_act_on_the_selected_roi_only(workbench, ras_study):
     check(grown & ~rvm)
 
     # resample the PAG onto the 2 mm grid as a new labels layer (nearest voxel centre)
-    refine.resample_layer.set_layer(viewer.layers[source_of_name(viewer, "res-2_label-CSF")])
+    refine.resample_layer.value = viewer.layers[source_of_name(viewer, "res-2_label-CSF")]
     new = refine.resample()
     assert isinstance(new, Labels) and new.name.startswith("PAG on ")
     target = np.indices(img2.shape[:3]).reshape(3, -1).T
@@ -374,10 +375,10 @@ def test_facts_table_matches_numpy_and_exports_csv(workbench, ras_study, tmp_pat
     seed(dock, "PAG")
     seed(dock, "RVM")
     facts = dock.facts
-    assert facts.stat_combo.layer().name == RAS_NAME.split(".")[0]
-    assert "CSF" in facts.csf_combo.layer().name
-    assert "brain_mask" in facts.brain_combo.layer().name
-    assert facts.coverage_combo.layer().name == "mask"
+    assert facts.stat.value.name == RAS_NAME.split(".")[0]
+    assert "CSF" in facts.csf.value.name
+    assert "brain_mask" in facts.brain.value.name
+    assert facts.coverage.value.name == "mask"
     labels = roi_data(dock.session.roi_layer)
     maps = {k: load(ras_study[k]).astype(float) for k in ("stat", "csf", "brain", "coverage")}
     for label, name in ((1, "PAG"), (2, "RVM")):
@@ -498,12 +499,12 @@ def test_bad_inputs_are_named_and_nothing_is_lost(workbench, ras_study, tmp_path
     s = dock.session
     assert s.reference_layer.name == "sub-01_T1w"
     assert any("sub-01_T1w.nii.gz" in m and "MNI space" in m for m in s.messages)
-    assert dock.seed.mni_confirm.isEnabled() and not dock.seed.mni_confirm.isChecked()
+    assert dock.seed.mni_confirm.enabled and not dock.seed.mni_confirm.value
     # reference without MNI information: refused, named, no ROI
     seed(dock, "PAG")
     assert "sub-01_T1w.nii.gz" in s.messages[-1] and "MNI" in s.messages[-1]
     assert s.roi_layer is None
-    dock.seed.mni_confirm.setChecked(True)
+    dock.seed.mni_confirm.value = True
     seed(dock, "PAG")
     pag_layer = s.roi_layer
     kept = roi_data(pag_layer).copy()
@@ -516,9 +517,7 @@ def test_bad_inputs_are_named_and_nothing_is_lost(workbench, ras_study, tmp_path
         code=4,
     )
     viewer.open(str(far), plugin="napari-milna")
-    dock.reference_combo.set_layer(
-        viewer.layers["sub-01_space-MNI152NLin2009cSym_desc-frontal_bold"]
-    )
+    dock.reference.value = viewer.layers["sub-01_space-MNI152NLin2009cSym_desc-frontal_bold"]
     assert s.reference_layer.name.endswith("frontal_bold")
     seed(dock, "RVM")
     assert "frontal_bold.nii.gz" in s.messages[-1]
@@ -526,7 +525,7 @@ def test_bad_inputs_are_named_and_nothing_is_lost(workbench, ras_study, tmp_path
     np.testing.assert_array_equal(roi_data(pag_layer), kept)
     assert pag_layer in viewer.layers
     # an empty ROI file opens, with a warning naming it
-    dock.reference_combo.set_layer(viewer.layers["sub-01_T1w"])
+    dock.reference.value = viewer.layers["sub-01_T1w"]
     empty = write_nifti(
         tmp_path / "sub-01_desc-empty_mask.nii.gz",
         np.zeros((40, 44, 30), np.uint8),
@@ -620,7 +619,7 @@ def test_oblique_display_is_switched_to_the_reference_grid(workbench, spm_tmap, 
     tmap = viewer.layers["spmT_0001"]
     assert dock.session.reference_layer is tmap
     assert source_of(tmap).resampled_for_display  # the oblique run took the display space
-    assert "Painting is disabled" in dock.grid_label.text()
+    assert "Painting is disabled" in dock.grid_label.value
     seed(dock, "PAG")
     assert state.space.reference == "spmT_0001" and not source_of(tmap).resampled_for_display
     layer = dock.session.roi_layer
@@ -630,10 +629,10 @@ def test_oblique_display_is_switched_to_the_reference_grid(workbench, spm_tmap, 
     run = viewer.layers["sub-01_task-rest_bold"]
     state.set_reference(source_of(run).grid, run.name)
     assert source_of(layer).resampled_for_display and not layer.editable
-    assert "Painting is disabled" in dock.grid_label.text()
-    dock.refine.dilate_button.click()
+    assert "Painting is disabled" in dock.grid_label.value
+    dock.refine.dilate_button.native.click()
     assert "shown resampled" in dock.session.messages[-1]
-    dock.show_grid_button.click()
+    dock.show_grid_button.native.click()
     assert not source_of(layer).resampled_for_display and layer.editable
     np.testing.assert_array_equal(roi_data(layer), before)
 
