@@ -229,7 +229,7 @@ class CrossoverDock(ScrollingDock):
 
     # ------------------------------------------------------------------ session ROI
     def _roi_layer_choices(self, widget=None) -> list:
-        return [("(none)", None)] + [(lay.name, lay) for lay in self.session.roi_layers()]
+        return [(lay.name, lay) for lay in self.session.roi_layers()]
 
     def _session_roi_layer(self):
         layer = self.session.roi_layer

@@ -99,9 +99,11 @@ class StudyForm(Container):
                                  tooltip="Resample maps on another grid onto the first map's "
                                  "grid (trilinear); without it a grid mismatch is an error "
                                  "(--resample)")
-        self.roi_layer = ComboBox(label="ROI layer", choices=roi_layers,
+        self.roi_layer = ComboBox(label="ROI layer", choices=roi_layers, nullable=True,
                                   tooltip="The study session's ROI layer: every label in it "
                                   "is tested (shared with the ROIs and SVC tabs)")
+        self.roi_layer.null_string = "(none)"
+        self.roi_layer.reset_choices()
         self.roi_files = FileEdit(label="ROI files", mode="rm", filter=NIFTI_FILTER,
                                   nullable=True,
                                   tooltip="ROI masks or dseg label images (names from the "
