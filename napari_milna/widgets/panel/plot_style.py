@@ -31,3 +31,15 @@ def legend_style(**overrides) -> dict:
     }
     style.update(overrides)
     return style
+
+
+def dark_figure(figsize, min_height: int = 0):
+    """A matplotlib figure on the dark face and its Qt canvas (at least ``min_height`` px)."""
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=figsize, dpi=100, facecolor=PLOT_STYLE["facecolor"])
+    canvas = FigureCanvasQTAgg(figure)
+    if min_height:
+        canvas.setMinimumHeight(min_height)
+    return figure, canvas

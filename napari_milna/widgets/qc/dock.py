@@ -36,7 +36,7 @@ from ..panel.dock_layout import ScrollingDock, add_sections, hbox
 from ..panel.jobs import JobRunner
 from ..panel.status import ERROR_COLOUR, WARN_COLOUR, StatusLabel, escape, notify
 from .echo_panel import EchoPanel, te_text
-from .form import QCForm
+from .form import QCForm, Quiet
 from .inputs import QCJob, gather, gather_masks, gather_rois, roi_label_of
 from .layers import DROPOUT_RGBA, SPM_DROP_RGBA, hex_colour, show_qc_layers, show_t2star_layer
 from .multiecho import EchoComparison, EchoJob, compute_multiecho, parse_echo_times
@@ -399,10 +399,8 @@ class QCDock(ScrollingDock):
     def _on_session_roi(self, layer, label) -> None:
         name = next((n for n, (_, owner) in self.owners.items()
                      if owner is layer and self.roi_labels.get(n) == label), None)
-        try:
+        with Quiet():
             self.table.select_roi(name)
-        except RuntimeError:  # the tab is gone
-            pass
 
     def centroid_mm(self, name: str) -> np.ndarray | None:
         """World mm centroid of ROI ``name`` (its own voxels), None when it has none."""

@@ -20,7 +20,7 @@ from qtpy.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 from ..._napari.layers import source_of
 from ...core.errors import MilnaInputError
 from ..panel.status import escape
-from .form import compact, nullable_combo
+from .form import Quiet, compact, nullable_combo
 from .multiecho import (
     SINGLE_ECHO_RULES,
     EchoComparison,
@@ -63,7 +63,7 @@ class EchoForm:
     def __init__(self, viewer, session):
         self.viewer, self.session = viewer, session
         self.user_chose = False
-        self._busy = False
+        self._quiet = Quiet()
         self.echo_files = FileEdit(
             label="Echoes", mode="rm", nullable=True, filter="NIfTI (*.nii *.nii.gz)",
             tooltip="One 4D run per echo, in order of echo time",
@@ -122,8 +122,7 @@ class EchoForm:
 
     def refresh(self, *args) -> None:
         """Look for echo sets again; propose the first one until the user picks."""
-        try:
-            self._busy = True
+        with self._quiet:
             current = self.echo_set.value
             self.echo_set.reset_choices()
             sets = [v for v in self.echo_set.choices if v is not None]
@@ -131,37 +130,31 @@ class EchoForm:
                 self.echo_set.value = current
             elif sets and not self.user_chose:
                 self.echo_set.value = sets[0]
-        except RuntimeError:  # the tab is gone
-            return
-        finally:
-            self._busy = False
-        if self.echo_set.value is not None and self.echo_files.value != self.echo_set.value:
-            self._on_set(self.echo_set.value)
+            chosen = self.echo_set.value
+            if chosen is not None and self.echo_files.value != chosen:
+                self._show_set(chosen)
+
+    def _show_set(self, paths) -> None:
+        self.echo_files.value = tuple(paths)
+        self._fill_times(paths)
 
     def _on_set(self, paths) -> None:
-        if self._busy:
+        if self._quiet:
             return
         if paths is None:
             self.user_chose = True
             return
-        self._busy = True
-        try:
-            self.echo_files.value = tuple(paths)
-            self._fill_times(paths)
-        finally:
-            self._busy = False
+        with self._quiet:
+            self._show_set(paths)
 
     def _on_files(self, paths) -> None:
-        if self._busy:
+        if self._quiet:
             return
         self.user_chose = True
-        self._busy = True
-        try:
+        with self._quiet:
             if self.echo_set.value != paths:
                 self.echo_set.value = None
             self._fill_times(paths or ())
-        finally:
-            self._busy = False
 
     def _fill_times(self, paths) -> None:
         times = sidecar_echo_times(paths) if paths else None

@@ -49,6 +49,28 @@ def compact(widget) -> None:
         native.setMinimumContentsLength(PICKER_CHARS)
 
 
+class Quiet:
+    """True while a form updates its own widgets (their change events are not the user's).
+
+    Used as ``with quiet: ...``; a Qt object deleted meanwhile (the tab closed) ends
+    the block silently.
+    """
+
+    def __init__(self):
+        self._depth = 0
+
+    def __bool__(self) -> bool:
+        return self._depth > 0
+
+    def __enter__(self):
+        self._depth += 1
+        return self
+
+    def __exit__(self, kind, error, trace) -> bool:
+        self._depth -= 1
+        return isinstance(error, RuntimeError) and "deleted" in str(error)
+
+
 def nullable_combo(label: str, choices, none_text: str, tooltip: str = "") -> ComboBox:
     """A compact magicgui combo box whose first entry, ``none_text``, is the value None."""
     widget = ComboBox(label=label, choices=choices, nullable=True, tooltip=tooltip)
@@ -83,7 +105,7 @@ class SessionChoice:
         self.describe = describe or (lambda layer: layer.name)
         #: True once the user picked in this form (the tab stops proposing a default).
         self.user_chose = False
-        self._syncing = False
+        self._quiet = Quiet()
         self.widget = nullable_combo(label, self._choices, NONE_TEXT[role], tooltip)
         self.widget.changed.connect(self._on_widget)
         self.sync()
@@ -118,10 +140,9 @@ class SessionChoice:
 
     def sync(self, *args) -> None:
         """Rebuild the entries and show the session's choice."""
-        if self._syncing:
+        if self._quiet:
             return
-        self._syncing = True
-        try:
+        with self._quiet:
             self.widget.reset_choices()
             target = self.read()
             self.widget.value = target if target in self.widget.choices else None
@@ -130,13 +151,9 @@ class SessionChoice:
                 layer = native.itemData(i)
                 if layer is not None:
                     native.setItemData(i, layer.name, Qt.ItemDataRole.ToolTipRole)
-        except RuntimeError:  # the tab is gone
-            pass
-        finally:
-            self._syncing = False
 
     def _on_widget(self, value) -> None:
-        if self._syncing:
+        if self._quiet:
             return
         self.user_chose = True
         self.write(value)
@@ -195,6 +212,8 @@ class QCForm:
                         "is an ROI); the current ROI's row is selected in the table",
             ),
         }
+        self.run, self.brain, self.csf, self.roi = (
+            self.choices[role].widget for role in ("run", "brain", "csf", "roi"))
         self.other_rois = Select(
             label="Also", choices=self._other_choices, value=[],
             tooltip="Other ROI layers and ROI files to check as well (select several with "
@@ -229,27 +248,6 @@ class QCForm:
             layer.events.name.connect(self.refresh)
         self.propose_defaults()
 
-    # ------------------------------------------------------------------ pickers
-    @property
-    def run(self) -> ComboBox:
-        """Picker of the session's run."""
-        return self.choices["run"].widget
-
-    @property
-    def brain(self) -> ComboBox:
-        """Picker of the session's brain mask (None: computed with nilearn)."""
-        return self.choices["brain"].widget
-
-    @property
-    def csf(self) -> ComboBox:
-        """Picker of the session's CSF map."""
-        return self.choices["csf"].widget
-
-    @property
-    def roi(self) -> ComboBox:
-        """Picker of the session's ROI layer."""
-        return self.choices["roi"].widget
-
     # ------------------------------------------------------------------ other ROIs
     def _other_choices(self, widget=None) -> list[tuple[str, object]]:
         taken = [self.session.roi_layer] + list(self.session.masks.values())
@@ -271,12 +269,10 @@ class QCForm:
         self._reset_others(keep=[v for v in chosen if not isinstance(v, str)])
 
     def _reset_others(self, keep=None) -> None:
-        keep = list(self.other_rois.value) if keep is None else keep
-        try:
+        with Quiet():
+            keep = list(self.other_rois.value) if keep is None else keep
             self.other_rois.reset_choices()
             self.other_rois.value = [v for v in keep if v in self.other_rois.choices]
-        except RuntimeError:  # the tab is gone
-            pass
 
     def chosen_rois(self) -> tuple[list, list[str]]:
         """ROI layers (the session's first) and ROI files to check."""

@@ -17,20 +17,13 @@ import numpy as np
 from napari.layers import Image
 from napari.utils import Colormap
 
-from ..._napari.layers import (
-    METADATA_KEY,
-    LayerSource,
-    add_quietly,
-    find_result_layer,
-    is_result_of,
-    source_of,
-)
+from ..._napari.layers import METADATA_KEY, LayerSource, add_quietly, find_result_layer, source_of
 from ...core.io.kinds import ImageInfo, ImageKind
 from ...core.qc.coverage import QCResult
 from ...core.viewer.display_values import robust_range
 from .inputs import QC_FEATURE
 
-#: Overlay colours (RGBA): dropout red, SPM implicit-mask drop yellow.
+#: Overlay colours (RGBA): dropout red, SPM implicit-mask drop yellow, computed brain blue.
 DROPOUT_RGBA = (1.0, 0.12, 0.12, 1.0)
 SPM_DROP_RGBA = (1.0, 0.85, 0.0, 1.0)
 BRAIN_RGBA = (0.35, 0.75, 1.0, 1.0)
@@ -101,11 +94,9 @@ def qc_layer_specs(result: QCResult, short: str) -> list[tuple[str, np.ndarray, 
 
 def qc_layers_of(viewer, run_key: str) -> list:
     """The QC tab's layers for the run file ``run_key``."""
-    out = []
-    for layer in viewer.layers:
-        if is_result_of(layer, QC_FEATURE) and source_of(layer).result_of[1][0] == run_key:
-            out.append(layer)
-    return out
+    results = [source_of(layer) and source_of(layer).result_of for layer in viewer.layers]
+    return [layer for layer, of in zip(viewer.layers, results)
+            if of and of[0] == QC_FEATURE and of[1][0] == run_key]
 
 
 def replace_result_layer(viewer, key, layer) -> None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-from matplotlib.figure import Figure
-from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from ..._napari.roi_layers import roi_colour
-from ..panel.plot_style import PLOT_STYLE, legend_style, style_axes
+from ..panel.plot_style import dark_figure, legend_style, style_axes
 from .layers import hex_colour
 
 #: Colour of the CSF line.
@@ -37,16 +35,12 @@ class QCPlot(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.figure = Figure(figsize=(3.6, 2.0), dpi=100, facecolor=PLOT_STYLE["facecolor"])
-        self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setMinimumHeight(190)
+        self.figure, self.canvas = dark_figure((3.6, 2.2), min_height=210)
         self.axes = self.figure.add_subplot(111)
-        self.caption = QLabel("")
-        self.caption.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.canvas)
-        layout.addWidget(self.caption)
+        QVBoxLayout(self).addWidget(self.canvas)
+        self.layout().setContentsMargins(0, 0, 0, 0)
+        #: The caption over the plot (what is drawn, what is not).
+        self.caption = ""
         #: What is drawn: label -> z-scored series (for tests and export).
         self.lines: dict[str, np.ndarray] = {}
         self._style()
@@ -96,11 +90,12 @@ class QCPlot(QWidget):
             legend.set_draggable(True)
             top = max(float(np.max(np.abs(z))) for z in self.lines.values())
             ax.set_ylim(-top * 1.05, top * 1.05 + 0.35 * top * (1 + len(self.lines) // 3))
+        text = "ROI means, z-scored; r: correlation with the CSF mean"
+        if csf is None:
+            text = "ROI means, z-scored (no CSF signal: choose a CSF map)"
+        if skipped:
+            text += f". Not drawn (no voxel or no variance): {', '.join(skipped)}"
+        self.caption = text
+        ax.set_title(text, fontsize=7, loc="left", wrap=True)
         self.figure.tight_layout(pad=0.4)
         self.canvas.draw_idle()
-        text = "Mean time series, z-scored; r: Pearson correlation with the CSF mean."
-        if csf is None:
-            text = "Mean time series, z-scored (no CSF signal: choose a CSF map)."
-        if skipped:
-            text += f" Not drawn (no voxel or no variance): {', '.join(skipped)}."
-        self.caption.setText(text)

@@ -20,18 +20,22 @@ from napari_milna.core.roi.seeds import seed_roi
 from napari_milna.widgets.qc import dock as qc_dock
 from napari_milna.widgets.qc.dock import QCDock
 from napari_milna.widgets.qc.table import VERDICT_COLOURS
-from tests.synth.qc import (
+from tests.synth.qc import affine, box_mask
+from tests.widgets.qc.conftest import (  # the synthetic run's boxes and the tab's set-up
     CSF_BOX,
     DROPOUT_BOX,
     PAG_BOX,
+    RUN_NAME,
     SHAPE,
-    affine,
-    box_mask,
+    add_rois,
     brain,
     make_run,
+    plain,
+    press_run,
+    qc_layers,
+    run_layer,
     save,
 )
-from tests.widgets.qc.conftest import RUN_NAME, add_rois, plain, press_run, qc_layers, run_layer
 
 ATTRS = (
     "n_voxels", "coverage", "dropout_fraction", "spm_drop_fraction", "tsnr_median",
