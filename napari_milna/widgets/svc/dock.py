@@ -61,9 +61,9 @@ from .smoothness import SmoothnessChoice, SmoothnessPending
 PREFERRED_WIDTH = 480
 #: Debounce of recomputation after ROI edits and input changes (ms).
 DEBOUNCE_MS = 100
-#: Colour of the FWE survivors overlay: cyan, apart from the warm / cool stat ramps and
-#: the spring-green PAG; translucent so the T colours stay visible under it.
-SURVIVOR_COLOUR = (0.0, 0.9, 1.0, 1.0)
+#: The FWE survivors overlay lightens the voxels under it: translucent white keeps the hue
+#: of the T colours (a coloured overlay mixes into a muddy brown over the warm ramp).
+SURVIVOR_COLOUR = (1.0, 1.0, 1.0, 1.0)
 SURVIVOR_OPACITY = 0.4
 ROI_EVENTS = ("paint", "data", "set_data", "labels_update", "features")
 
@@ -296,7 +296,7 @@ class SvcDock(ScrollingDock):
         where = f"{name} (label {label} of {roi_layer.name})" if name else (
             f"label {label} of {roi_layer.name}")
         searched = (f"SVC in {where} on {stat.name}"
-                    + (f", analysis mask {Path(mask_name).name}" if mask_name else ""))
+                    + (f", mask: {Path(mask_name).name}" if mask_name else ""))
         return _Inputs(stat, roi, f"{roi_layer.name}: {roi_text}",
                        name or f"{roi_layer.name} label {label}", searched, mask, mask_name,
                        smoothness, rpv, rpv_path, folder_map, alpha, height_p, two_sided,

@@ -253,6 +253,7 @@ class SvcForm:
                 df = folder_map.df if folder_map is not None else header_df(layer)
                 self.df.value = df_text(df)
                 self.df_source.value = df_words(folder_map, src)
+                self.rpv.enabled = folder_map is not None and folder_map.rpv is not None
             else:
                 self.df.value, self.df_source.value = "", ""
         finally:

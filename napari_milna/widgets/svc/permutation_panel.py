@@ -196,9 +196,8 @@ class PermutationPanel(QWidget):
         self.notify = notify
         self.design = ComboBox(name="design", label="Design", choices=DESIGNS,
                                value="one_sample")
-        self.n_perm = SpinBox(name="n_perm", label="Sign flips", value=0, min=0,
+        self.n_perm = SpinBox(name="n_perm", label="Flips (0: all)", value=0, min=0,
                               max=10_000_000, step=1000)
-        self.n_perm.native.setSpecialValueText("all (when 2^N <= 2^20)")
         self.n_perm.tooltip = ("0: every sign flip when 2^N <= 2^20 (exact test; TFCE up to "
                                "2^15), else 10000 random flips; N: every flip when 2^N <= N, "
                                "else N random flips")
@@ -307,9 +306,8 @@ class PermutationPanel(QWidget):
                                                progress=_stage(progress, "TFCE sign flips"))
             return result, enhanced, kept
 
-        design = "paired differences" if placebo is not None else "images"
-        title = (f"Sign-flip test of {images.n_images} subject {design} in {roi_name}"
-                 + (" (max t and TFCE)" if tfce else ""))
+        title = (f"Sign flips, {images.n_images} "
+                 + ("pairs" if placebo is not None else "subjects") + (", TFCE" if tfce else ""))
         started = self.runner.start(
             title, job, lambda out: self._show(*out, grid, grid_source, roi_name)
         )

@@ -1,7 +1,8 @@
 """The SVC results: a summary, SPM's three-level table and the SVC's peak listing.
 
-* The summary says what was searched (map, ROI, mask, smoothness) and gives S, the
-  resels, the FWE thresholds and the clusters.
+* A line above the tables says what was searched (ROI, map, mask); the summary below
+  them (SPM's footnote) gives S, the resels, the smoothness, the FWE thresholds, the
+  clusters and the set level.
 * SPM's results table (:attr:`SvcResultsTable.levels`): the set level (c, p), each
   cluster (k, k in resels, p FWE, q FDR, p uncorrected) and its maxima grouped under it
   (T, Z, p FWE, q FDR, p uncorrected, x y z), as spm_list prints them.
@@ -22,7 +23,6 @@ from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
-    QLabel,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -33,6 +33,7 @@ from qtpy.QtWidgets import (
 )
 
 from ...core.svc.correction import Peak, SvcResult
+from ..panel.status import StatusLabel
 from .smoothness import describe_smoothness
 
 #: (header, Peak attribute) of the peak table; the statistic header is the map's type.
@@ -109,14 +110,13 @@ def cell_text(attr: str, kind: str, peak: Peak) -> str:
     return format_p(value)
 
 
-def summary_html(result: SvcResult, roi_text: str = "", searched: str = "") -> str:
-    """The summary lines above the tables, as rich text (``searched``: what was searched)."""
+def summary_html(result: SvcResult, roi_text: str = "") -> str:
+    """The summary lines below the tables, as rich text."""
     stat = result.stat_type
     tail = "two-sided" if result.two_sided else "one-sided"
     thr = result.threshold_fwe
     missing = result.n_roi_voxels - result.n_voxels
-    lines = [html.escape(searched)] if searched else []
-    lines += [
+    lines = [
         f"<b>S = {result.n_voxels}</b> voxels searched"
         + (f" in {html.escape(roi_text)}" if roi_text else "")
         + f" ({result.n_roi_voxels} in the ROI"
@@ -164,10 +164,9 @@ def summary_html(result: SvcResult, roi_text: str = "", searched: str = "") -> s
 
 #: (header, key) of SPM's results table; the statistic header is the map's type.
 LEVEL_COLUMNS = (
-    ("level", "level"),
-    ("c / k", "k"),
+    ("", "level"),
+    ("k", "k"),
     ("resels", "k_resels"),
-    ("p set", "p"),
     ("p FWE", "p_fwe"),
     ("q FDR", "q_fdr"),
     ("p unc", "p_uncorrected"),
@@ -177,13 +176,16 @@ LEVEL_COLUMNS = (
 )
 LEVEL_COLUMN = {key: i for i, (_, key) in enumerate(LEVEL_COLUMNS)}
 LEVEL_TIPS = {
-    "k": "set level: c, the number of clusters; cluster level: k, its voxels",
+    "level": "set level (first row, c clusters and its p), then each cluster (#) and its "
+             "maxima (peak level)",
+    "k": "cluster level: k, the cluster's voxels",
     "k_resels": "the cluster's extent in resels (k x V2R, or from SPM's RPV image)",
-    "p": "set-level p: at least c clusters of k or more voxels (spm_P)",
     "p_fwe": "cluster level: spm_P_RF(1, K, u); peak level: min(RFT, Bonferroni)",
     "q_fdr": "Benjamini-Hochberg q over the clusters (cluster level) or ROI voxels (peak)",
     "p_uncorrected": "cluster: p of an extent of K resels or more; peak: uncorrected p",
 }
+#: Where the set row keeps its exact p (it spans the columns).
+SET_P_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def level_rows(result: SvcResult) -> list[dict]:
@@ -208,10 +210,14 @@ def level_rows(result: SvcResult) -> list[dict]:
 
 
 def level_text(key: str, row: dict) -> str:
-    """The text of one cell of SPM's table."""
+    """The text of one cell of SPM's table (the set row is one line across the columns)."""
+    if row["level"] == "set":
+        if key != "level":
+            return ""
+        noun = "cluster" if row["k"] == 1 else "clusters"
+        return f"set level: c = {row['k']} {noun}, p = {format_p(row['p'])}"
     if key == "level":
-        return {"set": "set", "cluster": f"cluster {row.get('index')}", "peak": "peak"}[
-            row["level"]]
+        return f"#{row['index']}" if row["level"] == "cluster" else "peak"
     if key not in row:
         return ""
     value = row[key]
@@ -240,12 +246,12 @@ class LevelsTable(QTreeWidget):
             if key in LEVEL_TIPS:
                 self.headerItem().setToolTip(c, LEVEL_TIPS[key])
         self.setRootIsDecorated(False)
-        self.setIndentation(10)
+        self.setIndentation(8)
         self.setUniformRowHeights(True)
-        self.setAlternatingRowColors(True)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.header().setStretchLastSection(False)
+        self.setStyleSheet("QTreeWidget::item { padding: 0px 2px; }")
         self.setToolTip("SPM's results table within the ROI; click a row to go there")
         self.rows: list[dict] = []
         self._items: list[QTreeWidgetItem] = []
@@ -271,6 +277,8 @@ class LevelsTable(QTreeWidget):
                                  list(value) if key == "xyz_mm" else value)
                     if key != "xyz_mm":
                         item.setTextAlignment(c, right)
+            if row["level"] == "set":
+                item.setData(0, SET_P_ROLE, row["p"])
             if "p_fwe" in row:
                 good = row["p_fwe"] <= result.alpha
                 item.setForeground(LEVEL_COLUMN["p_fwe"],
@@ -280,6 +288,8 @@ class LevelsTable(QTreeWidget):
             else:
                 self.addTopLevelItem(item)
                 parent = item if row["level"] == "cluster" else None
+            if row["level"] == "set":
+                item.setFirstColumnSpanned(True)
             self._items.append(item)
         self.expandAll()
 
@@ -295,6 +305,8 @@ class LevelsTable(QTreeWidget):
             value = item.data(c, Qt.ItemDataRole.UserRole)
             if value is not None:
                 out[key] = tuple(value) if key == "xyz_mm" else value
+        if out["level"] == "set":
+            out["p"] = item.data(0, SET_P_ROLE)
         return out
 
     def _on_click(self, item, column: int) -> None:
@@ -312,10 +324,8 @@ class SvcResultsTable(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
-        self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.searched = StatusLabel("")
+        self.summary = StatusLabel("")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels([h for h, _ in COLUMNS])
         for c, (_, attr) in enumerate(COLUMNS):
@@ -342,8 +352,9 @@ class SvcResultsTable(QWidget):
         self.tabs.addTab(self.table, "Peaks: RFT, Bonferroni")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.summary)
+        layout.addWidget(self.searched)
         layout.addWidget(self.tabs)
+        layout.addWidget(self.summary)
         self.result: SvcResult | None = None
         self.rows: list[tuple[str, Peak]] = []
         self.clear("")
@@ -354,6 +365,8 @@ class SvcResultsTable(QWidget):
         self.rows = []
         self.table.setRowCount(0)
         self.levels.show_result(None)
+        self.tabs.setVisible(False)
+        self.searched.setText("")
         self.summary.setText(html.escape(message))
 
     def show_result(self, result: SvcResult, roi_text: str = "", searched: str = "") -> None:
@@ -362,7 +375,9 @@ class SvcResultsTable(QWidget):
         self.rows = peak_rows(result)
         header = self.table.horizontalHeaderItem(COLUMN["value"])
         header.setText(result.stat_type)
-        self.summary.setText(summary_html(result, roi_text, searched))
+        self.searched.setText(f"<b>{html.escape(searched)}</b>" if searched else "")
+        self.tabs.setVisible(True)
+        self.summary.setText(summary_html(result, roi_text))
         self.levels.show_result(result)
         table = self.table
         table.setUpdatesEnabled(False)
@@ -383,19 +398,26 @@ class SvcResultsTable(QWidget):
                     item.setToolTip("The ROI's strongest voxel, below the cluster-forming height")
                 table.setItem(r, c, item)
         table.setUpdatesEnabled(True)
-        rows_shown = min(max(len(self.rows), len(self.levels.rows)), 9)
-        height = table.horizontalHeader().height() + 2 * table.frameWidth() + 4
-        height += rows_shown * table.verticalHeader().defaultSectionSize()
-        self.tabs.setFixedHeight(max(height, 60) + self.tabs.tabBar().sizeHint().height()
+        peaks_height = table.horizontalHeader().height() + sum(
+            table.rowHeight(r) for r in range(min(len(self.rows), 8)))
+        tree = self.levels
+        tree_height = tree.header().sizeHint().height() + min(len(tree.rows), 9) * max(
+            tree.sizeHintForRow(0), 1)
+        height = max(peaks_height, tree_height, 60) + 2 * table.frameWidth() + 4
+        self.tabs.setFixedHeight(height + self.tabs.tabBar().sizeHint().height()
                                  + table.horizontalScrollBar().sizeHint().height())
 
     def summary_text(self) -> str:
-        """The summary as the user reads it (plain text, one line per line)."""
+        """What was searched and the summary as the user reads them (plain text lines)."""
         from qtpy.QtGui import QTextDocument
 
         document = QTextDocument()
         document.setHtml(self.summary.text())
-        return document.toPlainText()
+        text = document.toPlainText()
+        if self.searched.text():
+            document.setHtml(self.searched.text())
+            text = document.toPlainText() + "\n" + text
+        return text
 
     def values(self, row: int) -> dict:
         """Exact values of a table row (attribute -> value), as the core gave them."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from math import gamma, sqrt
 
 import nibabel as nib
 import numpy as np
@@ -35,8 +34,8 @@ from napari_milna.widgets.svc.dock import SvcDock
 from napari_milna.widgets.svc.layer_io import is_svc_layer
 from napari_milna.widgets.svc.results_table import format_p, format_stat
 from tests.conftest import make_affine, write_nifti
+from tests.core.svc.test_svc import t_p_rft_by_hand
 
-A = 4 * np.log(2)
 SHAPE = (16, 18, 16)
 AFFINE = make_affine((2, 2, 2), (20.0, -30.0, -20.0), flip_x=True)  # LAS 2 mm
 BOX = (slice(6, 11), slice(7, 12), slice(6, 11))  # 5 x 5 x 5 voxels
@@ -95,15 +94,7 @@ def box_voxels():
 
 def p_rft_by_hand(t, v, resels):
     """P_RF = 1 - exp(-sum R_d rho_d(t)) from DESIGN.md's T EC densities (scipy for rho0)."""
-    c = (1 + t * t / v) ** ((1 - v) / 2)
-    b = gamma((v + 1) / 2) / gamma(v / 2)
-    rho = [
-        stats.t.sf(t, v),
-        sqrt(A) / (2 * np.pi) * c,
-        A / (2 * np.pi) ** 1.5 * c * t * b / sqrt(v / 2),
-        A**1.5 / (2 * np.pi) ** 2 * c * ((v - 1) * t * t / v - 1),
-    ]
-    return 1 - np.exp(-sum(r * max(p, np.finfo(float).eps) for r, p in zip(resels, rho)))
+    return t_p_rft_by_hand(t, v, resels)
 
 
 def wait_for(qtbot, dock, condition):

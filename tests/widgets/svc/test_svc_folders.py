@@ -11,7 +11,6 @@ same folder and ROI file.
 from __future__ import annotations
 
 import shutil
-from math import gamma, sqrt
 
 import nibabel as nib
 import numpy as np
@@ -30,8 +29,8 @@ from napari_milna.core.svc.smoothness import smoothness_from_fwhm_mm
 from napari_milna.widgets.panel.panel import open_panel
 from napari_milna.widgets.svc import export as svc_export
 from tests.conftest import write_nifti
+from tests.core.svc.test_svc import t_p_rft_by_hand
 
-A = 4 * np.log(2)
 PAG_MNI = (0.5, -31.0, -9.0)
 TIMEOUT = 15000
 
@@ -51,13 +50,8 @@ def sphere_roi(path, reference, centre, radius_mm):
 
 
 def ec_by_hand(u, v, resels):
-    """E[EC] = sum R_d rho_d(u) with DESIGN.md's T EC densities (scipy for rho0)."""
-    c = (1 + u * u / v) ** ((1 - v) / 2)
-    b = gamma((v + 1) / 2) / gamma(v / 2)
-    rho = [stats.t.sf(u, v), sqrt(A) / (2 * np.pi) * c,
-           A / (2 * np.pi) ** 1.5 * c * u * b / sqrt(v / 2),
-           A**1.5 / (2 * np.pi) ** 2 * c * ((v - 1) * u * u / v - 1)]
-    return sum(r * max(p, np.finfo(float).eps) for r, p in zip(resels, rho))
+    """E[EC] = sum R_d rho_d(u) with DESIGN.md's T EC densities: -log(1 - P_RF)."""
+    return -np.log1p(-t_p_rft_by_hand(u, v, resels)) - np.finfo(float).eps
 
 
 def expected_levels(levels) -> list[dict]:
@@ -105,7 +99,7 @@ def test_sample_spm_folder_levels_and_csv_equal_core_and_cli(make_napari_viewer,
     assert res.smoothness.source == "SPM.mat xVol.FWHM" and res.df == spm.xX.erdf
     assert session.smoothness.describe() == "FWHM 6 x 6 x 6 mm (SPM.mat xVol.FWHM)"
     assert dock.results.summary_text().splitlines()[0] == (
-        "SVC in label 1 of pag_ball_mask on drug x pain interaction (T, df 14), analysis mask "
+        "SVC in label 1 of pag_ball_mask on drug x pain interaction (T, df 14), mask: "
         "analysis mask (second level)")
 
     # SPM's three levels in the tab equal the core on the same files (nibabel), RPV used

@@ -142,7 +142,7 @@ def test_roi_and_mask_follow_the_session_and_the_tab_says_which(make_napari_view
     assert dock.form.mask.value is viewer.layers["mask"]
     qtbot.waitUntil(lambda: dock.result is not None and dock.result.n_voxels == 9
                     and dock.result.n_roi_voxels == 18, timeout=TIMEOUT)
-    assert first_line(dock).endswith("analysis mask mask")
+    assert first_line(dock).endswith(", mask: mask")
     dock.form.mask.value = None
     assert session.masks["analysis"] is None
     qtbot.waitUntil(lambda: dock.result is not None and dock.result.n_voxels == 18,
