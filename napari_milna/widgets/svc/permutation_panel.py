@@ -246,6 +246,7 @@ class PermutationPanel(QWidget):
         self.design.changed.connect(self._on_design)
         self.run_button.clicked.connect(self.run)
         self.runner.finished.connect(self._finished)
+        self.runner.stepped.connect(self.progress_changed)
 
     def _closed(self, *args) -> None:
         self.runner.close()
@@ -308,13 +309,9 @@ class PermutationPanel(QWidget):
 
         title = (f"Sign flips, {images.n_images} "
                  + ("pairs" if placebo is not None else "subjects") + (", TFCE" if tfce else ""))
-        started = self.runner.start(
+        return self.runner.start(
             title, job, lambda out: self._show(*out, grid, grid_source, roi_name)
         )
-        if started:
-            self.runner.worker.yielded.connect(
-                lambda step: self.progress_changed.emit(step.done, step.total))
-        return started
 
     def _finished(self, status: str, detail) -> None:
         self.job_finished.emit((status, detail))
