@@ -307,8 +307,7 @@ class QCForm:
     def _on_inserted(self, event=None) -> None:
         if event is not None:
             event.value.events.name.connect(self.refresh)
-        self.propose_defaults()
-        self.refresh()
+        self.propose_defaults()  # the session's layers_changed refreshes the pickers
 
     def _on_roi_changed(self, layer, label) -> None:
         self.choices["roi"].sync()

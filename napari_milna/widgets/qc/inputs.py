@@ -27,6 +27,7 @@ from ...core.io.geometry import Grid
 from ...core.io.kinds import ImageKind
 from ...core.io.resample import resample_to_grid
 from ...core.qc.coverage import MIN_VOLUMES, RoiMask, load_rois
+from ...core.roi.io import load_roi
 
 #: Feature name of the QC tab's own layers (``LayerSource.result_of``).
 QC_FEATURE = "qc"
@@ -130,6 +131,22 @@ def layer_as_file(layer, folder: Path) -> Path:
     return path
 
 
+def layer_roi_names(layer) -> dict[int, str]:
+    """Label value -> ROI name of a labels layer.
+
+    The ROI workbench's names, else those of the file the layer was read from (a dseg's
+    TSV, a mask's name), as QC names the ROIs of that file.
+    """
+    names = roi_names(layer)
+    src = source_of(layer)
+    if names or src is None or src.source is None:
+        return names
+    try:
+        return dict(load_roi(src.source.path).names)
+    except MilnaInputError:
+        return {}
+
+
 def layer_roi_masks(layer, grid: Grid) -> list[RoiMask]:
     """One :class:`RoiMask` per label value of an ROI labels layer, on the EPI ``grid``.
 
@@ -146,7 +163,7 @@ def layer_roi_masks(layer, grid: Grid) -> list[RoiMask]:
         raise input_error(
             None, f"ROI layer {layer.name} holds data of shape {data.shape}, not one volume"
         )
-    names = roi_names(layer)
+    names = layer_roi_names(layer)
     out = []
     for value in np.unique(data):
         if value == 0:

@@ -108,3 +108,23 @@ def test_roi_file_and_other_layer_are_checked_with_the_session_roi(open_dock, sy
     dock.form.remove_selected_files()
     assert synth["dseg"].as_posix() not in dock.form.other_rois.choices
     assert other in dock.form.other_rois.choices
+
+
+def test_painted_roi_is_checked_as_painted(open_dock, synth, qtbot):
+    viewer, dock = open_dock(synth["bold"], synth["mask"], synth["dseg"], panel=True)
+    layer = viewer.layers["sub-01_desc-rois_dseg"]
+    assert StudySession.of(viewer).roi_layer is layer  # a dseg file looks like ROIs
+    assert press_run(dock, qtbot) == "done"
+    assert dock.table.value("PAG", "n_voxels") == box_mask(PAG_BOX).sum()
+    # the user paints three more PAG voxels with a one-voxel brush
+    layer.brush_size = 1
+    layer.selected_label = 1
+    painted = [(9, 10, 13), (10, 10, 13), (11, 10, 13)]
+    for ijk in painted:
+        layer.paint(ijk, 1)
+    expected = box_mask(PAG_BOX)
+    for ijk in painted:
+        expected[ijk] = True
+    assert press_run(dock, qtbot) == "done"
+    assert dock.table.value("PAG", "n_voxels") == expected.sum() == 30
+    assert "PAG, RVM (labels 1, 2 of sub-01_desc-rois_dseg)" in dock.messages[-1]
