@@ -37,7 +37,7 @@ from ..panel.dock_layout import ScrollingDock, add_sections
 from ..panel.jobs import JobRunner
 from ..panel.status import StatusLabel, notify
 from . import export as svc_export
-from .form import SvcForm
+from .form import SvcForm, folder_gives_stat
 from .layer_io import (
     RoiGridMismatch,
     StatInput,
@@ -230,7 +230,7 @@ class SvcDock(ScrollingDock):
         cached = self._stat_cache.get(key)
         if cached is None:
             cached = stat_input(layer, form.stat_type.value, form.typed_df())
-            if folder_map is not None:
+            if folder_gives_stat(folder_map):
                 # the folder's values, as milna svc takes them (a FEAT t with voxelwise df
                 # as FSL's z; the t file itself when the user asks for T)
                 if cached.stat_type == folder_map.stat_type:

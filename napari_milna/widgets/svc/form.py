@@ -248,11 +248,11 @@ class SvcForm:
         try:
             if layer is not None:
                 src = source_of(layer)
-                stat = folder_map.stat_type if folder_map is not None else src.info.stat_type
+                usable = folder_gives_stat(folder_map)
+                stat = folder_map.stat_type if usable else src.info.stat_type
                 self.stat_type.value = stat if stat in ("T", "Z", "F") else None
-                df = folder_map.df if folder_map is not None else header_df(layer)
-                self.df.value = df_text(df)
-                self.df_source.value = df_words(folder_map, src)
+                self.df.value = df_text(folder_map.df if usable else header_df(layer))
+                self.df_source.value = df_words(folder_map if usable else None, src)
                 self.rpv.enabled = folder_map is not None and folder_map.rpv is not None
             else:
                 self.df.value, self.df_source.value = "", ""
@@ -285,6 +285,16 @@ class SvcForm:
         return self.df.value.strip()
 
 
+def folder_gives_stat(folder_map) -> bool:
+    """True when the folder says the map's statistic and df (else the header does).
+
+    As ``milna svc``: a folder that names a T or F map without its df (a BIDS map
+    without a sidecar) leaves them to the map's header.
+    """
+    return folder_map is not None and folder_map.stat_type in ("T", "Z", "F") and (
+        folder_map.stat_type == "Z" or folder_map.df is not None)
+
+
 def df_words(folder_map, src) -> str:
     """Where the df came from: ``"SPM.mat xX.erdf"``, ``"voxelwise 14 (FEAT ...), as z"``."""
     if folder_map is not None:
@@ -298,4 +308,4 @@ def df_words(folder_map, src) -> str:
     return ""
 
 
-__all__ = ["LayerPicker", "STAT_TYPES", "SvcForm", "df_words"]
+__all__ = ["LayerPicker", "STAT_TYPES", "SvcForm", "df_words", "folder_gives_stat"]

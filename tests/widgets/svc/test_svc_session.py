@@ -76,8 +76,10 @@ def core_svc(path, roi_box, df):
 def test_send_group_t_to_svc_switches_the_tab_map(make_napari_viewer, qtbot, tmp_path):
     first = write_nifti(tmp_path / "spmT_0001.nii", t_map(0, 5.0), AFFINE, 4,
                         "SPM{T_[20.0]} - contrast 1: pain")
-    group = write_nifti(tmp_path / "group_t.nii", t_map(1, 6.0), AFFINE, 4,
-                        "SPM{T_[14.0]} - crossover group T")
+    # named as the crossover tab writes it: a BIDS stat-t map without a sidecar, so its
+    # folder names no df and the header's SPM{T_[14.0]} gives it (as milna svc does)
+    group = write_nifti(tmp_path / "group_contrast-interaction_stat-t_statmap.nii",
+                        t_map(1, 6.0), AFFINE, 4, "SPM{T_[14.0]} - crossover group T")
     viewer = make_napari_viewer(show=True)
     viewer.open(str(first), plugin="napari-milna")
     panel, dock = svc_tab(viewer)
@@ -91,6 +93,7 @@ def test_send_group_t_to_svc_switches_the_tab_map(make_napari_viewer, qtbot, tmp
     layer, message = send_to_svc(viewer, group, "crossover group T: interaction")
     assert StudySession.of(viewer).stat_map is layer
     assert dock.form.stat_map.value is layer and dock.form.df.value == "14"
+    assert dock.form.df_source.value == "SPM header"
     assert panel.tabs.tabText(panel.tabs.currentIndex()) == "SVC"
     qtbot.waitUntil(lambda: dock.result is not None and dock.result.df == 14.0,
                     timeout=TIMEOUT)
