@@ -254,6 +254,9 @@ class QCDock(ScrollingDock):
         temp_dir = self._temp_dir("milna-multiecho-masks-")
         try:
             paths = list(form.echo_files.value or ())
+            if not paths:
+                raise MilnaInputError("choose the echoes of a multi-echo run (BIDS "
+                                      "*_echo-<n>_bold.nii.gz, one 4D file per echo).")
             echoes = read_echo_set(paths, parse_echo_times(form.echo_times.value))
             if echoes.n_volumes < MIN_VOLUMES:
                 raise MilnaInputError(

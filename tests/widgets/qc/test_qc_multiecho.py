@@ -186,6 +186,10 @@ def test_bad_echoes_refused_in_one_sentence(me_tab, echoes, qtbot, tmp_path):
     form.echo_times.value = "13, thirty, 47"
     qtbot.mouseClick(dock.echo.run_button, Qt.MouseButton.LeftButton)
     assert "The echo times '13, thirty, 47' are not numbers in ms" in dock.messages[-1]
+    form.echo_files.value = None
+    qtbot.mouseClick(dock.echo.run_button, Qt.MouseButton.LeftButton)
+    assert dock.messages[-1] == "Multi-echo not started: choose the echoes of a multi-echo " \
+        "run (BIDS *_echo-<n>_bold.nii.gz, one 4D file per echo)."
     form.choose_files(echoes["paths"][:1])
     assert form.echo_set.current_choice == "(the files below)"
     qtbot.mouseClick(dock.echo.run_button, Qt.MouseButton.LeftButton)
