@@ -1,28 +1,27 @@
 """Resting connectivity panel: insula seed Fisher z maps of one or more runs.
 
 A thin shell over :func:`napari_milna.core.preproc.connectivity_study.resting_connectivity`:
-runs (files, or the dock's run), optional fMRIPrep confounds found next to each run
-(motion, CSF, white matter and FD scrubbing at the motion panel's threshold), seeds
-(the documented insula seeds and points taken at the cursor); the z maps and any
-drug - placebo change maps are written and shown as layers.
+runs (files, or the session's run), optional fMRIPrep confounds found next to each run
+(motion, CSF, white matter and FD scrubbing at the motion panel's threshold), the
+session's brain mask, seeds (the documented insula seeds and points taken at the
+session's cursor); the z maps and any drug - placebo change maps are written and
+shown as layers.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
+from magicgui.widgets import CheckBox
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
-    QVBoxLayout,
-    QWidget,
 )
 
 from ...core.errors import MilnaInputError, input_error
@@ -35,59 +34,47 @@ from ...core.preproc.connectivity import (
     z_map_name,
 )
 from ...core.preproc.motion import FD_THRESHOLD_MM
-from ..panel.jobs import JobRunner
-from ..panel.status import StatusLabel, coloured, escape
+from ..panel.status import escape
+from .form import compact
 from .inputs import bids_companions
 from .layers import show_file_map
+from .step import StepPanel
 
 Z_INFO = ImageInfo(ImageKind.CONTRAST, source="napari-milna connectivity", label="Fisher z")
 
 
-class ConnectivityPanel(QWidget):
+class ConnectivityPanel(StepPanel):
     """Seed-based resting connectivity (Fisher z) of the listed runs."""
 
     def __init__(self, ctx, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
+        confounds = CheckBox(
+            text="fMRIPrep confounds next to each run", value=True,
+            tooltip="Regress the six motion parameters, CSF and white matter and scrub "
+                    "volumes above the motion panel's FD threshold")
+        button = QPushButton("Run connectivity")
+        super().__init__(ctx, compact(confounds, labels=False), [button], cancellable=False,
+                         parent=parent)
+        self.confounds, self.run_button = confounds, button
         self.runs = QListWidget()
         self.runs.setMaximumHeight(70)
-        self.add_run_button = QPushButton("Add the dock's run")
-        self.add_file_button = QPushButton("Add files...")
+        self.add_run_button = QPushButton("Add the session's run")
+        self.add_file_button = QPushButton("Add files\u2026")
         self.remove_run_button = QPushButton("Remove")
-        self.confounds_check = QCheckBox("fMRIPrep confounds next to each run")
-        self.confounds_check.setToolTip("Regress the six motion parameters, CSF and white matter "
-                                        "and scrub volumes above the motion panel's FD threshold")
-        self.confounds_check.setChecked(True)
         self.seeds = QListWidget()
         self.seeds.setMaximumHeight(95)
         for name, (xyz, network, text) in INSULA_SEEDS.items():
             self._add_seed_item(Seed(name, xyz, SEED_RADIUS_MM, network, text), True)
         self.cursor_seed_button = QPushButton("Add seed at cursor")
-        self.run_button = QPushButton("Run connectivity")
-        self.bar = QProgressBar()
-        self.status = StatusLabel()
-        self.status.setWordWrap(True)
-        self.status.setTextFormat(Qt.TextFormat.RichText)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.runner = JobRunner(self.bar, self.status, None, [self.run_button], ctx.notify, self)
-
         run_row = QHBoxLayout()
         for b in (self.add_run_button, self.add_file_button, self.remove_run_button):
             run_row.addWidget(b)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("Resting-state runs (MNI space)"))
-        layout.addWidget(self.runs)
-        layout.addLayout(run_row)
-        layout.addWidget(self.confounds_check)
         seeds_label = QLabel("Seeds: 5 mm spheres (insula nodes of Seitzman 2020 / Power 2011)")
         seeds_label.setWordWrap(True)
-        layout.addWidget(seeds_label)
-        layout.addWidget(self.seeds)
-        layout.addWidget(self.cursor_seed_button)
-        layout.addWidget(self.run_button)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.status)
+        self.body.insertWidget(0, QLabel("Resting-state runs (MNI space)"))
+        self.body.insertWidget(1, self.runs)
+        self.body.insertLayout(2, run_row)
+        self.add(seeds_label, self.seeds, self.cursor_seed_button, self.run_button)
+        self.finish_layout()
         self.result = None
         self.layers: list = []
         self._n_cursor = 0
@@ -116,11 +103,11 @@ class ConnectivityPanel(QWidget):
             self.runs.addItem(item)
 
     def add_dock_run(self) -> None:
-        """Add the run chosen at the top of the dock."""
+        """Add the session's run (chosen at the top of the tab)."""
         try:
             self.add_run(self.ctx.run_source().path)
         except MilnaInputError as exc:
-            self._refuse(exc)
+            self.refuse(exc)
 
     def _add_files_dialog(self) -> None:
         chosen, _ = QFileDialog.getOpenFileNames(self, "Resting-state runs", "",
@@ -142,7 +129,7 @@ class ConnectivityPanel(QWidget):
         """A 5 mm seed at the cursor's world position (checked)."""
         xyz = self.ctx.cursor_world()
         if xyz is None:
-            self._refuse(input_error(None, "there is no cursor position yet"))
+            self.refuse(input_error(None, "there is no cursor position yet"))
             return None
         self._n_cursor += 1
         seed = Seed(name or f"cursor{self._n_cursor}", tuple(float(v) for v in xyz),
@@ -170,7 +157,7 @@ class ConnectivityPanel(QWidget):
             if not seeds:
                 raise input_error(None, "check at least one seed")
             confounds = None
-            if self.confounds_check.isChecked():
+            if self.confounds.value:
                 confounds = []
                 for bold in bolds:
                     found = bids_companions(bold).get("confounds")
@@ -185,21 +172,33 @@ class ConnectivityPanel(QWidget):
                        for s in sources for seed in seeds]
             overwrite = self.ctx.confirm_overwrite(targets)
         except MilnaInputError as exc:
-            self._refuse(exc)
+            self.refuse(exc)
             return False
         if overwrite is None:
             self.status.setText("Not run: the existing maps were kept.")
             return False
         motion = self.ctx.motion
-        threshold = motion.threshold_spin.value() if motion is not None else FD_THRESHOLD_MM
-        mask = self.ctx.brain_mask_path()
+        threshold = motion.settings()["fd_threshold"] if motion is not None else FD_THRESHOLD_MM
+        stack = ExitStack()
+        try:
+            mask = self.ctx.mask_file("brain", stack)
+        except MilnaInputError as exc:
+            stack.close()
+            self.refuse(exc)
+            return False
 
         def job(progress):
-            return resting_connectivity(bolds, out_dir, confounds=confounds, seeds=seeds,
-                                        fd_threshold=threshold, mask=mask, overwrite=overwrite,
-                                        progress=lambda d, t: progress(d, t, False))
+            with stack:
+                return resting_connectivity(bolds, out_dir, confounds=confounds, seeds=seeds,
+                                            fd_threshold=threshold, mask=mask,
+                                            overwrite=overwrite,
+                                            progress=lambda d, t: progress(d, t, False))
 
-        return self.runner.start("Resting connectivity", job, self._on_done, cancellable=False)
+        started = self.runner.start("Resting connectivity", job, self._on_done,
+                                    cancellable=False)
+        if not started:
+            stack.close()
+        return started
 
     def _on_done(self, study) -> None:
         self.result = study
@@ -221,7 +220,3 @@ class ConnectivityPanel(QWidget):
                     self.ctx.viewer, f"fc_change_{change.subject}_{seed_name}", path,
                     f"{seed_name} drug - placebo z ({change.subject})", Z_INFO))
         self.status.setText("<br>".join(escape(line) for line in lines))
-
-    def _refuse(self, exc: MilnaInputError) -> None:
-        self.status.setText(coloured(str(exc), "#ff6b6b"))
-        self.ctx.notify("error", str(exc))

@@ -1,28 +1,39 @@
-"""What the panels of the preprocessing dock share: the run, brain mask, events, output folder.
+"""What the panels of the preprocessing tab share: the study session, the files, the dialogs.
 
-The top of the dock chooses them once; each panel asks the context for them and
-gets either a usable value or a :class:`~napari_milna.core.errors.MilnaInputError`
-naming what is missing or wrong. Questions to the user (overwrite?, where to save?)
-go through :meth:`PreprocContext.confirm` and :meth:`PreprocContext.ask_save_path`.
+The run, the brain and CSF masks and the ROI are the viewer's
+:class:`~napari_milna._napari.session.StudySession` choices (read here, never copied);
+the events file and the output folder are the tab's run form. Each panel asks the
+context and gets either a usable value or a
+:class:`~napari_milna.core.errors.MilnaInputError` naming what is missing or wrong.
+Core functions take files: a mask drawn in napari (no file of its own) is written to a
+temporary folder for the time of a job. Questions to the user (overwrite?, where to
+save?) go through :meth:`PreprocContext.confirm` and :meth:`PreprocContext.ask_save_path`.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 from qtpy.QtWidgets import QFileDialog, QMessageBox
 
-from ..._napari.layers import source_of
+from ..._napari.layers import grid_data, source_of
+from ..._napari.session import StudySession, roi_name
 from ..._napari.viewer_state import ViewerState
 from ...core.errors import input_error
 from ...core.io.tables import bids_entities
+from ...core.roi.seeds import PAG_CENTROID_MM
 from ..panel.status import notify
+
+#: How the tab names the literature PAG when the session's ROI is not a PAG.
+LITERATURE_PAG = "PAG seed (Satpute et al. 2013)"
 
 
 def default_output_dir(bold) -> Path:
-    """Default output folder of the dock for a run.
+    """Default output folder of the tab for a run.
 
     ``derivatives/milna/sub-XX[/ses-YY]/func`` of the dataset holding the run, else a
     ``milna`` folder next to the run.
@@ -37,36 +48,57 @@ def default_output_dir(bold) -> Path:
     return bold.parent / "milna"
 
 
+def is_pag_name(name: str) -> bool:
+    """True for an ROI name that says PAG (``"PAG"``, ``"PAG (hand-drawn)"``, ``"pag_left"``)."""
+    return name.strip().upper().startswith("PAG")
+
+
+def temporary_mask(mask: np.ndarray, layer, stack: ExitStack, name: str) -> Path:
+    """Write ``mask`` (on ``layer``'s grid) as ``name.nii.gz`` in a temporary folder.
+
+    The file keeps the header of the layer's image; ``stack`` (an ExitStack) removes it.
+    """
+    from ...core.roi.io import save_roi_mask
+
+    src = source_of(layer)
+    reference = src.header_source
+    if reference is None:
+        import nibabel as nib
+
+        reference = nib.Nifti1Image(np.zeros(mask.shape, np.uint8), src.grid.affine)
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="milna-")))
+    return save_roi_mask(mask, reference, folder / f"{name}.nii.gz", name=name)
+
+
 class PreprocContext:
-    """Shared inputs and user dialogs of the preprocessing dock.
+    """The session's choices, the run form's files and the dialogs of the preprocessing tab.
 
     Parameters
     ----------
     viewer : napari.Viewer
-    run_combo : RunCombo
-    mask_field : LayerFileCombo
-    events_field, out_field : PathField
+    run_form : RunForm
+        Events file and output folder.
+    parent : QWidget, optional
+        Parent of the dialogs.
     """
 
-    def __init__(self, viewer, run_combo, mask_field, events_field, out_field, parent=None):
+    def __init__(self, viewer, run_form, parent=None):
         self.viewer = viewer
+        self.session = StudySession.of(viewer)
         self.state = ViewerState.of(viewer)
-        self.run_combo = run_combo
-        self.mask_field = mask_field
-        self.events_field = events_field
-        self.out_field = out_field
+        self.run_form = run_form
         self.parent = parent
         self.notify = notify
         # the panels, set by the dock (the GLM reads the others' settings)
         self.physio = self.motion = self.csf = None
 
-    # ------------------------------------------------------------------ inputs
+    # ------------------------------------------------------------------ the run
     def run_layer(self):
-        """The chosen run layer, or None."""
-        return self.run_combo.layer()
+        """The session's run layer, or None."""
+        return self.session.run
 
     def run_source(self):
-        """The chosen run's NiftiSource.
+        """The session's run as a NiftiSource.
 
         Raises
         ------
@@ -75,31 +107,102 @@ class PreprocContext:
         """
         layer = self.run_layer()
         if layer is None:
-            raise input_error(None, "choose a 4D run at the top of the Preprocessing dock "
-                                    "(open the run in the viewer first)")
+            raise input_error(None, "choose the run at the top of the Preprocessing tab "
+                                    "(open a 4D run in the viewer first)")
         source = source_of(layer).source
         if not source.tr:
             raise input_error(source.path, "has no TR in its header; the preprocessing "
                                            "steps need the repetition time")
         return source
 
-    def brain_mask_path(self) -> Path | None:
-        """The chosen brain mask file, or None."""
-        return self.mask_field.path()
+    # ------------------------------------------------------------------ masks
+    def mask_layer(self, role: str):
+        """The session's ``role`` mask layer (``"brain"`` or ``"csf"``), or None."""
+        return self.session.masks.get(role)
+
+    def layer_file(self, layer, stack: ExitStack, name: str) -> Path:
+        """The file a layer was read from; a drawn layer is written to a temporary file.
+
+        The temporary folder lives as long as ``stack`` (an ExitStack).
+        """
+        src = source_of(layer)
+        if src is not None and src.source is not None:
+            return Path(src.source.path)
+        return temporary_mask(np.asarray(grid_data(layer)) > 0, layer, stack, name)
+
+    def mask_file(self, role: str, stack: ExitStack) -> Path | None:
+        """The session's ``role`` mask as a file (None without one)."""
+        layer = self.mask_layer(role)
+        return None if layer is None else self.layer_file(layer, stack, f"{role}_mask")
 
     def brain_mask(self, grid) -> np.ndarray | None:
-        """The brain mask on ``grid`` (resampled by nearest neighbour if needed), or None."""
+        """The session's brain mask on ``grid`` (nearest neighbour if needed), or None."""
         from ...core.qc.coverage import load_brain_mask
 
-        path = self.brain_mask_path()
-        return None if path is None else load_brain_mask(path, grid, [])
+        with ExitStack() as stack:
+            path = self.mask_file("brain", stack)
+            return None if path is None else load_brain_mask(path, grid, [])
 
+    # ------------------------------------------------------------------ the PAG
+    def pag_roi(self):
+        """``(layer, label, name)`` of the session's ROI when it is a PAG, else None."""
+        s = self.session
+        if s.roi_layer is None or not s.roi_label:
+            return None
+        name = roi_name(s.roi_layer, s.roi_label)
+        return (s.roi_layer, int(s.roi_label), name) if is_pag_name(name) else None
+
+    def pag_words(self) -> str:
+        """Which PAG the tab uses, in words."""
+        roi = self.pag_roi()
+        if roi is None:
+            return LITERATURE_PAG
+        layer, label, name = roi
+        return f"session ROI {name!r} ({layer.name})"
+
+    def pag_mask(self):
+        """``(layer, mask, name)`` of the session's PAG ROI on its grid, or None.
+
+        Raises
+        ------
+        MilnaInputError
+            The session's PAG ROI has no voxel.
+        """
+        roi = self.pag_roi()
+        if roi is None:
+            return None
+        layer, label, name = roi
+        mask = np.asarray(grid_data(layer)) == label
+        if not mask.any():
+            raise input_error(None, f"the session's ROI {name!r} of {layer.name} is empty")
+        return layer, mask, name
+
+    def pag_point(self) -> tuple[float, float, float]:
+        """The PAG's centre (world mm): of the session's PAG ROI, else the literature seed."""
+        from scipy.ndimage import center_of_mass
+
+        found = self.pag_mask()
+        if found is None:
+            return PAG_CENTROID_MM
+        layer, mask, _ = found
+        centre = np.asarray(center_of_mass(mask), dtype=float)
+        return tuple(float(v) for v in source_of(layer).grid.to_world(centre))
+
+    def report_rois(self, stack: ExitStack) -> tuple:
+        """``report_rois`` of the GLM: the session's PAG ROI as a file named PAG, else "PAG"."""
+        found = self.pag_mask()
+        if found is None:
+            return ("PAG",)
+        layer, mask, _ = found
+        return (str(temporary_mask(mask, layer, stack, "PAG")),)
+
+    # ------------------------------------------------------------------ files
     def events_path(self, required: bool = False) -> Path | None:
         """The events file (None when not chosen, unless ``required``)."""
-        path = self.events_field.path()
+        path = self.run_form.events.path()
         if path is None and required:
             raise input_error(None, "choose the events file (BIDS *_events.tsv) at the top "
-                                    "of the Preprocessing dock")
+                                    "of the Preprocessing tab")
         return path
 
     def task_design(self, source):
@@ -114,10 +217,10 @@ class PreprocContext:
 
     def output_dir(self, create: bool = True) -> Path:
         """The output folder (created when missing)."""
-        path = self.out_field.path()
+        path = self.run_form.output.path()
         if path is None:
             raise input_error(None, "choose an output folder at the top of the Preprocessing "
-                                    "dock")
+                                    "tab")
         if path.exists() and not path.is_dir():
             raise input_error(path, "is a file, not a folder")
         if create and not path.exists():
@@ -126,6 +229,12 @@ class PreprocContext:
             except OSError as exc:
                 raise input_error(path, f"could not be created ({exc.strerror})") from None
         return path
+
+    def cursor_world(self) -> np.ndarray | None:
+        """The session's cursor (world mm), or None while no 3D layer is open."""
+        if self.viewer.dims.ndim < 3:
+            return None
+        return np.asarray(self.session.cursor_mm, dtype=float)
 
     # ------------------------------------------------------------------ dialogs
     def confirm(self, title: str, text: str) -> bool:
@@ -174,9 +283,3 @@ class PreprocContext:
         if overwrite is None:
             return None
         return write(path, overwrite)
-
-    def cursor_world(self) -> np.ndarray | None:
-        """World mm of the viewer's cursor, or None without 3D layers."""
-        if self.viewer.dims.ndim < 3:
-            return None
-        return self.state.world_point(self.viewer.dims.point)

@@ -1,7 +1,7 @@
 """CSF nuisance panel: the signal of a conservative CSF mask and its task correlation.
 
-A thin shell over :mod:`napari_milna.core.preproc.nuisance`: CSF probability (a layer opened
-from a file, or a file) above a high level, eroded; the mean signal of the run over
+A thin shell over :mod:`napari_milna.core.preproc.nuisance`: the session's CSF map
+(probability, or a mask) above a high level, eroded; the mean signal of the run over
 that mask, read in a worker thread (cancellable); its correlation with the task
 regressors of the events file, with the core's warning when it would remove pain
 signal. The mask is shown as a layer on the run grid.
@@ -9,127 +9,93 @@ signal. The mask is shown as a layer on the run grid.
 
 from __future__ import annotations
 
-from qtpy.QtCore import Qt
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from contextlib import ExitStack
 
-from ..._napari.layers import source_of
+from magicgui.widgets import CheckBox, FloatSpinBox, Label, SpinBox
+from qtpy.QtWidgets import QPushButton
+
 from ...core.errors import MilnaInputError, input_error
-from ...core.io.kinds import ImageKind
 from ...core.preproc.nuisance import CSF_EROSION, CSF_LEVEL, csf_regressor
-from ..panel.jobs import JobRunner
 from ..panel.status import WARN_COLOUR, StatusLabel, coloured, escape
-from .inputs import LayerFileCombo
+from .form import MaskChoice, compact, row
 from .layers import find_result, show_mask
 from .plots import CsfPlot
+from .step import StepPanel
 
 CSF_MASK_COLOUR = (0.3, 0.85, 1.0, 1.0)
 
 
-def is_csf_layer(layer) -> bool:
-    """A layer showing a CSF (or other tissue) probability map."""
-    src = source_of(layer)
-    return src is not None and src.info.kind in (ImageKind.CSF, ImageKind.PROBABILITY)
+class CsfForm:
+    """The session's CSF map, its level and erosion, and whether to show the mask (magicgui).
+
+    Attributes
+    ----------
+    csf : MaskChoice
+    level : FloatSpinBox
+    erosion : SpinBox
+    show_mask : CheckBox
+    container : magicgui Container
+    """
+
+    def __init__(self, session):
+        self.csf = MaskChoice(session, "csf", "CSF map",
+                              tooltip="The session's CSF map: fMRIPrep *_label-CSF_probseg, "
+                                      "FSL *_pve_0, SPM c3, or a CSF mask")
+        self.level = FloatSpinBox(value=CSF_LEVEL, min=0.5, max=0.99, step=0.01,
+                                  tooltip="Keep voxels with CSF probability above this")
+        self.erosion = SpinBox(value=CSF_EROSION, min=0, max=3,
+                               tooltip="Erode the thresholded mask by this many voxels (drops "
+                                       "partial-volume edges)")
+        self.show_mask = CheckBox(text="show", value=True, tooltip="Show the mask as a layer")
+        self.container = compact(
+            self.csf.row,
+            row("Mask", Label(value="p >"), self.level, Label(value="erode"), self.erosion,
+                self.show_mask),
+        )
 
 
-class CsfPanel(QWidget):
-    """CSF signal of the chosen run from a conservative mask."""
+class CsfPanel(StepPanel):
+    """CSF signal of the session's run from a conservative mask."""
 
     def __init__(self, ctx, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.csf_field = LayerFileCombo(ctx.viewer, is_csf_layer)
-        self.csf_field.setToolTip("CSF probability: fMRIPrep *_label-CSF_probseg, FSL *_pve_0")
-        self.level_spin = QDoubleSpinBox()
-        self.level_spin.setRange(0.5, 0.99)
-        self.level_spin.setSingleStep(0.01)
-        self.level_spin.setValue(CSF_LEVEL)
-        self.level_spin.setToolTip("Keep voxels with CSF probability above this")
-        self.erosion_spin = QSpinBox()
-        self.erosion_spin.setRange(0, 3)
-        self.erosion_spin.setValue(CSF_EROSION)
-        self.erosion_spin.setSuffix(" voxel")
-        self.erosion_spin.setToolTip("Erode the thresholded mask (drops partial-volume edges)")
-        self.show_mask_check = QCheckBox("Show the mask")
-        self.show_mask_check.setChecked(True)
-        self.compute_button = QPushButton("Compute CSF signal")
-        self.cancel_button = QPushButton("Cancel")
-        self.bar = QProgressBar()
+        button = QPushButton("Compute CSF signal")
+        super().__init__(ctx, CsfForm(ctx.session), [button], parent=parent)
+        self.compute_button = button
         self.plot = CsfPlot()
         self.summary = StatusLabel()
-        self.summary.setWordWrap(True)
-        self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.warning_label = StatusLabel()
-        self.warning_label.setWordWrap(True)
-        self.warning_label.setTextFormat(Qt.TextFormat.RichText)
-        self.status = StatusLabel()
-        self.status.setWordWrap(True)
-        self.status.setTextFormat(Qt.TextFormat.RichText)
-        self.runner = JobRunner(self.bar, self.status, self.cancel_button, [self.compute_button],
-                                ctx.notify, self)
-
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("CSF map", self.csf_field)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("p >"))
-        row.addWidget(self.level_spin)
-        row.addWidget(QLabel("erode"))
-        row.addWidget(self.erosion_spin)
-        row.addStretch(1)
-        form.addRow("Mask", row)
-        run_row = QHBoxLayout()
-        run_row.addWidget(self.compute_button, 1)
-        run_row.addWidget(self.cancel_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(form)
-        layout.addWidget(self.show_mask_check)
-        layout.addLayout(run_row)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.plot)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.warning_label)
-        layout.addWidget(self.status)
+        self.add(self.button_row(button), self.plot, self.summary, self.warning_label)
+        self.finish_layout()
         self.result = None
-        self.compute_button.clicked.connect(self.compute)
-        self.show_mask_check.toggled.connect(self._on_show_mask)
+        self._mask_source = None
+        button.clicked.connect(self.compute)
+        self.form.show_mask.changed.connect(self._on_show_mask)
 
-    def csf_path(self):
-        """The CSF map file.
+    def settings(self, stack: ExitStack) -> dict:
+        """``pain_glm`` keywords of the CSF regressor (a drawn map is written for ``stack``).
 
         Raises
         ------
         MilnaInputError
+            The session has no CSF map.
         """
-        path = self.csf_field.path()
+        path = self.ctx.mask_file("csf", stack)
         if path is None:
-            raise input_error(None, "choose a CSF probability map (layer or file) first")
-        return path
-
-    def settings(self) -> dict:
-        """``pain_glm`` keywords of the CSF regressor."""
-        return {"csf": self.csf_path(), "csf_level": self.level_spin.value(),
-                "csf_erosion": self.erosion_spin.value()}
+            raise input_error(None, "choose a CSF probability map (a layer, or open a file) "
+                                    "first")
+        return {"csf": path, "csf_level": float(self.form.level.value),
+                "csf_erosion": int(self.form.erosion.value)}
 
     def compute(self) -> bool:
         """Read the CSF signal in a worker thread and check it against the task."""
+        stack = ExitStack()
         try:
             source = self.ctx.run_source()
-            settings = self.settings()
+            settings = self.settings(stack)
             task = self.ctx.task_design(source)
         except MilnaInputError as exc:
-            self._refuse(exc)
+            stack.close()
+            self.refuse(exc)
             return False
         motion = self.ctx.motion.result if self.ctx.motion is not None else None
         if motion is not None and motion.n_volumes != source.n_volumes:
@@ -137,19 +103,25 @@ class CsfPanel(QWidget):
         sample_mask = motion.sample_mask if motion is not None and motion.n_scrubbed else None
 
         def job(progress):
-            return csf_regressor(source.run(), settings["csf"], level=settings["csf_level"],
-                                 erosion=settings["csf_erosion"], task=task,
-                                 sample_mask=sample_mask, progress=progress)
+            with stack:
+                return csf_regressor(source.run(), settings["csf"], level=settings["csf_level"],
+                                     erosion=settings["csf_erosion"], task=task,
+                                     sample_mask=sample_mask, progress=progress)
 
-        return self.runner.start(
+        started = self.runner.start(
             "CSF signal", job,
             lambda result: self._on_done(result, source, task, motion))
+        if not started:
+            stack.close()
+        return started
 
     def _on_done(self, result, source, task, motion) -> None:
         self.result = result
         self.plot.show_signal(result.signal, source.tr, task, result.correlations,
                               motion.scrub if motion is not None and motion.n_scrubbed else None)
-        text = (f"CSF mask: <b>{result.n_voxels}</b> voxels (probability &gt; {result.level:g}, "
+        csf = self.ctx.mask_layer("csf")
+        text = (f"CSF mask from {escape(csf.name) if csf is not None else 'the CSF map'}: "
+                f"<b>{result.n_voxels}</b> voxels (probability &gt; {result.level:g}, "
                 f"eroded {result.erosion} voxel(s))")
         if result.correlations:
             rs = ", ".join(f"{k} {v:+.2f}" for k, v in result.correlations.items())
@@ -168,7 +140,7 @@ class CsfPanel(QWidget):
             self.warning_label.setText("")
         self.status.setText("")
         self._mask_source = source
-        self._on_show_mask(self.show_mask_check.isChecked())
+        self._on_show_mask(self.form.show_mask.value)
 
     def _on_show_mask(self, checked: bool) -> None:
         viewer = self.ctx.viewer
@@ -179,7 +151,3 @@ class CsfPanel(QWidget):
             return
         show_mask(viewer, "csf_mask", self.result.mask, self._mask_source,
                   f"CSF mask ({self.result.n_voxels} voxels)", CSF_MASK_COLOUR)
-
-    def _refuse(self, exc: MilnaInputError) -> None:
-        self.status.setText(coloured(str(exc), "#ff6b6b"))
-        self.ctx.notify("error", str(exc))

@@ -1,12 +1,14 @@
-"""First-level GLM panel: the protocol's pain GLM, its T maps and the PAG peak t.
+"""First-level GLM panel: the protocol's pain GLM, its T maps and the PAG peak t per model.
 
 A thin shell over :func:`napari_milna.core.preproc.pain_glm.pain_glm` (nilearn
-FirstLevelModel): confounds chosen by checkbox from the other panels (RETROICOR with
-the physio panel's file, slice and corrected peaks; six motion parameters and FD
-scrubbing from the motion panel; the CSF signal from the CSF panel), smoothing 5 mm.
-It runs in a worker thread; Cancel stops it before any map is written. The T maps
-(df in the header, as SPM writes them) are opened as statistical layers, and the
-PAG peak t with and without RETROICOR is shown in a table.
+FirstLevelModel), as ``milna glm`` runs it: confounds chosen by checkbox from the other
+panels (the physiological noise model of the RETROICOR panel with its file, slice and
+corrected peaks; six motion parameters and FD scrubbing from the motion panel; the CSF
+signal from the CSF panel), smoothing 5 mm, the session's brain mask. It runs in a
+worker thread; Cancel stops it before any map is written. The T maps (df in the header,
+as SPM writes them) are opened as statistical layers, and the PAG peak t of each
+physiological noise model (none, RETROICOR, RETROICOR + RVT + HR) is shown in a table.
+The PAG is the session's ROI when that is a PAG, else the literature seed.
 """
 
 from __future__ import annotations
@@ -14,34 +16,27 @@ from __future__ import annotations
 import contextlib
 import math
 
+from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QGridLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtGui import QFont
+from qtpy.QtWidgets import QHeaderView, QPushButton, QTableWidget, QTableWidgetItem
 
 from ...core.errors import MilnaInputError
 from ...core.io.tables import derivative_prefix
-from ...core.preproc.first_level import PROTOCOL_CONTRASTS, SMOOTHING_FWHM_MM
-from ..panel.jobs import JobRunner
-from ..panel.status import WARN_COLOUR, StatusLabel, coloured, escape
+from ...core.preproc.first_level import HIGH_PASS_HZ, PROTOCOL_CONTRASTS, SMOOTHING_FWHM_MM
+from ...core.protocol import PHYSIO_MODELS
+from ..panel.status import WARN_COLOUR, coloured, escape
+from .form import compact, row
 from .layers import show_file_map
+from .step import StepPanel
 
-#: pain_glm's progress steps: 1 events, 2 RETROICOR, 3 motion, 4 CSF, 5 fit, 6 write, 7 refit.
+#: pain_glm's progress steps: 1 events, 2 RETROICOR, 3 motion, 4 CSF, 5 fit, 6 write, 7+ refits.
 LAST_STEP_BEFORE_WRITING = 5
-
-COLUMNS = ("contrast", "PAG peak t", "without RETROICOR", "peak (mm)")
+#: The physiological noise models of the table, in order: (key in peaks_by_model, header).
+MODEL_COLUMNS = (("none", "no physio"), (PHYSIO_MODELS[0], "RETROICOR"),
+                 (PHYSIO_MODELS[1], "+RVT+HR"))
+COLUMNS = ("contrast",) + tuple(header for _, header in MODEL_COLUMNS) + ("PAG peak (mm)",)
+NOT_FITTED = "not fitted"
 
 
 def planned_outputs(out_dir, bold) -> list:
@@ -55,94 +50,109 @@ def planned_outputs(out_dir, bold) -> list:
     return paths
 
 
-class GlmPanel(QWidget):
-    """Pain > Baseline and Pain > Sensory of the chosen run with the chosen confounds."""
+class GlmForm:
+    """Confounds, comparison fits and GLM settings (magicgui).
+
+    Attributes
+    ----------
+    physio, motion, scrub, csf : CheckBox
+        Confounds taken from the other panels.
+    compare : CheckBox
+        Also fit without physiological noise regressors (and, with the fuller model,
+        with RETROICOR alone).
+    smoothing : FloatSpinBox
+        FWHM (mm), 0: none.
+    high_pass : FloatSpinBox
+        Cosine drift cut-off period (s).
+    noise_model : ComboBox
+        ``"ar1"`` or ``"ols"``.
+    container : magicgui Container
+    """
+
+    def __init__(self):
+        self.physio = CheckBox(text="physio", value=True,
+                               tooltip="The RETROICOR panel's physiological noise model (its "
+                                       "file, slice, model and corrected peaks)")
+        self.motion = CheckBox(text="motion (6)", value=True,
+                               tooltip="Six motion parameters of the motion panel's file")
+        self.scrub = CheckBox(text="scrub FD", value=True,
+                              tooltip="Scrub volumes above the motion panel's FD threshold")
+        self.csf = CheckBox(text="CSF", value=True, tooltip="The CSF panel's signal")
+        self.compare = CheckBox(text="also fit without physio (and RETROICOR alone)",
+                                value=True,
+                                tooltip="Refit without the physiological regressors (and, "
+                                        "with RETROICOR + RVT + HR, with RETROICOR alone) "
+                                        "to report the PAG peak t of each model")
+        self.smoothing = FloatSpinBox(value=SMOOTHING_FWHM_MM, min=0.0, max=12.0, step=0.5,
+                                      tooltip="Gaussian FWHM (the protocol: 4-5 mm for the "
+                                              "brainstem); 0: none")
+        self.smoothing.native.setSuffix(" mm")
+        self.high_pass = FloatSpinBox(value=round(1 / HIGH_PASS_HZ), min=20.0, max=1000.0,
+                                      step=8.0, tooltip="Cosine drift: periods longer than "
+                                                        "this are removed (SPM: 128 s)")
+        self.high_pass.native.setSuffix(" s")
+        self.noise_model = ComboBox(choices=[("AR(1)", "ar1"), ("OLS", "ols")], value="ar1",
+                                    tooltip="Serial correlations: AR(1) (SPM's default) or "
+                                            "none")
+        self.container = compact(
+            row("Confounds", self.physio, self.motion, self.scrub, self.csf),
+            row("", self.compare),
+            row("Model", self.smoothing, self.high_pass, self.noise_model),
+        )
+        self.motion.changed.connect(lambda on: setattr(self.scrub, "enabled", on))
+        self.physio.changed.connect(lambda on: setattr(self.compare, "enabled", on))
+
+
+class GlmPanel(StepPanel):
+    """Pain > Baseline and Pain > Sensory of the session's run with the chosen confounds."""
 
     def __init__(self, ctx, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.retroicor_check = QCheckBox("RETROICOR (physio panel)")
-        self.motion_check = QCheckBox("Motion, 6 parameters")
-        self.scrub_check = QCheckBox("Scrub FD > threshold")
-        self.csf_check = QCheckBox("CSF signal")
-        for box in (self.retroicor_check, self.motion_check, self.scrub_check, self.csf_check):
-            box.setChecked(True)
-        self.compare_check = QCheckBox("Also fit without RETROICOR (PAG comparison)")
-        self.compare_check.setChecked(True)
-        self.smoothing_spin = QDoubleSpinBox()
-        self.smoothing_spin.setRange(0.0, 12.0)
-        self.smoothing_spin.setSingleStep(0.5)
-        self.smoothing_spin.setDecimals(1)
-        self.smoothing_spin.setSuffix(" mm")
-        self.smoothing_spin.setSpecialValueText("none")
-        self.smoothing_spin.setValue(SMOOTHING_FWHM_MM)
-        self.smoothing_spin.setToolTip("Gaussian FWHM (the protocol: 4-5 mm for the brainstem)")
-        self.run_button = QPushButton("Run first-level GLM")
-        self.cancel_button = QPushButton("Cancel")
-        self.bar = QProgressBar()
+        button = QPushButton("Run first-level GLM")
+        super().__init__(ctx, GlmForm(), [button], parent=parent)
+        self.run_button = button
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        for k, (key, _) in enumerate(MODEL_COLUMNS, start=1):
+            self.table.horizontalHeaderItem(k).setToolTip(
+                f"PAG peak t with the physiological noise model {key!r}")
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.table.setMaximumHeight(90)
-        self.table.setToolTip("Double-click a row to move the cursor to its PAG peak")
-        self.status = StatusLabel()
-        self.status.setWordWrap(True)
-        self.status.setTextFormat(Qt.TextFormat.RichText)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.runner = JobRunner(self.bar, self.status, self.cancel_button, [self.run_button],
-                                ctx.notify, self)
-
-        boxes = QGridLayout()
-        boxes.setContentsMargins(0, 0, 0, 0)
-        boxes.addWidget(self.retroicor_check, 0, 0)
-        boxes.addWidget(self.motion_check, 0, 1)
-        boxes.addWidget(self.csf_check, 1, 0)
-        boxes.addWidget(self.scrub_check, 1, 1)
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Smoothing", self.smoothing_spin)
-        run_row = QHBoxLayout()
-        run_row.addWidget(self.run_button, 1)
-        run_row.addWidget(self.cancel_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("Confounds"))
-        layout.addLayout(boxes)
-        layout.addWidget(self.compare_check)
-        layout.addLayout(form)
-        layout.addLayout(run_row)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.table)
-        layout.addWidget(self.status)
-
+        self.table.setToolTip("PAG peak t of each physiological noise model (bold: the model "
+                              "whose maps were written); double-click a row to move the "
+                              "cursor to its PAG peak")
+        self.add(self.button_row(button), self.table)
+        self.finish_layout()
         self.result = None
         self.layers: dict[str, object] = {}
+        self._used_column = 1
         self.run_button.clicked.connect(self.run)
-        self.motion_check.toggled.connect(self.scrub_check.setEnabled)
-        self.retroicor_check.toggled.connect(self.compare_check.setEnabled)
         self.table.cellDoubleClicked.connect(self._go_to_peak)
 
     # ------------------------------------------------------------------ run
     def _inputs(self, stack) -> tuple:
-        ctx = self.ctx
+        ctx, f = self.ctx, self.form
         source = ctx.run_source()
-        kwargs = {"events": ctx.events_path(required=True), "mask": ctx.brain_mask_path(),
-                  "smoothing_fwhm": self.smoothing_spin.value() or None,
-                  "report_rois": ("PAG",)}
-        if self.retroicor_check.isChecked():
+        kwargs = {"events": ctx.events_path(required=True),
+                  "mask": ctx.mask_file("brain", stack),
+                  "smoothing_fwhm": float(f.smoothing.value) or None,
+                  "high_pass": 1.0 / float(f.high_pass.value),
+                  "noise_model": f.noise_model.value,
+                  "report_rois": ctx.report_rois(stack)}
+        if f.physio.value:
             kwargs.update(ctx.physio.glm_inputs(stack))
-            kwargs["compare_without_retroicor"] = self.compare_check.isChecked()
-        if self.motion_check.isChecked():
+            kwargs["compare_without_retroicor"] = bool(f.compare.value)
+        if f.motion.value:
             motion = ctx.motion
-            kwargs.update(motion=motion.file_field.path(), motion_format=motion.motion_format())
+            kwargs.update(motion=motion.form.file.path(), motion_format=motion.motion_format())
             kwargs.update(motion.settings())
-            if not self.scrub_check.isChecked():
+            if not f.scrub.value:
                 kwargs["fd_threshold"] = math.inf  # regress motion, scrub nothing
-        if self.csf_check.isChecked():
-            kwargs.update(ctx.csf.settings())
+        if f.csf.value:
+            kwargs.update(ctx.csf.settings(stack))
         return source, kwargs
 
     def run(self) -> bool:
@@ -156,13 +166,13 @@ class GlmPanel(QWidget):
             overwrite = self.ctx.confirm_overwrite(planned_outputs(out_dir, source.path))
         except MilnaInputError as exc:
             stack.close()
-            self.status.setText(coloured(str(exc), "#ff6b6b"))
-            self.ctx.notify("error", str(exc))
+            self.refuse(exc)
             return False
         if overwrite is None:
             stack.close()
             self.status.setText("Not run: the existing maps were kept.")
             return False
+        pag = self.ctx.pag_words()
 
         def job(progress):
             def step(done, total):
@@ -173,13 +183,13 @@ class GlmPanel(QWidget):
                                 progress=step, **kwargs)
 
         started = self.runner.start("First-level GLM", job,
-                                    lambda result: self._on_done(result, kwargs))
+                                    lambda result: self._on_done(result, pag))
         if not started:
             stack.close()
         return started
 
     # ------------------------------------------------------------------ results
-    def _on_done(self, result, kwargs) -> None:
+    def _on_done(self, result, pag: str) -> None:
         self.result = result
         fit = result.fit
         self.layers = {}
@@ -187,51 +197,83 @@ class GlmPanel(QWidget):
             title = c.title[:1].upper() + c.title[1:]
             self.layers[c.name] = show_file_map(
                 self.ctx.viewer, f"glm_{c.name}", c.t_path, f"{title} (T, df {fit.df:g})")
-        without = {(p.roi, p.contrast): p for p in result.peaks_without_retroicor}
+        self._fill_table(result, {c.name: c.title for c in fit.contrasts})
+        self.status.setText(self._summary(result, pag))
+        if result.warnings:
+            self.ctx.notify("warning", " ".join(result.warnings))
+
+    def _fill_table(self, result, titles: dict) -> None:
+        by_model = dict(result.peaks_by_model)
+        used = result.physio_model or "none"
+        by_model.setdefault(used, result.peaks)
+        self._used_column = 1 + [key for key, _ in MODEL_COLUMNS].index(used)
         rows = [p for p in result.peaks if p.roi == "PAG"]
         self.table.setRowCount(len(rows))
-        titles = {c.name: c.title for c in fit.contrasts}
+        bold = QFont()
+        bold.setBold(True)
         for r, p in enumerate(rows):
-            other = without.get((p.roi, p.contrast))
-            cells = (
-                titles.get(p.contrast, p.contrast),
-                _t(p.peak_t),
-                _t(other.peak_t) if other is not None else "not fitted",
-                ", ".join(f"{v:.1f}" for v in p.peak_mm) if p.peak_mm else "-",
-            )
+            cells = [titles.get(p.contrast, p.contrast)]
+            for key, _ in MODEL_COLUMNS:
+                same = [q for q in by_model.get(key, []) if (q.roi, q.contrast) ==
+                        (p.roi, p.contrast)]
+                cells.append(_t(same[0].peak_t) if same else NOT_FITTED)
+            cells.append(", ".join(f"{v:.1f}" for v in p.peak_mm) if p.peak_mm else "-")
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if col in (1, 2):
+                if 1 <= col <= len(MODEL_COLUMNS):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                           | Qt.AlignmentFlag.AlignVCenter)
+                if col == self._used_column:
+                    item.setFont(bold)
                 self.table.setItem(r, col, item)
-        confounds = fit.confound_columns
+
+    def _summary(self, result, pag: str) -> str:
+        fit = result.fit
         groups = []
         if result.retroicor is not None:
-            groups.append(f"RETROICOR {result.retroicor.orders.n_regressors}")
+            retro = result.retroicor
+            extra = " + RVT + HR (2)" if retro.rvt_hr is not None else ""
+            groups.append(f"RETROICOR {retro.orders.n_regressors}{extra}")
         if result.motion is not None:
             groups.append("motion 6")
         if result.csf is not None:
             groups.append("CSF 1")
         text = (f"df <b>{fit.df:g}</b> ({fit.n_scans_kept} of {fit.n_scans} volumes kept, design "
                 f"rank {fit.rank}); confounds: {escape(', '.join(groups) or 'none')} "
-                f"({len(confounds)} columns); smoothing "
+                f"({len(fit.confound_columns)} columns); smoothing "
                 f"{escape(f'{fit.smoothing_fwhm:g} mm' if fit.smoothing_fwhm else 'none')}.")
-        if result.df_without_retroicor is not None:
-            text += f" Without RETROICOR: df {result.df_without_retroicor:g}."
-        text += f"<br>Maps written to {escape(str(result.written[0].parent))}."
+        for key, header in MODEL_COLUMNS:
+            df = result.df_by_model.get(key)
+            if df is not None and key != result.physio_model:
+                text += f" {escape(header)}: df {df:g}."
+        text += f"<br>PAG: {escape(pag)}. Maps written to {escape(str(result.written[0].parent))}."
         for note in result.notes:
             text += "<br>" + escape(note)
         for warning in result.warnings:
             text += "<br>" + coloured(warning, WARN_COLOUR)
-        self.status.setText(text)
-        if result.warnings:
-            self.ctx.notify("warning", " ".join(result.warnings))
+        return text
 
     def peak_table(self) -> list[tuple[str, ...]]:
-        """The table's rows as text (contrast, t, t without RETROICOR, peak mm)."""
-        return [tuple(self.table.item(r, c).text() for c in range(self.table.columnCount()))
-                for r in range(self.table.rowCount())]
+        """The table's rows as text.
+
+        Each row: contrast, PAG t with the model used, t without physiological
+        regressors, PAG peak (mm).
+        """
+        none_column = 1 + [key for key, _ in MODEL_COLUMNS].index("none")
+        last = self.table.columnCount() - 1
+        columns = (0, self._used_column, none_column, last)
+        rows = []
+        for r in range(self.table.rowCount()):
+            texts = [self.table.item(r, c).text() for c in columns]
+            if self._used_column == none_column:  # no physio model: nothing to compare with
+                texts[2] = NOT_FITTED
+            rows.append(tuple(texts))
+        return rows
+
+    def model_table(self) -> dict[str, list[str]]:
+        """Column header -> the column's cells (text), for every column of the table."""
+        return {COLUMNS[c]: [self.table.item(r, c).text() for r in range(self.table.rowCount())]
+                for c in range(self.table.columnCount())}
 
     def _go_to_peak(self, row: int, column: int) -> None:
         if self.result is None:

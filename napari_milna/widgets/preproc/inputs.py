@@ -1,263 +1,74 @@
-"""Input fields of the preprocessing dock: file paths, layers-or-files, BIDS companions.
+"""Inputs of the preprocessing tab: file fields and the files a BIDS layout keeps by a run.
 
-A user picks the run as a layer (it is open in the viewer) and the other inputs as
-files (physio, motion, events) or as layers that came from files (CSF probability,
-brain mask). When a run is chosen, empty fields are filled with the files a BIDS /
-fMRIPrep / SPM layout puts next to it (:func:`bids_companions`), which the user can
-change.
+The run and the brain / CSF masks are the study session's (layers); the other inputs
+are files (physio, motion, events, the output folder), typed or chosen in a
+:class:`PathField` (a magicgui ``FileEdit``). When the session's run changes, empty
+fields, and fields that still hold a guess, take the files a BIDS / fMRIPrep / SPM
+layout puts next to the run (:func:`bids_companions`); a path the user typed or
+chose is kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import (
-    QComboBox,
-    QFileDialog,
-    QHBoxLayout,
-    QLineEdit,
-    QPushButton,
-    QWidget,
-)
+from magicgui.widgets import FileEdit
 
-from ..._napari.layers import source_of
 from ...core.io.tables import bids_entities
 
-NONE_TEXT = "(none)"
 
-
-def _disconnect(viewer, callback) -> None:
-    for emitter in (viewer.layers.events.inserted, viewer.layers.events.removed):
-        emitter.disconnect(callback)
-
-
-class PathField(QWidget):
-    """A path typed or chosen with a file dialog.
+class PathField(FileEdit):
+    """A file (or folder) typed or chosen with a dialog; remembers whether it is a guess.
 
     Parameters
     ----------
+    label : str
     placeholder : str
-    file_filter : str
-        Qt name filter of the dialog.
+    file_filter : str, optional
+        Glob filter of the dialog (``"*.tsv *.tsv.gz"``).
     directory : bool
-        Choose a folder instead of a file.
+        A folder instead of a file.
+    tooltip : str
     """
 
-    #: The path text changed (typed, chosen or set).
-    changed = Signal(str)
+    #: True while the path was filled in by a guess, not by the user.
+    auto = False
+    _guessing = False
 
-    def __init__(self, placeholder: str = "", file_filter: str = "All files (*)",
-                 directory: bool = False, parent=None):
-        super().__init__(parent)
-        self.file_filter = file_filter
-        self.directory = directory
-        self.auto = False  # True while the text was filled in by a guess, not by the user
-        self.edit = QLineEdit()
-        self.edit.setPlaceholderText(placeholder)
-        self.edit.setClearButtonEnabled(True)
-        self.browse = QPushButton("...")
-        self.browse.setFixedWidth(28)
-        self.browse.setToolTip("Choose with a file dialog")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.edit, 1)
-        layout.addWidget(self.browse)
-        self.browse.clicked.connect(self._choose)
-        self.edit.textEdited.connect(self._edited)
-        self.edit.editingFinished.connect(lambda: self.changed.emit(self.edit.text()))
+    def __init__(self, label: str = "", placeholder: str = "", file_filter: str | None = None,
+                 directory: bool = False, tooltip: str = ""):
+        super().__init__(mode="d" if directory else "r", filter=file_filter, nullable=True,
+                         label=label, tooltip=tooltip)
+        self.choose_btn.text = "\u2026"
+        self.choose_btn.native.setFixedWidth(28)
+        self.choose_btn.tooltip = "Choose with a file dialog"
+        edit = self.line_edit.native
+        edit.setPlaceholderText(placeholder)
+        edit.setClearButtonEnabled(True)
+        edit.textEdited.connect(self._typed)
 
-    def _edited(self, text: str) -> None:
+    def _typed(self, text: str) -> None:
         self.auto = False
 
-    def _choose(self) -> None:
-        start = self.edit.text() or ""
-        if self.directory:
-            chosen = QFileDialog.getExistingDirectory(self, "Choose a folder", start)
-        else:
-            chosen, _ = QFileDialog.getOpenFileName(self, "Choose a file", start,
-                                                    self.file_filter)
-        if chosen:
-            self.set_path(chosen)
+    def set_value(self, value) -> None:
+        """Set the path (None: empty); a path set from outside :meth:`fill` is the user's."""
+        super().set_value(value)
+        self.line_edit.tooltip = "" if value is None else str(value)
+        self.auto = self._guessing
 
     def path(self) -> Path | None:
         """The path, or None when the field is empty."""
-        text = self.edit.text().strip()
+        text = self.line_edit.value.strip()
         return Path(text).expanduser() if text else None
 
-    def set_path(self, path, auto: bool = False) -> None:
-        """Set the path (as the user choosing it, or as a guess with ``auto``)."""
-        self.edit.setText("" if path is None else str(path))
-        self.edit.setToolTip("" if path is None else str(path))
-        self.auto = bool(auto)
-        self.changed.emit(self.edit.text())
-
     def fill(self, path) -> None:
-        """Set a guessed path if the user has not typed or chosen one."""
+        """Put a guessed path in the field unless the user typed or chose one."""
         if path is not None and (self.path() is None or self.auto):
-            self.set_path(path, auto=True)
-
-
-class LayerFileCombo(QWidget):
-    """A file given as a layer opened from it, or chosen with a file dialog.
-
-    Parameters
-    ----------
-    viewer : napari.Viewer
-    accepts : callable
-        ``accepts(layer)``: offer this layer (it must come from a file).
-    file_filter : str
-    allow_none : bool
-        Offer "(none)".
-    """
-
-    changed = Signal()
-
-    def __init__(self, viewer, accepts: Callable, file_filter: str = "NIfTI (*.nii *.nii.gz)",
-                 allow_none: bool = True, parent=None):
-        super().__init__(parent)
-        self.viewer = viewer
-        self.accepts = accepts
-        self.file_filter = file_filter
-        self.allow_none = allow_none
-        self._files: list[Path] = []
-        self.combo = QComboBox()
-        self.combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.combo.setMinimumContentsLength(14)
-        self.browse = QPushButton("...")
-        self.browse.setFixedWidth(28)
-        self.browse.setToolTip("Choose a file")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.combo, 1)
-        layout.addWidget(self.browse)
-        self.browse.clicked.connect(self._choose)
-        self.combo.currentIndexChanged.connect(lambda i: self.changed.emit())
-        viewer.layers.events.inserted.connect(self.refresh)
-        viewer.layers.events.removed.connect(self.refresh)
-        self.refresh()
-
-    def _layer_paths(self) -> list[tuple[str, Path]]:
-        out = []
-        for layer in self.viewer.layers:
-            src = source_of(layer)
-            if src is not None and src.source is not None and self.accepts(layer):
-                out.append((f"layer: {layer.name}", Path(src.source.path)))
-        return out
-
-    def refresh(self, event=None) -> None:
-        """Rebuild the entries (layers from files, then chosen files), keeping the choice."""
-        try:
-            self._refresh()
-        except RuntimeError:  # the dock was closed: stop following the layer list
-            _disconnect(self.viewer, self.refresh)
-
-    def _refresh(self) -> None:
-        current = self.path()
-        self.combo.blockSignals(True)
-        self.combo.clear()
-        if self.allow_none:
-            self.combo.addItem(NONE_TEXT, None)
-        for text, path in self._layer_paths():
-            self.combo.addItem(text, str(path))
-            self.combo.setItemData(self.combo.count() - 1, str(path), Qt.ItemDataRole.ToolTipRole)
-        for path in self._files:
-            self.combo.addItem(f"file: {path.name}", str(path))
-            self.combo.setItemData(self.combo.count() - 1, str(path), Qt.ItemDataRole.ToolTipRole)
-        index = self.combo.findData(str(current)) if current is not None else -1
-        self.combo.setCurrentIndex(index if index >= 0 else (0 if self.combo.count() else -1))
-        self.combo.blockSignals(False)
-        if self.path() != current:
-            self.changed.emit()
-
-    def _choose(self) -> None:
-        start = str(self.path().parent) if self.path() else ""
-        chosen, _ = QFileDialog.getOpenFileName(self, "Choose a file", start, self.file_filter)
-        if chosen:
-            self.set_path(chosen)
-
-    def set_path(self, path) -> None:
-        """Choose ``path`` (a layer opened from it if there is one; None: "(none)")."""
-        if path is None:
-            if self.allow_none:
-                self.combo.setCurrentIndex(0)
-            return
-        path = Path(path)
-        index = self.combo.findData(str(path))
-        if index < 0:
-            self._files.append(path)
-            self.refresh()
-            index = self.combo.findData(str(path))
-        self.combo.setCurrentIndex(index)
-
-    def fill(self, path) -> None:
-        """Choose a guessed file when nothing is chosen yet."""
-        if path is not None and self.path() is None:
-            self.set_path(path)
-
-    def path(self) -> Path | None:
-        """The chosen file, or None."""
-        data = self.combo.currentData()
-        return Path(data) if data else None
-
-
-class RunCombo(QComboBox):
-    """The napari-milna layers that show a 4D run."""
-
-    run_changed = Signal(object)
-
-    def __init__(self, viewer, parent=None):
-        super().__init__(parent)
-        self.viewer = viewer
-        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.setMinimumContentsLength(16)
-        self.currentIndexChanged.connect(lambda i: self.run_changed.emit(self.layer()))
-        viewer.layers.events.inserted.connect(self.refresh)
-        viewer.layers.events.removed.connect(self.refresh)
-        self.refresh()
-
-    @staticmethod
-    def is_run(layer) -> bool:
-        """True for a napari-milna layer of a 4D run."""
-        src = source_of(layer)
-        return src is not None and src.is_run
-
-    def refresh(self, event=None) -> None:
-        """Rebuild the list, keeping the current run when it is still there."""
-        try:
-            self._refresh()
-        except RuntimeError:  # the dock was closed: stop following the layer list
-            _disconnect(self.viewer, self.refresh)
-
-    def _refresh(self) -> None:
-        current = self.currentData()
-        names = [layer.name for layer in self.viewer.layers if self.is_run(layer)]
-        self.blockSignals(True)
-        self.clear()
-        for name in names:
-            self.addItem(name, name)
-        if current in names:
-            self.setCurrentIndex(self.findData(current))
-        self.blockSignals(False)
-        if self.currentData() != current:
-            self.run_changed.emit(self.layer())
-
-    def layer(self):
-        """The chosen run layer, or None."""
-        name = self.currentData()
-        if not name or name not in self.viewer.layers:
-            return None
-        return self.viewer.layers[name]
-
-    def set_layer(self, layer) -> None:
-        """Choose ``layer``."""
-        index = self.findData(layer.name)
-        if index >= 0:
-            self.setCurrentIndex(index)
+            self._guessing = True
+            try:
+                self.value = path
+            finally:
+                self._guessing = False
 
 
 # ------------------------------------------------------------------ file guesses

@@ -1,9 +1,10 @@
-"""Result layers of the preprocessing dock.
+"""Result layers of the preprocessing tab.
 
 Maps computed on the run grid (RETROICOR partial R^2, the conservative CSF mask)
 become layers whose :class:`~napari_milna._napari.layers.LayerSource` has the run's grid,
-``source=None`` and ``extra["grid_source"]`` = the run's NiftiSource: the viewer
-state places them by the run's affine and the cursor panel reads their voxels.
+``source=None``, ``grid_source`` = the run's NiftiSource and
+``result_of=("preproc", key)``: the viewer state places them by the run's affine and
+the cursor panel reads their voxels.
 Maps the core wrote to disk (GLM T maps, Fisher z maps) are opened from their files
 with :func:`~napari_milna._napari.layers.layer_tuple`, so a T map carries the df of its
 header, as any T map the user opens.

@@ -10,103 +10,91 @@ CSF panels use the scrub mask.
 from __future__ import annotations
 
 import numpy as np
-from qtpy.QtCore import Qt
-from qtpy.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from magicgui.widgets import ComboBox, FloatSpinBox, Label, SpinBox
+from qtpy.QtWidgets import QPushButton
 
 from ...core.errors import MilnaInputError, input_error
 from ...core.preproc.motion import FD_THRESHOLD_MM, MOTION_FORMATS, assess_motion, read_motion
-from ..panel.jobs import JobRunner
-from ..panel.status import StatusLabel, coloured, escape
+from ..panel.status import StatusLabel, escape
+from .form import compact, row
 from .inputs import PathField, guess_motion_format
 from .plots import FDPlot
+from .step import StepPanel
 
 FORMAT_NAMES = {"spm": "SPM rp_*.txt", "fsl": "FSL mcflirt .par", "afni": "AFNI 3dvolreg 1D",
                 "fmriprep": "fMRIPrep confounds"}
+AUTO_TEXT = "auto (from the name)"
 
 
-class MotionPanel(QWidget):
-    """FD, its threshold and the scrub mask of the chosen run."""
+class MotionForm:
+    """The motion file, its format, the FD threshold and the scrubbed neighbours (magicgui).
+
+    Attributes
+    ----------
+    file : PathField
+    format : ComboBox
+        None: guessed from the file name.
+    threshold : FloatSpinBox
+        mm.
+    before, after : SpinBox
+        Volumes scrubbed before / after each one above the threshold.
+    container : magicgui Container
+    """
+
+    def __init__(self):
+        self.file = PathField("Motion file", "rp_*.txt, *.par, *.1D or *_confounds_timeseries.tsv",
+                              "*.txt *.par *.1D *.tsv")
+        self.format = ComboBox(label="Format", choices=self._format_choices, value=None,
+                               nullable=True)
+        self.format.null_string = AUTO_TEXT
+        self.threshold = FloatSpinBox(value=FD_THRESHOLD_MM, min=0.05, max=10.0, step=0.05,
+                                      tooltip="Scrub volumes with FD above this (Power 2012: "
+                                              "0.5 mm)")
+        self.threshold.native.setSuffix(" mm")
+        spin = dict(min=0, max=5, value=0)
+        self.before = SpinBox(**spin, tooltip="Also scrub this many volumes before each one "
+                                              "above the threshold (Power 2014: 1)")
+        self.after = SpinBox(**spin, tooltip="Also scrub this many volumes after each one "
+                                             "above the threshold (Power 2014: 2)")
+        self.container = compact(
+            self.file, self.format,
+            row("FD >", self.threshold, Label(value="neighbours"), self.before, self.after),
+        )
+
+    def _format_choices(self, widget=None) -> list:
+        return [(FORMAT_NAMES[fmt], fmt) for fmt in MOTION_FORMATS]
+
+    def show_guess(self) -> None:
+        """Say in the "auto" entry which format the file name suggests."""
+        guessed = guess_motion_format(self.file.path())
+        self.format.null_string = f"auto ({FORMAT_NAMES[guessed]})" if guessed else AUTO_TEXT
+        with self.format.changed.blocked():
+            value = self.format.value
+            self.format.reset_choices()
+            self.format.value = value
+
+
+class MotionPanel(StepPanel):
+    """FD, its threshold and the scrub mask of the session's run."""
 
     def __init__(self, ctx, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.file_field = PathField(
-            "rp_*.txt, *.par, *.1D or *_desc-confounds_timeseries.tsv",
-            "Motion parameters (*.txt *.par *.1D *.tsv);;All files (*)")
-        self.format_combo = QComboBox()
-        self.format_combo.addItem("auto (from the name)", None)
-        for fmt in MOTION_FORMATS:
-            self.format_combo.addItem(FORMAT_NAMES[fmt], fmt)
-        self.threshold_spin = QDoubleSpinBox()
-        self.threshold_spin.setRange(0.05, 10.0)
-        self.threshold_spin.setSingleStep(0.05)
-        self.threshold_spin.setDecimals(2)
-        self.threshold_spin.setSuffix(" mm")
-        self.threshold_spin.setValue(FD_THRESHOLD_MM)
-        self.threshold_spin.setToolTip("Scrub volumes with FD above this (Power 2012: 0.5 mm)")
-        self.before_spin = QSpinBox()
-        self.after_spin = QSpinBox()
-        for spin, text in ((self.before_spin, "before"), (self.after_spin, "after")):
-            spin.setRange(0, 5)
-            spin.setToolTip(f"Also scrub this many volumes {text} each one above the threshold "
-                            "(Power 2014: 1 before, 2 after)")
-        self.compute_button = QPushButton("Compute FD")
+        button = QPushButton("Compute FD")
+        super().__init__(ctx, MotionForm(), [button], cancellable=False, parent=parent)
+        self.compute_button = button
         self.plot = FDPlot()
         self.summary = StatusLabel()
-        self.summary.setWordWrap(True)
-        self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.bar = QProgressBar()
-        self.bar.setMaximumHeight(12)
-        self.bar.setTextVisible(False)
-        self.status = StatusLabel()
-        self.status.setWordWrap(True)
-        self.status.setTextFormat(Qt.TextFormat.RichText)
-        self.runner = JobRunner(self.bar, self.status, None, [self.compute_button],
-                                ctx.notify, self)
-
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Motion file", self.file_field)
-        form.addRow("Format", self.format_combo)
-        row = QHBoxLayout()
-        row.addWidget(self.threshold_spin)
-        row.addWidget(QLabel("neighbours"))
-        row.addWidget(self.before_spin)
-        row.addWidget(self.after_spin)
-        form.addRow("FD >", row)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(form)
-        layout.addWidget(self.compute_button)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.plot)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.status)
-
+        self.add(self.compute_button, self.plot, self.summary)
+        self.finish_layout()
         self.params = None
         self.result = None
-        self.file_field.changed.connect(self._on_file)
-        self.format_combo.currentIndexChanged.connect(lambda i: self._on_file())
+        self.form.file.changed.connect(self._on_file)
+        self.form.format.changed.connect(self._on_file)
         self.compute_button.clicked.connect(self.compute)
-        for spin in (self.threshold_spin, self.before_spin, self.after_spin):
-            spin.valueChanged.connect(lambda v: self.reassess())
+        for spin in (self.form.threshold, self.form.before, self.form.after):
+            spin.changed.connect(self.reassess)
 
-    def _on_file(self, text=None) -> None:
-        guessed = guess_motion_format(self.file_field.path())
-        self.format_combo.setItemText(
-            0, f"auto ({FORMAT_NAMES[guessed]})" if guessed else "auto (from the name)")
+    def _on_file(self, *args) -> None:
+        self.form.show_guess()
         self.params = self.result = None
 
     def motion_format(self) -> str:
@@ -117,11 +105,11 @@ class MotionPanel(QWidget):
         MilnaInputError
             No file, or a name that tells no format while "auto" is chosen.
         """
-        path = self.file_field.path()
+        path = self.form.file.path()
         if path is None:
             raise input_error(None, "choose a motion file (rp_*.txt, *.par, *.1D or fMRIPrep "
                                     "confounds) first")
-        fmt = self.format_combo.currentData() or guess_motion_format(path)
+        fmt = self.form.format.value or guess_motion_format(path)
         if fmt is None:
             raise input_error(path, "has a name that does not tell its motion format; choose "
                                     "SPM, FSL, AFNI or fMRIPrep")
@@ -129,16 +117,17 @@ class MotionPanel(QWidget):
 
     def settings(self) -> dict:
         """Threshold and neighbours as ``pain_glm`` keywords."""
-        return {"fd_threshold": self.threshold_spin.value(),
-                "scrub_before": self.before_spin.value(), "scrub_after": self.after_spin.value()}
+        f = self.form
+        return {"fd_threshold": float(f.threshold.value), "scrub_before": int(f.before.value),
+                "scrub_after": int(f.after.value)}
 
     def compute(self) -> bool:
         """Read the motion file (in a worker thread), then FD and the scrub mask."""
         try:
-            path = self.file_field.path()
+            path = self.form.file.path()
             fmt = self.motion_format()
         except MilnaInputError as exc:
-            self._refuse(exc)
+            self.refuse(exc)
             return False
         n_volumes = None
         try:
@@ -163,7 +152,7 @@ class MotionPanel(QWidget):
         self.status.setText(escape(f"Read {params.n_volumes} volumes from {params.path.name} "
                                    f"({FORMAT_NAMES[params.source_format]})."))
 
-    def reassess(self) -> None:
+    def reassess(self, *args) -> None:
         """Recompute FD and the scrub mask with the current threshold and neighbours."""
         if self.params is None:
             return
@@ -180,7 +169,3 @@ class MotionPanel(QWidget):
             text += f", {r.before} before / {r.after} after"
         text += ")" + (f": {escape(listed)}" if vols.size else "")
         self.summary.setText(text)
-
-    def _refuse(self, exc: MilnaInputError) -> None:
-        self.status.setText(coloured(str(exc), "#ff6b6b"))
-        self.ctx.notify("error", str(exc))

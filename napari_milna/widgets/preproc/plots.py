@@ -1,17 +1,17 @@
-"""Plots of the preprocessing dock: pulse trace with beats, framewise displacement, CSF signal.
+"""Plots of the preprocessing tab: pulse, RVT and heart rate, FD, CSF signal.
 
-Dark matplotlib canvases in the style of the time-series plot of the main dock.
+The pulse trace with its beats, RVT and heart rate raw and convolved, framewise
+displacement, the CSF signal: dark matplotlib canvases in the style of the panel's
+time-series plot.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-from matplotlib.figure import Figure
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
-from ..panel.plot_style import PLOT_STYLE, legend_style, style_axes
+from ..panel.plot_style import PLOT_STYLE, dark_figure, legend_style, style_axes
 
 #: Colours on the dark background.
 COLOURS = {
@@ -24,6 +24,9 @@ COLOURS = {
     "fd": PLOT_STYLE["line"],
     "csf": PLOT_STYLE["marker"],
     "task": "#ffb000",
+    "rvt": "#7ee081",
+    "hr": "#ff8fa3",
+    "convolved": "#ffb000",
 }
 
 
@@ -32,10 +35,7 @@ class DarkPlot(QWidget):
 
     def __init__(self, height: int = 150, parent=None):
         super().__init__(parent)
-        self.figure = Figure(figsize=(3.4, height / 100), dpi=100,
-                             facecolor=PLOT_STYLE["facecolor"])
-        self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setMinimumHeight(height)
+        self.figure, self.canvas = dark_figure((3.4, height / 100), height)
         self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.canvas.setFixedHeight(height)
         self.axes = self.figure.add_subplot(111)
@@ -186,4 +186,43 @@ class CsfPlot(DarkPlot):
         ax.set_xlabel("time (s)", fontsize=7)
         ax.set_ylabel("% change", fontsize=7)
         self.legend(loc="upper right", ncol=3)
+        self.finish()
+
+
+class RvtHrPlot(DarkPlot):
+    """RVT and heart rate per volume, raw (left axis) and convolved with the RRF / CRF (right).
+
+    Lines are labelled with the regressor columns: ``rvt``, ``rvt_rrf``, ``hr``, ``hr_crf``.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(height=210, parent=parent)
+        self.lines: dict[str, object] = {}
+
+    def show_regressors(self, rvt_hr, beats_note: str = "") -> None:
+        """Draw the four columns of ``rvt_hr`` (RvtHrRegressors) against the sample times."""
+        self.figure.clear()
+        top, bottom = self.figure.subplots(2, 1, sharex=True)
+        self.axes = top
+        t = np.asarray(rvt_hr.sample_times, dtype=float)
+        rows = ((top, "rvt", "rvt_rrf", "RVT (belt/s)", "RVT * RRF", COLOURS["rvt"]),
+                (bottom, "hr", "hr_crf", "HR (bpm)", "HR * CRF", COLOURS["hr"]))
+        self.lines = {}
+        for ax, raw, conv, unit, conv_name, colour in rows:
+            twin = ax.twinx()
+            for axis in (ax, twin):
+                style_axes(axis)
+            self.lines[raw], = ax.plot(t, getattr(rvt_hr, raw), color=colour, lw=0.9,
+                                       label=raw)
+            self.lines[conv], = twin.plot(t, getattr(rvt_hr, conv), color=COLOURS["convolved"],
+                                          lw=0.8, alpha=0.9, label=conv)
+            ax.set_ylabel(unit, fontsize=7, color=colour)
+            twin.set_ylabel(conv_name, fontsize=7, color=COLOURS["convolved"])
+            lo, hi = ax.get_ylim()
+            ax.set_ylim(lo, hi + 0.35 * (hi - lo))  # room for the legend
+            handles = [self.lines[raw], self.lines[conv]]
+            ax.legend(handles=handles, loc="upper left", ncol=2, **legend_style())
+        bottom.set_xlim(t[0], t[-1])
+        bottom.set_xlabel("time from run start (s)" + (f"; {beats_note}" if beats_note else ""),
+                          fontsize=7)
         self.finish()

@@ -75,7 +75,7 @@ def dock_on(make_napari_viewer, study, tmp_path, no_dialogs, messages):
         viewer.window.add_dock_widget(dock, name="Preprocessing")
         for path in paths or (study.anat_t1w, study.bold, study.csf_probseg, study.brain_mask):
             viewer.open(path, plugin="napari-milna")
-        dock.out_field.set_path(tmp_path / "out")
+        dock.run_form.output.value = tmp_path / "out"
         return viewer, dock
 
     return make
@@ -96,6 +96,11 @@ def click_plot(qtbot, plot, t):
     qtbot.mouseClick(plot.canvas, Qt.MouseButton.LeftButton, pos=pos)
 
 
+def file_of(layer):
+    """The file a layer was read from."""
+    return source_of(layer).source.path
+
+
 def errors(messages):
     return [text for level, text in messages if level == "error"]
 
@@ -105,22 +110,22 @@ def errors(messages):
 
 def test_files_next_to_the_run_are_found(dock_on, study):
     viewer, dock = dock_on()
-    assert dock.run_combo.layer().name == nib.load(study.bold).get_filename().split("/")[-1][:-7]
-    assert dock.events_field.path() == study.events
-    assert dock.physio.physio_field.path() == study.physio
-    assert dock.physio.sidecar_field.path() == study.physio_json
-    assert dock.motion.file_field.path() == study.confounds
+    assert dock.run_form.run.value.name == nib.load(study.bold).get_filename().split("/")[-1][:-7]
+    assert dock.run_form.events.path() == study.events
+    assert dock.physio.form.physio.path() == study.physio
+    assert dock.physio.form.sidecar.path() == study.physio_json
+    assert dock.motion.form.file.path() == study.confounds
     assert dock.motion.motion_format() == "fmriprep"
-    assert dock.csf.csf_field.path() == study.csf_probseg
-    assert dock.mask_field.path() == study.brain_mask
+    assert file_of(dock.csf.form.csf.layer) == study.csf_probseg
+    assert file_of(dock.run_form.brain.layer) == study.brain_mask
     root = study.root
     assert default_output_dir(study.bold) == root / "derivatives" / "milna" / "sub-01" / "func"
     # the default slice is the one through the PAG: z = -9 mm on a grid starting at -72, 3 mm
     affine = nib.load(study.bold).affine
     k = int(round(np.linalg.solve(affine, [0.5, -31.0, -9.0, 1.0])[2]))
-    assert dock.physio.slice_spin.value() == k == 21
+    assert dock.physio.form.slice_index.value == k == 21
     timing = json.loads(study.bold_json.read_text())["SliceTiming"]
-    assert f"{timing[k]:.3f} s" in dock.physio.slice_label.text()
+    assert f"{timing[k]:.3f} s" in dock.physio.form.where.value
 
 
 # ----------------------------------------------------------------------------- motion
@@ -135,8 +140,8 @@ def fd_by_hand(rp: np.ndarray) -> np.ndarray:
 def test_fd_plot_and_scrubbing_from_the_spm_rp_file(dock_on, study, qtbot):
     viewer, dock = dock_on()
     panel = dock.motion
-    panel.file_field.set_path(study.spm_rp)
-    assert "SPM" in panel.format_combo.currentText()  # guessed from rp_*.txt
+    panel.form.file.value = study.spm_rp
+    assert "SPM" in panel.form.format.native.currentText()  # guessed from rp_*.txt
     panel.compute_button.click()
     wait_for(qtbot, panel)
     fd = fd_by_hand(np.loadtxt(study.spm_rp))
@@ -153,8 +158,8 @@ def test_fd_plot_and_scrubbing_from_the_spm_rp_file(dock_on, study, qtbot):
     assert lines["threshold 0.5 mm"].get_ydata()[0] == pytest.approx(0.5)
     assert list(lines["scrubbed (4)"].get_xdata()) == spikes
     # a stricter threshold and neighbours recompute at once (hand computation again)
-    panel.threshold_spin.setValue(1.35)
-    panel.after_spin.setValue(1)
+    panel.form.threshold.value = 1.35
+    panel.form.after.value = 1
     above = np.flatnonzero(fd > 1.35)
     expected = sorted(set(above) | {v + 1 for v in above if v + 1 < fd.size})
     assert np.flatnonzero(panel.result.scrub).tolist() == expected
@@ -167,9 +172,10 @@ def test_fd_plot_and_scrubbing_from_the_spm_rp_file(dock_on, study, qtbot):
 def test_cardiac_peaks_match_the_truth_and_can_be_corrected(dock_on, study, qtbot, tmp_path,
                                                              monkeypatch):
     viewer, dock = dock_on()
-    panel = dock.physio
+    physio = dock.physio
+    panel = physio.editor
     panel.detect_button.click()
-    wait_for(qtbot, panel)
+    wait_for(qtbot, physio)
     beats = np.asarray(study.truth["physio"]["beat_times"])
     found = panel.peaks.times
     # every planted beat is found on its sample; any other peak lies outside the planted span
@@ -225,9 +231,9 @@ def test_retroicor_tsv_and_partial_r2_layer_on_the_run_grid(dock_on, study, qtbo
     panel = dock.physio
     truth = study.truth["physio"]
     # sample the phases at the slice the truth lists them for (k = 0)
-    panel.slice_combo.setCurrentIndex(panel.slice_combo.findData("index"))
-    panel.slice_spin.setValue(truth["phase_reference_slice"])
-    assert "slice 0, 0.000 s" in panel.slice_label.text()
+    panel.form.slice_mode.value = "index"
+    panel.form.slice_index.value = truth["phase_reference_slice"]
+    assert "slice 0, 0.000 s" in panel.form.where.value
     panel.compute_button.click()
     wait_for(qtbot, panel)
     assert panel.result is not None, panel.status.text()
@@ -259,7 +265,7 @@ def test_retroicor_tsv_and_partial_r2_layer_on_the_run_grid(dock_on, study, qtbo
     layer = find_result(viewer, "retroicor_r2")
     src = source_of(layer)
     run_img = nib.load(study.bold)
-    assert src.grid.matches(source_of(viewer.layers[dock.run_combo.currentText()]).grid)
+    assert src.grid.matches(source_of(dock.session.run).grid)
     assert src.grid_source.path == study.bold
     assert layer.data.shape == run_img.shape[:3]
     for ijk in ([0, 0, 0], [30, 37, 21], [60, 74, 52]):
@@ -341,8 +347,8 @@ def test_csf_signal_mask_and_task_correlation_warning(dock_on, study, qtbot, tmp
     dseg = np.asarray(nib.load(study.regions_dseg).dataobj)
     acc = tmp_path / "acc_as_csf_mask.nii.gz"
     nib.save(nib.Nifti1Image((dseg == 7).astype(np.uint8), nib.load(study.bold).affine), acc)
-    panel.csf_field.set_path(acc)
-    panel.erosion_spin.setValue(0)
+    panel.form.csf.open(acc)
+    panel.form.erosion.value = 0
     panel.compute_button.click()
     wait_for(qtbot, panel)
     r_acc = np.corrcoef(run[dseg == 7].mean(axis=0), pain)[0, 1]
@@ -363,7 +369,7 @@ def test_glm_t_maps_with_df_and_the_pag_t_with_and_without_retroicor(dock_on, st
     dock.motion.compute_button.click()  # FD scrubbing from the fMRIPrep confounds
     wait_for(qtbot, dock.motion)
     panel = dock.glm
-    assert panel.smoothing_spin.value() == 5.0
+    assert panel.form.smoothing.value == 5.0
     panel.run_button.click()
     wait_for(qtbot, panel)
     assert panel.result is not None, panel.status.text()
@@ -447,24 +453,24 @@ def test_bad_inputs_give_one_notification_naming_the_file(dock_on, study, qtbot,
 
     # physio shorter than the run (60 s for a 360 s run)
     short = write_physio(tmp_path, "short", 60)
-    physio.physio_field.set_path(short)
+    physio.form.physio.value = short
     (err,) = press_and_wait(qtbot, physio, physio.compute_button, messages)
     assert err.startswith(str(short)) and "shorter than the run" in err
     # no heart beat to find (flat pulse trace)
     flat = write_physio(tmp_path, "flat", 400, cardiac=lambda t: np.zeros_like(t))
-    physio.physio_field.set_path(flat)
-    (err,) = press_and_wait(qtbot, physio, physio.detect_button, messages)
+    physio.form.physio.value = flat
+    (err,) = press_and_wait(qtbot, physio, physio.editor.detect_button, messages)
     assert err.startswith(str(flat)) and "flat cardiac trace" in err
     # sampling rate missing from the sidecar
     no_rate = write_physio(tmp_path, "norate", 400, meta={"SamplingFrequency": None})
-    physio.physio_field.set_path(no_rate)
-    (err,) = press_and_wait(qtbot, physio, physio.detect_button, messages)
+    physio.form.physio.value = no_rate
+    (err,) = press_and_wait(qtbot, physio, physio.editor.detect_button, messages)
     assert err.startswith(str(tmp_path / "norate_physio.json"))
     assert "has no SamplingFrequency" in err
     # a non-numeric cell in the physio table
     cell = write_physio(tmp_path, "cell", 400, bad_line=7)
-    physio.physio_field.set_path(cell)
-    (err,) = press_and_wait(qtbot, physio, physio.detect_button, messages)
+    physio.form.physio.value = cell
+    (err,) = press_and_wait(qtbot, physio, physio.editor.detect_button, messages)
     assert err == f"{cell}: line 7 holds a non-numeric cell 'x'."
     assert find_result(viewer, "retroicor_r2") is None
 
@@ -472,19 +478,19 @@ def test_bad_inputs_give_one_notification_naming_the_file(dock_on, study, qtbot,
     rp = np.loadtxt(study.spm_rp)
     five = tmp_path / "rp_five.txt"
     np.savetxt(five, rp[:, :5])
-    motion.file_field.set_path(five)
+    motion.form.file.value = five
     (err,) = press_and_wait(qtbot, motion, motion.compute_button, messages)
     assert err == f"{five}: line 1 has 5 columns where 6 are expected."
     confounds = pd.read_csv(study.confounds, sep="\t", dtype=str, keep_default_na=False)
     confounds.loc[1, "trans_x"] = "abc"
     bad_tsv = tmp_path / "sub-01_task-pain_desc-confounds_timeseries.tsv"
     confounds.to_csv(bad_tsv, sep="\t", index=False)
-    motion.file_field.set_path(bad_tsv)
+    motion.form.file.value = bad_tsv
     (err,) = press_and_wait(qtbot, motion, motion.compute_button, messages)
     assert err == f"{bad_tsv}: line 3 holds a non-numeric trans_x value 'abc'."
     short_rp = tmp_path / "rp_short.txt"
     np.savetxt(short_rp, rp[:100])
-    motion.file_field.set_path(short_rp)
+    motion.form.file.value = short_rp
     (err,) = press_and_wait(qtbot, motion, motion.compute_button, messages)
     assert err.startswith(str(short_rp)) and "100 rows" in err and "180 volumes" in err
     assert motion.result is None
@@ -492,9 +498,9 @@ def test_bad_inputs_give_one_notification_naming_the_file(dock_on, study, qtbot,
     # events outside the run (360 s): nothing is written
     events = tmp_path / "late_events.tsv"
     events.write_text("onset\tduration\ttrial_type\n0\t15\tpain\n355\t15\tpain\n")
-    dock.events_field.set_path(events)
-    glm.retroicor_check.setChecked(False)
-    glm.motion_check.setChecked(False)
+    dock.run_form.events.value = events
+    glm.form.physio.value = False
+    glm.form.motion.value = False
     (err,) = press_and_wait(qtbot, glm, glm.run_button, messages)
     assert err.startswith(f"{events}: line 3") and "outside the run" in err
     out = tmp_path / "out"
@@ -539,10 +545,10 @@ def test_seed_connectivity_z_map_of_a_seed_at_the_cursor(dock_on, qtbot, tmp_pat
                        ".nii.gz", data.astype(np.float32), affine, tr=2.0)
     brain = write_nifti(tmp_path / "brain_mask.nii.gz", np.ones(shape, np.uint8), affine)
     viewer, dock = dock_on(bold)
-    dock.mask_field.set_path(brain)
+    dock.run_form.brain.open(brain)
     panel = dock.connectivity
     panel.add_dock_run()
-    panel.confounds_check.setChecked(False)
+    panel.confounds.value = False
     for i in range(panel.seeds.count()):
         panel.seeds.item(i).setCheckState(Qt.CheckState.Unchecked)
     seed_mm = nib.affines.apply_affine(affine, seed_ijk)
@@ -579,7 +585,7 @@ def test_plugin_dock_by_name_and_closing_while_a_job_runs(make_napari_viewer, st
     widget, dock = viewer.window.add_plugin_dock_widget("napari-milna", "Preprocessing")
     assert isinstance(dock, PreprocessingDock)
     viewer.open(study.bold, plugin="napari-milna")
-    assert dock.run_combo.currentText() == viewer.layers[-1].name
+    assert dock.run_form.run.widget.native.currentText() == viewer.layers[-1].name
     assert dock.physio.compute()
     finished = []
     dock.physio.runner.worker.finished.connect(lambda: finished.append(True))
