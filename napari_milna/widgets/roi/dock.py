@@ -143,7 +143,7 @@ class RoiWorkbench(ScrollingDock):
         layout.addStretch(1)
         self.status.setContentsMargins(6, 2, 6, 4)
         self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.status.setMaximumHeight(2 * self.status.fontMetrics().lineSpacing() + 6)
+        self.status.setFixedHeight(2 * self.status.fontMetrics().lineSpacing() + 12)
         self.set_body(body, footer=self.status)
 
         bind(self.reference, lambda: session.reference_layer, session.set_reference,

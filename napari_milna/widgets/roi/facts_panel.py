@@ -36,9 +36,9 @@ from .session import RoiSession
 
 COLUMNS = (
     "ROI",
-    "voxels",
+    "vox",
     "mm³",
-    "centroid mm",
+    "centroid",
     "CSF",
     "brain",
     "cover",
@@ -51,7 +51,7 @@ COLUMN_TIPS = (
     "ROI name (double-click to rename); a click moves the cursor to its centroid",
     "Number of voxels on the reference grid",
     "Volume: voxels x voxel volume",
-    "Centroid x, y, z: mean world position of the voxel centres (mm)",
+    "Centroid x, y, z in world mm: mean position of the voxel centres",
     "Mean CSF probability over the ROI",
     "Fraction of ROI voxels inside the brain mask",
     "Fraction of ROI voxels inside the coverage (analysis) mask",

@@ -34,7 +34,7 @@ FILLED_OPACITY = 0.75
 MAX_SEGMENTS = 20000
 #: ROI layer events after which its outline is redrawn.
 _EVENTS = ("data", "set_data", "paint", "labels_update", "colormap", "visible",
-           "affine", "scale", "translate", "name")
+           "affine", "scale", "translate", "units", "name")
 
 
 def _runs(flags: np.ndarray):
@@ -275,7 +275,7 @@ class RoiOutlines(QObject):
                 vectors, name=f"{layer.name} outline", edge_width=self.line_width(matrix),
                 length=1.0,
                 vector_style="line", edge_color=colours if len(colours) else "white",
-                affine=matrix, opacity=1.0,
+                affine=matrix, opacity=1.0, units=layer.units,
             )
             self.companions[key] = outline
             add_quietly(self.viewer, outline)
@@ -283,6 +283,7 @@ class RoiOutlines(QObject):
             self.viewer.layers.move(index_of(outline), index_of(layer) + 1)
         else:
             outline.affine = matrix
+            outline.units = layer.units
             outline.edge_width = self.line_width(matrix)
             outline.data = vectors
             if len(colours):
