@@ -2,7 +2,8 @@ r"""Screenshot of the SVC tab of the milna panel on the sample study, sagittal a
 
 The sample opens its SPM second-level folder (df 14 and FWHM 6 mm from SPM.mat, mask.nii
 as the analysis mask); the PAG is seeded on the group T map's grid (Satpute et al. 2013
-hollow cylinder) and chosen as the session's ROI, as the ROIs tab does; the SVC tab shows
+hollow cylinder, painted into napari's "New labels" on the map) and chosen as the
+session's ROI, as the ROIs tab does; the SVC tab shows
 SPM's set / cluster / peak table, and the paired sign-flip test with TFCE (drug pain -
 placebo pain effect maps of the 15 crossover subjects, all 2^15 flips) runs through the
 panel's job runner.
@@ -19,19 +20,17 @@ import argparse
 import time
 
 import imageio.v3 as iio
-import napari
 import numpy as np
-from _screenshot import settle  # docs/ is on sys.path when run as a script
+from _screenshot import sample_in_panel, settle  # docs/ is on sys.path as a script
 from napari_milna.sample_data import ensure_sample_study
 from qtpy.QtWidgets import QScrollArea
 
 from napari_milna._napari.compat import camera
-from napari_milna._napari.layers import find_result_layer, source_of
-from napari_milna._napari.roi_layers import add_roi_layer
+from napari_milna._napari.layers import find_result_layer
+from napari_milna._napari.roi_layers import set_roi_names
 from napari_milna._napari.session import StudySession
 from napari_milna._napari.viewer_state import ViewerState
 from napari_milna.core.roi.seeds import seed_roi
-from napari_milna.widgets.panel.panel import open_panel
 from napari_milna.widgets.roi import dialogs as roi_dialogs
 
 
@@ -44,19 +43,17 @@ def main() -> None:
                         help="also a screenshot with the permutation section open")
     args = parser.parse_args()
     study = ensure_sample_study()
-    viewer = napari.Viewer(show=True)
-    viewer.window.resize(1600, 1000)
-    viewer.open_sample("napari-milna", "sample_study")
+    viewer, panel = sample_in_panel()
     session = StudySession.of(viewer)
     tmap = session.stat_map
-    src = source_of(tmap)
     seed = seed_roi("PAG", study.group_tmap)
-    roi = add_roi_layer(viewer, src.grid, src.source, tmap.name,
-                        labels=seed.mask.astype(np.uint8), names={1: "PAG"}, name="PAG ROI")
+    # napari's "New labels" on the T map (adopted onto its grid), the PAG seed painted in
+    roi = viewer.add_labels(seed.mask.astype(np.uint8), name="PAG ROI", scale=tmap.scale,
+                            translate=tmap.translate, affine=tmap.affine, units=tmap.units)
+    set_roi_names(roi, {1: "PAG"})
     roi.opacity = 0.3  # faint: the T colours and the survivors show through the PAG
     session.set_roi(roi, 1)
-    panel = open_panel(viewer, tab="SVC")
-    dock = panel.tab("SVC")
+    dock = panel.show_tab("SVC")
     dock.recompute()
     firstlevel = study.crossover_table.parent
     perm = dock.permutation

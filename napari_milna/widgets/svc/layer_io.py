@@ -350,6 +350,7 @@ def show_result_layer(
     layer = Image(
         data, name=name, colormap=colormap, contrast_limits=limits, blending=blending,
         opacity=opacity, interpolation2d="nearest", metadata={METADATA_KEY: src},
+        units=("mm", "mm", "mm"),  # as every placed layer: no "inconsistent units" warning
     )
     add_quietly(viewer, layer)  # painting an ROI must not stop
     if top:
