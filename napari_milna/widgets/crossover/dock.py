@@ -46,6 +46,7 @@ from ...core.crossover.analysis import (
 from ...core.errors import MilnaInputError
 from ..panel.dock_layout import ScrollingDock, add_sections
 from ..panel.jobs import JobRunner
+from ..panel.session_picker import SessionPicker
 from ..panel.status import StatusLabel, escape, notify
 from .compute import Analysis, LayerRois, analyse, session_folder, update_rois
 from .form import BIDS, TABLE, MapForm, StudyForm
@@ -107,8 +108,12 @@ class CrossoverDock(ScrollingDock):
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
-        self.study_form = StudyForm(self._roi_layer_choices)
-        self.study_form.roi_layer.value = self._session_roi_layer()
+        self.roi_picker = SessionPicker(
+            self.session, "roi_layer", "ROI layer",
+            tooltip="The study session's ROI layer: every label in it is tested (shared with "
+            "the ROIs, SVC and QC tabs)")
+        self._roi_layer_seen = self.session.roi_layer
+        self.study_form = StudyForm(self.roi_picker.widget)
         self.progress = QProgressBar()
         self.progress.setMaximumHeight(16)
         self.status = StatusLabel("No study loaded: choose a study table or BIDS folder.")
@@ -160,7 +165,6 @@ class CrossoverDock(ScrollingDock):
         form.study.changed.connect(self._on_study)
         for widget in (form.contrast, form.condition, form.control, form.period, form.resample):
             widget.changed.connect(self._on_options)
-        form.roi_layer.changed.connect(self._on_roi_layer_picked)
         form.roi_files.changed.connect(self._on_roi_choice)
         form.compute.changed.connect(self.recompute)
         mform.view.changed.connect(self._on_view)
@@ -171,17 +175,14 @@ class CrossoverDock(ScrollingDock):
         self.roi_table.roi_selected.connect(self.select_roi)
         self.subject_table.subject_clicked.connect(self.load_subject)
         self.runner.finished.connect(self._on_job_finished)
-        session = self.session
-        handlers = ((session.roi_changed, self._on_session_roi),
-                    (session.layers_changed, self._refresh_roi_layers))
-        for signal, handler in handlers:
-            signal.connect(handler)
-        runner = self.runner
+        session, runner, picker = self.session, self.runner, self.roi_picker
+        handler = self._on_session_roi
+        session.roi_changed.connect(handler)
 
         def gone(*args) -> None:
             runner.close()
-            for signal, handler in handlers:
-                signal.disconnect(handler)
+            picker.disconnect()
+            session.roi_changed.disconnect(handler)
 
         self.destroyed.connect(gone)
 
@@ -228,35 +229,12 @@ class CrossoverDock(ScrollingDock):
         return find_result_layer(self.viewer, FEATURE, SUBJECT)
 
     # ------------------------------------------------------------------ session ROI
-    def _roi_layer_choices(self, widget=None) -> list:
-        return [(lay.name, lay) for lay in self.session.roi_layers()]
-
-    def _session_roi_layer(self):
-        layer = self.session.roi_layer
-        return layer if layer in self.session.roi_layers() else None
-
-    def _refresh_roi_layers(self) -> None:
-        combo = self.study_form.roi_layer
-        with combo.changed.blocked():
-            combo.reset_choices()
-            combo.value = self._session_roi_layer()
-
-    def _on_roi_layer_picked(self, layer) -> None:
-        """The user chose an ROI layer here: it becomes the session's."""
-        self._syncing = True
-        try:
-            self.session.set_roi(layer)
-        finally:
-            self._syncing = False
-        self._on_roi_choice()
-
     def _on_session_roi(self, layer, label: int) -> None:
-        """The session's ROI changed (here or in another tab)."""
+        """The session's ROI changed (in the picker here or in another tab)."""
         if self._syncing:
             return
-        combo = self.study_form.roi_layer
-        if combo.value is not layer:
-            self._refresh_roi_layers()
+        if layer is not self._roi_layer_seen:
+            self._roi_layer_seen = layer
             self._on_roi_choice()
             return
         name = self._name_of_label(label)
@@ -265,7 +243,7 @@ class CrossoverDock(ScrollingDock):
 
     def _name_of_label(self, label: int) -> str | None:
         analysis = self.analysis
-        layer = self.study_form.roi_layer.value
+        layer = self.session.roi_layer
         rois = analysis.choices.layer_rois if analysis is not None else None
         if rois is None or layer is None or rois.layer_name != layer.name:
             return None
@@ -278,7 +256,7 @@ class CrossoverDock(ScrollingDock):
             self._request(ROIS)
 
     def _show_roi_choice(self) -> None:
-        layer = self.study_form.roi_layer.value
+        layer = self.session.roi_layer
         parts = []
         if layer is not None:
             names = LayerRois.of(layer).roi_names()
@@ -357,7 +335,7 @@ class CrossoverDock(ScrollingDock):
             self._start(kind)
 
     def _start(self, kind: str) -> None:
-        layer = self.study_form.roi_layer.value
+        layer = self.session.roi_layer
         try:
             choices = self.study_form.choices(layer)
         except MilnaInputError as exc:
@@ -501,7 +479,7 @@ class CrossoverDock(ScrollingDock):
         self.current_roi = name
         self.plot.show_roi(stats, self._ylabel(), self.current_subject)
         label = self.analysis.layer_labels.get(name)
-        layer = self.study_form.roi_layer.value
+        layer = self.session.roi_layer
         if label is not None and layer is not None and self._name_of_label(label) == name:
             self._syncing = True
             try:

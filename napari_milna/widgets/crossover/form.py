@@ -68,13 +68,14 @@ class StudyForm(Container):
         condition pickers offer the conditions of the last study read.
     period, resample : CheckBox
     roi_layer : ComboBox
-        The study session's ROI layer (bound both ways by the dock).
+        The study session's ROI layer (a
+        :class:`~napari_milna.widgets.panel.session_picker.SessionPicker`, both ways).
     roi_files : FileEdit
         ROI masks or dseg images added to the layer's ROIs.
     compute, cancel : PushButton
     """
 
-    def __init__(self, roi_layers):
+    def __init__(self, roi_layer: ComboBox):
         self.source = ComboBox(choices=[("table", TABLE), ("BIDS folder", BIDS)], value=TABLE,
                                tooltip="A study table (subject, treatment, condition, path, "
                                "optional period) or a BIDS-derivatives folder (sub-, "
@@ -99,11 +100,7 @@ class StudyForm(Container):
                                  tooltip="Resample maps on another grid onto the first map's "
                                  "grid (trilinear); without it a grid mismatch is an error "
                                  "(--resample)")
-        self.roi_layer = ComboBox(label="ROI layer", choices=roi_layers, nullable=True,
-                                  tooltip="The study session's ROI layer: every label in it "
-                                  "is tested (shared with the ROIs and SVC tabs)")
-        self.roi_layer.null_string = "(none)"
-        self.roi_layer.reset_choices()
+        self.roi_layer = roi_layer
         self.roi_files = FileEdit(label="ROI files", mode="rm", filter=NIFTI_FILTER,
                                   nullable=True,
                                   tooltip="ROI masks or dseg label images (names from the "
