@@ -21,6 +21,10 @@ from .nifti import NiftiSource, nifti_stem
 MAX_LABELS = 64
 #: File-name words that make an integer volume with more values a label image (atlases).
 LABEL_WORDS = ("atlas", "label", "dseg", "parc", "aseg", "roi", "mask")
+#: Name of an atlas: ``atlas`` / ``prob`` / ``maxprob`` / ``probseg`` as a word
+#: (``HarvardOxford-sub-prob-1mm``, ``CIT168toMNI152_prob_atlas_bilat_1mm``,
+#: ``atlas_harvard_oxford``, a BIDS ``atlas-`` entity or ``_probseg``), not ``probe``.
+ATLAS_NAME = re.compile(r"(^|[^a-z0-9])(atlas|atlases|prob|maxprob|probatlas|probseg)([^a-z]|$)")
 
 
 class ImageKind(str, Enum):
@@ -32,6 +36,7 @@ class ImageKind(str, Enum):
     BETA = "beta"
     MASK = "mask"
     LABELS = "labels"
+    ATLAS = "atlas"
     CSF = "csf_probability"
     PROBABILITY = "probability"
     VARIANCE = "variance"
@@ -170,6 +175,12 @@ def _by_name(stem: str) -> ImageInfo | None:
     return None
 
 
+def is_atlas_name(stem: str) -> bool:
+    """True when a file name says atlas (:data:`ATLAS_NAME`) and is not a BOLD run."""
+    s = stem.lower()
+    return bool(ATLAS_NAME.search(s)) and not s.endswith("_bold")
+
+
 def classify_values(data: np.ndarray, max_labels: int = MAX_LABELS) -> ImageKind | None:
     """MASK for 0/1 volumes, LABELS for at most ``max_labels`` integer values, else None."""
     if data.dtype.kind == "f":
@@ -208,6 +219,9 @@ def classify(source: NiftiSource, data: np.ndarray | None = None) -> ImageInfo:
     info = _by_name(stem)
     spm_type, spm_df = parse_spm_description(source.description)
     if source.is_run:
+        if is_atlas_name(stem) and (info is None or info.kind != ImageKind.RUN):
+            return ImageInfo(ImageKind.ATLAS, None, None, info.source if info else "name",
+                             f"probabilistic atlas ({source.n_volumes} labels)")
         if info is None or info.kind != ImageKind.RUN:
             info = ImageInfo(ImageKind.RUN, None, None, info.source if info else "", "4D run")
         return info
@@ -235,6 +249,8 @@ def classify(source: NiftiSource, data: np.ndarray | None = None) -> ImageInfo:
     values_kind = classify_values(
         data if data is not None else source.volume(), 4096 if named_labels else MAX_LABELS
     )
+    if values_kind == ImageKind.LABELS and is_atlas_name(stem):
+        return ImageInfo(ImageKind.ATLAS, None, None, "name", "label atlas")
     if values_kind is not None:
         label = "binary mask" if values_kind == ImageKind.MASK else "label image"
         return ImageInfo(values_kind, None, None, "values", label)

@@ -517,10 +517,10 @@ class LazyRun:
             data = np.asarray(self._proxy[..., start:stop])
         return data.reshape(self.shape[1:] + (stop - start,))
 
-    def iter_chunks(self, step: int):
+    def iter_chunks(self, step: int, dtype=np.float64):
         """Walk the run once, front to back, ``step`` volumes at a time.
 
-        Yields ``(start, stop, block)`` with ``block`` the float64 values (scaling
+        Yields ``(start, stop, block)`` with ``block`` the values as ``dtype`` (scaling
         applied) of volumes ``start:stop`` as an ``(i, j, k, n)`` array. Nothing is
         cached. A single-file ``.nii.gz`` is read through one sequential gzip stream
         with large reads (1.5-2x faster for a whole pass than the random-access
@@ -531,6 +531,8 @@ class LazyRun:
         ----------
         step : int
             Volumes per chunk.
+        dtype : numpy float dtype
+            Of the blocks (default float64; float32 halves the memory of a pass).
         """
         n = self.shape[0]
         step = max(1, int(step))
@@ -538,22 +540,22 @@ class LazyRun:
         if stream is None:
             for start in range(0, n, step):
                 stop = min(n, start + step)
-                yield start, stop, np.asarray(self.chunk(start, stop), dtype=np.float64)
+                yield start, stop, np.asarray(self.chunk(start, stop), dtype=dtype)
             return
-        fh, dtype, slope, inter = stream
+        fh, stored, slope, inter = stream
         vol_shape = self.shape[1:]
         vol_items = int(np.prod(vol_shape))
         try:
             for start in range(0, n, step):
                 stop = min(n, start + step)
-                nbytes = vol_items * (stop - start) * dtype.itemsize
+                nbytes = vol_items * (stop - start) * stored.itemsize
                 raw = fh.read(nbytes)
                 if len(raw) != nbytes:
                     raise input_error(
                         self.source.path,
                         f"is truncated: volumes {start}-{stop - 1} are incomplete",
                     )
-                block = np.frombuffer(raw, dtype=dtype).astype(np.float64)
+                block = np.frombuffer(raw, dtype=stored).astype(dtype)
                 del raw
                 if slope != 1.0 or inter != 0.0:
                     block *= slope
