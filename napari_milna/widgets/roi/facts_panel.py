@@ -29,9 +29,10 @@ from qtpy.QtWidgets import (
 from ..._napari.roi_layers import roi_colour, roi_grid, roi_state
 from ...core.errors import MilnaInputError
 from ...core.roi.facts import RoiFacts, roi_facts_table, write_facts_csv
+from ..panel.session_picker import SessionPicker
 from ..panel.status import StatusLabel
 from . import dialogs as roi_dialogs
-from .forms import LayerPicker, bind, compact, form, row
+from .forms import compact, form, row
 from .session import RoiSession
 
 COLUMNS = (
@@ -86,11 +87,6 @@ def _swatch(rgba) -> QIcon:
     return QIcon(pixmap)
 
 
-def _offered(layers: list, current) -> list:
-    """``layers``, with ``current`` added when it is not among them."""
-    return layers + [current] if current is not None and current not in layers else layers
-
-
 class RoiFactsPanel(QWidget):
     """Facts table of every ROI of the ROI layer shown, with the study's maps and CSV export.
 
@@ -101,34 +97,24 @@ class RoiFactsPanel(QWidget):
     def __init__(self, session: RoiSession, parent=None):
         super().__init__(parent)
         self.session = session
-        viewer, study = session.viewer, session.study
+        study = session.study
 
-        def picker(label, candidates, get, put, tip):
-            choice = LayerPicker(viewer, lambda: _offered(candidates(), get()), nullable=True,
-                                 label=label, tooltip=tip)
-            compact(choice, 8)
-            bind(choice, get, put, study.stat_map_changed, study.mask_changed,
-                 study.layers_changed)
+        def picker(role, tip):
+            choice = SessionPicker(study, role, tooltip=tip, min_chars=8)
+            compact(choice.widget, 8)
             return choice
 
         self.stat = picker(
-            "Statistic", study.stat_maps, lambda: study.stat_map, study.set_stat_map,
+            "stat_map",
             "The study's statistical map: mean and peak per ROI, threshold and grow tools, "
             "and the map the SVC tab tests",
         )
         self.csf = picker(
-            "CSF map", lambda: study.mask_candidates("csf"), lambda: study.masks["csf"],
-            lambda layer: study.set_mask("csf", layer),
-            "The study's CSF probability map: mean CSF per ROI, CSF exclusion",
+            "csf", "The study's CSF probability map: mean CSF per ROI, CSF exclusion"
         )
-        self.brain = picker(
-            "Brain mask", lambda: study.mask_candidates("brain"), lambda: study.masks["brain"],
-            lambda layer: study.set_mask("brain", layer),
-            "The study's brain mask: fraction of each ROI inside it",
-        )
+        self.brain = picker("brain", "The study's brain mask: fraction of each ROI inside it")
         self.coverage = picker(
-            "Analysis", lambda: study.mask_candidates("analysis"),
-            lambda: study.masks["analysis"], lambda layer: study.set_mask("analysis", layer),
+            "analysis",
             "The study's analysis (coverage) mask, e.g. SPM's mask.nii: fraction of each ROI "
             "inside it",
         )
@@ -151,8 +137,8 @@ class RoiFactsPanel(QWidget):
             text="Delete ROI", tooltip="Erase the selected ROI's voxels and its name (undoable)"
         )
         self.maps = form(
-            row(self.stat, Label(value="CSF"), self.csf, label="Statistic"),
-            row(self.brain, Label(value="Analysis"), self.coverage, label="Brain"),
+            row(self.stat.widget, Label(value="CSF"), self.csf.widget, label="Statistic"),
+            row(self.brain.widget, Label(value="Analysis"), self.coverage.widget, label="Brain"),
         )
         buttons = row(self.delete_button, self.export_button)
         layout = QVBoxLayout(self)
@@ -166,8 +152,6 @@ class RoiFactsPanel(QWidget):
         self.refresh_count = 0
         self.last_refresh_ms = 0.0
         self._filling = False
-        for choice in (self.stat, self.csf, self.brain, self.coverage):
-            choice.changed.connect(self.refresh)
         for signal in (study.stat_map_changed, study.mask_changed):
             signal.connect(self.refresh)
         self.destroyed.connect(

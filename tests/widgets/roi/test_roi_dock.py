@@ -194,7 +194,7 @@ def test_refine_tools_act_on_the_selected_roi_only(workbench, ras_study):
 
     # keep >= 3 of the stat map, then an impossible threshold is refused
     before = pag()
-    dock.facts.stat.value = stat_layer  # the study's statistical map
+    dock.facts.stat.widget.value = stat_layer  # the study's statistical map
     refine.threshold.value = 3.0
     refine.above_button.native.click()
     check(before & (stat >= 3.0))
@@ -205,7 +205,8 @@ def test_refine_tools_act_on_the_selected_roi_only(workbench, ras_study):
     assert "would leave PAG empty" in s.messages[-1]
 
     # exclude CSF above 0.5 (same grid)
-    dock.facts.csf.value = viewer.layers["sub-01_space-MNI152NLin2009cSym_label-CSF_probseg"]
+    csf_layer = viewer.layers["sub-01_space-MNI152NLin2009cSym_label-CSF_probseg"]
+    dock.facts.csf.widget.value = csf_layer
     refine.csf_level.value = 0.5
     before = pag()
     refine.csf_button.native.click()
@@ -213,7 +214,7 @@ def test_refine_tools_act_on_the_selected_roi_only(workbench, ras_study):
 
     # exclude CSF from a 2 mm map: resampled explicitly (trilinear), and said so
     before = pag()
-    dock.facts.csf.value = viewer.layers[source_of_name(viewer, "res-2_label-CSF")]
+    dock.facts.csf.widget.value = viewer.layers[source_of_name(viewer, "res-2_label-CSF")]
     refine.csf_level.value = 0.6
     refine.csf_button.native.click()
     img2 = nib.load(str(ras_study["csf_2mm"]))
@@ -226,7 +227,7 @@ def test_refine_tools_act_on_the_selected_roi_only(workbench, ras_study):
 
     # restrict to the brain mask (left hemisphere and midline only)
     before = pag()
-    dock.facts.brain.value = viewer.layers[source_of_name(viewer, "desc-brain_mask")]
+    dock.facts.brain.widget.value = viewer.layers[source_of_name(viewer, "desc-brain_mask")]
     refine.restrict_role.value = "brain"
     refine.restrict_button.native.click()
     check(before & (brain > 0))
@@ -254,7 +255,7 @@ def test_refine_tools_act_on_the_selected_roi_only(workbench, ras_study):
     # grow from the cursor voxel: 6-connected, stat in [3, inf), within 7.5 mm
     seed_ijk = np.array([20, 20, 20])
     ViewerState.of(viewer).go_to_world(world_of(RAS_AFFINE, seed_ijk))
-    dock.facts.stat.value = stat_layer
+    dock.facts.stat.widget.value = stat_layer
     refine.grow_min.value = 3.0
     refine.grow_max.value = 1000.0
     refine.grow_connectivity.value = 6
@@ -298,10 +299,10 @@ def test_facts_table_matches_numpy_and_exports_csv(workbench, ras_study, tmp_pat
     seed(dock, "PAG")
     seed(dock, "RVM")
     facts = dock.facts
-    assert facts.stat.value.name == RAS_NAME.split(".")[0]
-    assert "CSF" in facts.csf.value.name
-    assert "brain_mask" in facts.brain.value.name
-    assert facts.coverage.value.name == "mask"
+    assert facts.stat.widget.value.name == RAS_NAME.split(".")[0]
+    assert "CSF" in facts.csf.widget.value.name
+    assert "brain_mask" in facts.brain.widget.value.name
+    assert facts.coverage.widget.value.name == "mask"
     labels = roi_data(dock.session.roi_layer)
     maps = {k: load(ras_study[k]).astype(float) for k in ("stat", "csf", "brain", "coverage")}
     for label, name in ((1, "PAG"), (2, "RVM")):

@@ -107,7 +107,7 @@ def test_a_choice_made_in_another_tab_shows_in_the_rois_tab(workbench, ras_study
     # another tab chooses the 2 mm CSF map: the picker and the CSF column follow
     csf_2mm = next(lay for lay in viewer.layers if "res-2_label-CSF" in lay.name)
     study.set_mask("csf", csf_2mm)
-    assert facts.csf.value is csf_2mm
+    assert facts.csf.widget.value is csf_2mm
     img = ras_study["csf_2mm"]
     import nibabel as nib
 
@@ -117,14 +117,14 @@ def test_a_choice_made_in_another_tab_shows_in_the_rois_tab(workbench, ras_study
     values = ndimage.map_coordinates(np.asarray(image.dataobj, float), on_2mm.T, order=1)
     assert float(cell(facts, "PAG", "CSF")) == pytest.approx(values.mean(), abs=0.005)
     # choices in the tab go to the session
-    facts.brain.value = None
+    facts.brain.widget.value = None
     assert study.masks["brain"] is None and cell(facts, "PAG", "brain") == "-"
     brain = next(lay for lay in viewer.layers if "desc-brain_mask" in lay.name)
-    facts.coverage.value = brain
+    facts.coverage.widget.value = brain
     assert study.masks["analysis"] is brain
     inside = load(ras_study["brain"])[after == pag] > 0
     assert float(cell(facts, "PAG", "cover")) == pytest.approx(inside.mean(), abs=0.005)
-    facts.stat.value = None
+    facts.stat.widget.value = None
     assert study.stat_map is None and cell(facts, "PAG", "mean") == "-"
 
 
@@ -137,7 +137,7 @@ def test_the_reference_follows_the_sessions_map_until_the_user_picks_one(
     assert study.stat_map is ras and dock.reference.value is ras
     # another tab chooses the SPM map: no ROI is drawn yet, so the reference follows
     study.set_stat_map(spm)
-    assert dock.reference.value is spm and dock.facts.stat.value is spm
+    assert dock.reference.value is spm and dock.facts.stat.widget.value is spm
     assert "61x73x61" in dock.grid_label.value  # the SPM grid's shape (the fixture's)
     # the user picks the RAS map as reference; the session keeps its map
     dock.reference.value = ras
