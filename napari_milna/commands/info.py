@@ -13,14 +13,16 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> dict:
-    """Open the file (4D runs are not read) and describe it."""
+    """Open the file (4D runs and atlases are not read) and describe it."""
+    from ..core.atlas import atlas_facts
     from ..core.io.kinds import classify
     from ..core.io.nifti import load_volume
 
     source = load_volume(args.file, allow_run=True)
     info = classify(source)
     grid = source.grid
-    return {
+    atlas = atlas_facts(source, info)
+    out = {
         "file": str(source.path),
         "shape": list(source.shape),
         "zooms": [float(z) for z in grid.zooms],
@@ -36,3 +38,6 @@ def run(args) -> dict:
         "df": list(info.df) if isinstance(info.df, tuple) else info.df,
         "description": source.description,
     }
+    if atlas is not None:  # a 4D probabilistic atlas is no run: no TR, one volume per label
+        out.update(kind="atlas", tr=None, atlas=atlas)
+    return out

@@ -7,7 +7,9 @@ voxels that have data). When STAT lies in an SPM, FEAT, randomise or BIDS analys
 SPM's RPV image come from the folder unless an option gives them; a FEAT T map with voxelwise
 df (stats/tdof_tN) is converted to z voxel by voxel as FSL does. The JSON adds SPM's set- and
 cluster-level results (set_level, and k, k_resels, p_fwe, p_uncorrected, q_fdr and peak per
-cluster) at the cluster-forming height --height-p and extent --extent.
+cluster) at the cluster-forming height --height-p and extent --extent. With --atlas (a
+label or 4D probabilistic atlas file, or a built-in name such as harvard-oxford-subcortical)
+every peak and cluster gains atlas_label (and atlas_probability), and the CSV a column.
 """
 
 from __future__ import annotations
@@ -70,6 +72,12 @@ def add_parser(subparsers) -> None:
                    help="maxima per cluster in the results table (SPM: 3)")
     p.add_argument("--table-distance", type=float, default=8.0, metavar="MM",
                    help="their minimum distance (SPM: 8 mm)")
+    p.add_argument("--atlas", metavar="FILE",
+                   help="atlas for a label per peak: a label image or 4D probabilistic atlas "
+                   "(lookup table beside it: FSL XML, FreeSurfer LUT, dseg.tsv), or a built-in "
+                   "name (harvard-oxford-subcortical, harvard-oxford-cortical, harvard-oxford)")
+    p.add_argument("--atlas-lut", metavar="FILE",
+                   help="the atlas's lookup table when it does not sit beside the atlas")
     p.add_argument("--csv", metavar="OUT",
                    help="also write the table of peaks and clusters as CSV (the SVC tab's "
                    "export)")
@@ -106,6 +114,7 @@ def run(args: argparse.Namespace) -> dict:
 
         check_writable(Path(args.csv), args.overwrite)  # before the work, not after it
     folder, stat = _stat_map(args)
+    atlas = _atlas(args, stat)  # before the work, so that a bad atlas costs nothing
     grid = stat.grid
     stat_path = str(folder.path) if folder is not None else args.stat
     owner = f"the statistic map {stat_path}"
@@ -146,12 +155,41 @@ def run(args: argparse.Namespace) -> dict:
             out["df_min"] = folder.converted["df_min"]
             out["df_max"] = folder.converted["df_max"]
             out["converted_from"] = "T"
-    if args.csv:
-        from ..core.svc.export import write_csv
+    if atlas is not None:
+        from ..core.atlas import label_summary
 
+        label_summary(out, atlas)
+    if args.csv:
         inputs = {"stat_map": stat_path, "roi": _roi_text(args.roi, args.label)}
-        out["csv"] = str(write_csv(result.to_dict(), args.csv, inputs, overwrite=args.overwrite))
+        out["csv"] = str(_write_csv(result, args, inputs, atlas))
     return out
+
+
+def _atlas(args, stat):
+    """The atlas of --atlas (a file or a built-in name), in the map's space, or None."""
+    if not args.atlas:
+        if args.atlas_lut:
+            raise input_error(None, "--atlas-lut needs --atlas")
+        return None
+    from ..core.atlas import check_same_space, resolve_atlas
+
+    atlas = resolve_atlas(args.atlas, args.atlas_lut)
+    check_same_space(atlas, stat.source)
+    return atlas
+
+
+def _write_csv(result, args, inputs, atlas):
+    """The SVC tab's CSV; with an atlas, its labels after the coordinates."""
+    from ..core.svc.export import CSV_FLOAT_FORMAT, write_csv
+
+    if atlas is None:
+        return write_csv(result.to_dict(), args.csv, inputs, overwrite=args.overwrite)
+    from ..core.atlas import label_frame
+    from ..core.io.tables import write_table
+
+    return write_table(label_frame(result.to_frame(inputs), atlas), args.csv,
+                       overwrite=args.overwrite, sep=",", float_format=CSV_FLOAT_FORMAT,
+                       na_rep="", nonfinite=True)
 
 
 def _roi_text(roi: str, label: int | None) -> str:

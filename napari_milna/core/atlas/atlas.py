@@ -328,6 +328,62 @@ def open_atlas(path, lut=None, *, name: str | None = None, space: str | None = N
                         space)
 
 
+def is_atlas(source: NiftiSource, info=None) -> bool:
+    """True for an atlas image.
+
+    Its name says so (kind ATLAS), or it is a 4D image, not a BOLD run, with a lookup
+    table beside it (:func:`~napari_milna.core.atlas.lut.find_lut`).
+    """
+    from ..io.kinds import ImageKind, classify
+
+    info = info or classify(source)
+    if info.kind == ImageKind.ATLAS:
+        return True
+    return (source.is_run and not source.name.lower().endswith("_bold")
+            and find_lut(source.path) is not None)
+
+
+def atlas_facts(source: NiftiSource, info=None) -> dict | None:
+    """What ``milna info`` says of an atlas image from its header (no 4D voxels read).
+
+    Returns
+    -------
+    dict or None
+        ``type`` ("labels" / "probabilistic"), ``n_labels`` (volumes, or label values
+        present), ``lut`` (the table beside it, or None), ``space`` (None when unknown);
+        None when the image is no atlas.
+    """
+    from ..errors import MilnaInputError
+
+    if not is_atlas(source, info):
+        return None
+    lut = find_lut(source.path) if Path(source.path).is_file() else None
+    if source.is_run:
+        kind, n = "probabilistic", source.n_volumes
+    else:
+        data = source.volume()
+        kind, n = "labels", int(np.unique(data[np.isfinite(data) & (data > 0)]).size)
+    try:
+        space = atlas_space(source)
+    except MilnaInputError:
+        space = None
+    return {"type": kind, "n_labels": n, "lut": str(lut) if lut else None, "space": space}
+
+
+def check_same_space(atlas: Atlas, source: NiftiSource) -> None:
+    """Refuse an atlas in Talairach space for an MNI image and the other way round.
+
+    Raises
+    ------
+    MilnaInputError
+    """
+    spaces = {3: "Talairach", 4: "MNI152"}
+    image_space = spaces.get(source.sform_code) or spaces.get(source.qform_code)
+    if image_space and atlas.space in spaces.values() and atlas.space != image_space:
+        raise input_error(atlas.path, f"is in {atlas.space} space but {source.path} is in "
+                          f"{image_space} space; use an atlas in the map's space")
+
+
 def atlas_from_nilearn(atlas, *, name: str | None = None) -> Atlas:
     """An :class:`Atlas` of a nilearn atlas object (``nilearn.datasets.fetch_atlas_*``).
 
@@ -357,5 +413,5 @@ def atlas_from_nilearn(atlas, *, name: str | None = None) -> Atlas:
     return _atlas_of(source, table, name, atlas_space(source, default))
 
 
-__all__ = ["ATLAS_KINDS", "SUMMARY_THRESHOLD", "Atlas", "atlas_from_nilearn", "atlas_space",
-           "open_atlas"]
+__all__ = ["ATLAS_KINDS", "SUMMARY_THRESHOLD", "Atlas", "atlas_facts", "atlas_from_nilearn",
+           "atlas_space", "check_same_space", "is_atlas", "open_atlas"]
