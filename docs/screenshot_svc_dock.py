@@ -31,7 +31,6 @@ from napari_milna._napari.roi_layers import set_roi_names
 from napari_milna._napari.session import StudySession
 from napari_milna._napari.viewer_state import ViewerState
 from napari_milna.core.roi.seeds import seed_roi
-from napari_milna.widgets.roi import dialogs as roi_dialogs
 
 
 def main() -> None:
@@ -73,7 +72,7 @@ def main() -> None:
     state.go_to_world(dock.result.peak.xyz_mm)
     # the results: summary and SPM's set / cluster / peak table (the form is one click away)
     dock.sections["Search volume"].collapse(animate=False)
-    settle(1.5)
+    settle(3.0)
     iio.imwrite(args.out, viewer.screenshot(canvas_only=False, flash=False))
     if args.permutation:
         dock.sections["Small-volume correction (SPM12 RFT)"].collapse(animate=False)
@@ -83,7 +82,6 @@ def main() -> None:
         bar.setValue(bar.maximum())
         settle(0.5)
         iio.imwrite(args.permutation, viewer.screenshot(canvas_only=False, flash=False))
-    roi_dialogs.ask_unsaved = lambda *a: "discard"  # a demo: nothing to keep
     viewer.close()
 
 
