@@ -14,14 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-import imageio.v3 as iio
-import napari
-from _screenshot import settle  # docs/ is on sys.path when run as a script
-from qtpy.QtGui import QCursor
+from _screenshot import sample_in_panel, save_window, show_plane  # docs/ is on sys.path
 
-from napari_milna._napari.compat import camera
-from napari_milna._napari.viewer_state import ViewerState
-from napari_milna.widgets.panel.panel import open_panel
 from napari_milna.widgets.roi import dialogs as roi_dialogs
 
 #: The PAG centroid (Satpute et al. 2013; DESIGN.md), MNI mm.
@@ -39,11 +33,8 @@ def main() -> None:
     parser.add_argument("--at", default=PAG_MNI, help="world mm to centre on: x,y,z",
                         type=lambda text: tuple(float(v) for v in text.split(",")))
     args = parser.parse_args()
-    viewer = napari.Viewer(show=True)
-    viewer.window.resize(1600, 1000)
-    panel = open_panel(viewer, tab="ROIs")
-    viewer.open_sample("napari-milna", "sample_study")
-    dock = panel.tab("ROIs")
+    viewer, panel = sample_in_panel()
+    dock = panel.show_tab("ROIs")
     for region in ("PAG", "RVM"):
         dock.seed.region.value = region
         dock.seed.seed_button.native.click()
@@ -52,14 +43,8 @@ def main() -> None:
     if args.refine:
         dock.sections["Seed PAG / RVM"].collapse(animate=False)
         dock.sections["Refine selected ROI"].expand(animate=False)
-    state = ViewerState.of(viewer)
-    state.set_plane(args.plane)
-    camera(viewer).zoom = args.zoom
-    QCursor.setPos(0, 0)  # the mouse rests off the canvas
-    viewer.mouse_over_canvas = False
-    state.go_to_world(args.at)
-    settle(2.0)
-    iio.imwrite(args.out, viewer.screenshot(canvas_only=False, flash=False))
+    show_plane(viewer, args.plane, args.zoom, args.at)
+    save_window(viewer, args.out, seconds=4.0)
     roi_dialogs.ask_unsaved = lambda *a: "discard"  # a demo: nothing to keep
     viewer.close()
 

@@ -23,6 +23,7 @@ from .facts_panel import RoiFactsPanel
 from .files import RoiFilesPanel
 from .forms import LayerPicker, bind, compact, form, row, text
 from .guard import UnsavedGuard
+from .links import connect_while
 from .refine_panel import RoiRefinePanel
 from .seed_panel import RoiSeedPanel
 from .session import RoiSession
@@ -72,10 +73,8 @@ class RoiWorkbench(ScrollingDock):
 
     def __init__(self, napari_viewer, parent=None):
         super().__init__(parent)
-        # napari hands plugin docks a public-only proxy; the viewer state, the close
-        # guard and the reader all key on the viewer itself
-        napari_viewer = unwrap_viewer(napari_viewer)
-        self.viewer = napari_viewer
+        # the viewer itself, not napari's public-only proxy: state and guard key on it
+        self.viewer = napari_viewer = unwrap_viewer(napari_viewer)
         self.session = session = RoiSession(napari_viewer, self)
         self.guard = UnsavedGuard.install(napari_viewer)
 
@@ -159,10 +158,7 @@ class RoiWorkbench(ScrollingDock):
         session.roi_layer_changed.connect(self._describe)
         session.selection_changed.connect(self._describe)
         session.message.connect(self._on_message)
-        session.state.changed.connect(self._describe)
-        self.destroyed.connect(
-            lambda *a, s=session.state.changed, f=self._describe: s.disconnect(f)
-        )
+        connect_while(self, (session.state.changed, self._describe))
         session.labels_changed.connect(lambda: QTimer.singleShot(0, self.fit_width))
         session.set_outline(True)
         self._describe()

@@ -33,6 +33,7 @@ from ..panel.session_picker import SessionPicker
 from ..panel.status import StatusLabel
 from . import dialogs as roi_dialogs
 from .forms import compact, form, row
+from .links import connect_while
 from .session import RoiSession
 
 COLUMNS = (
@@ -152,12 +153,8 @@ class RoiFactsPanel(QWidget):
         self.refresh_count = 0
         self.last_refresh_ms = 0.0
         self._filling = False
-        for signal in (study.stat_map_changed, study.mask_changed):
-            signal.connect(self.refresh)
-        self.destroyed.connect(
-            lambda *a, sigs=(study.stat_map_changed, study.mask_changed), f=self.refresh: [
-                s.disconnect(f) for s in sigs
-            ]
+        connect_while(
+            self, (study.stat_map_changed, self.refresh), (study.mask_changed, self.refresh)
         )
         session.labels_changed.connect(self.refresh)
         session.roi_layer_changed.connect(self.refresh)

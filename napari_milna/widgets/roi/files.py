@@ -337,39 +337,34 @@ class RoiFilesPanel(QWidget):
         else:
             self.status.setText(f"Saved: {where}" if where else "Nothing to save yet.")
 
-    def _layer(self, what: str):
+    def _save(self, what: str, target, ask, write):
+        """Write the ROI layer shown with ``write`` to ``target`` (``ask(layer)`` when None)."""
         layer = self.session.roi_layer
         if layer is None:
             self.session.notify("warning", f"{what}: there is no ROI layer yet.")
-        return layer
+            return None
+        target = ask(layer) if target is None else target
+        if target is None:
+            return None
+        out = write(layer, target, self, self.session.notify)
+        self.show_status()
+        return out
+
+    def _ask_folder(self, layer):
+        _, ref_path = _reference_image(layer)
+        start = str(Path(ref_path).parent) if ref_path is not None else ""
+        return roi_dialogs.ask_folder(self, "Folder for the ROI masks", start)
 
     def save_masks(self, folder=None):
         """Save one mask per ROI into ``folder`` (asked when None)."""
-        layer = self._layer("Save masks")
-        if layer is None:
-            return None
-        if folder is None:
-            _, ref_path = _reference_image(layer)
-            start = str(Path(ref_path).parent) if ref_path is not None else ""
-            folder = roi_dialogs.ask_folder(self, "Folder for the ROI masks", start)
-            if folder is None:
-                return None
-        out = save_masks(layer, folder, self, self.session.notify)
-        self.show_status()
-        return out
+        return self._save("Save masks", folder, self._ask_folder, save_masks)
 
     def save_dseg(self, path=None):
         """Save all ROIs as one dseg file at ``path`` (asked when None)."""
-        layer = self._layer("Save dseg")
-        if layer is None:
-            return None
-        if path is None:
-            path = roi_dialogs.ask_save_file(self, "Save all ROIs", default_dseg_path(layer))
-            if path is None:
-                return None
-        out = save_dseg(layer, path, self, self.session.notify)
-        self.show_status()
-        return out
+        def ask(layer):
+            return roi_dialogs.ask_save_file(self, "Save all ROIs", default_dseg_path(layer))
+
+        return self._save("Save dseg", path, ask, save_dseg)
 
     def load(self, paths=None) -> list:
         """Open ROI files (asked when None) as ROI layers; the first on the reference is shown.

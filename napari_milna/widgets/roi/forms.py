@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from magicgui.widgets import ComboBox, Container, Label
-from qtpy.QtCore import Qt, SignalInstance
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QComboBox, QSizePolicy
+
+from .links import connect_while
 
 #: Width of a layer picker, in characters, below which it never shrinks.
 PICKER_CHARS = 12
@@ -74,25 +76,6 @@ def text(value: str = "", tooltip: str | None = None) -> Label:
     return label
 
 
-def _until_destroyed(native, signal, slot) -> None:
-    """Connect ``slot`` to a napari / psygnal ``signal`` until the widget ``native`` goes.
-
-    Qt signals are connected as they are: their sender (the workbench's session) lives
-    and dies with the tab.
-    """
-    signal.connect(slot)
-    if isinstance(signal, SignalInstance):
-        return
-
-    def drop(*args):
-        try:
-            signal.disconnect(slot)
-        except (TypeError, ValueError, RuntimeError):
-            pass
-
-    native.destroyed.connect(drop)
-
-
 class LayerPicker(ComboBox):
     """A magicgui combo box of the layers ``candidates()`` returns, following the viewer.
 
@@ -120,10 +103,9 @@ class LayerPicker(ComboBox):
         super().__init__(choices=self._layer_choices, nullable=nullable, **kwargs)
         compact(self)
         events = viewer.layers.events
-        for signal in (events.inserted, events.removed, events.moved):
-            _until_destroyed(self.native, signal, self.refresh)
-        for layer in viewer.layers:
-            _until_destroyed(self.native, layer.events.name, self.refresh)
+        signals = [events.inserted, events.removed, events.moved]
+        signals += [layer.events.name for layer in viewer.layers]
+        connect_while(self.native, *((signal, self.refresh) for signal in signals))
 
     def _layer_choices(self, widget=None) -> list:
         return [(layer.name, layer) for layer in self._candidates()]
@@ -131,7 +113,7 @@ class LayerPicker(ComboBox):
     def refresh(self, event=None) -> None:
         """Rebuild the entries in the viewer's order; keep the current layer if it is offered."""
         if event is not None and getattr(event, "type", "") == "inserted":
-            _until_destroyed(self.native, event.value.events.name, self.refresh)
+            connect_while(self.native, (event.value.events.name, self.refresh))
         current = self.value
         wanted = self._follow() if self._follow is not None else current
         with self.changed.blocked():
@@ -186,8 +168,7 @@ def bind(picker: LayerPicker, get: Callable, put: Callable, *signals) -> Callabl
 
     picker._follow = get
     picker.changed.connect(chosen)
-    for signal in signals:
-        _until_destroyed(picker.native, signal, show)
+    connect_while(picker.native, *((signal, show) for signal in signals))
     show()
     return show
 

@@ -25,6 +25,7 @@ from qtpy.QtCore import QObject, QTimer
 from ..._napari.compat import camera
 from ..._napari.layers import add_quietly
 from ..._napari.roi_layers import ROI_OUTLINE
+from .links import connect_while
 
 #: Width of the outline lines (screen pixels).
 LINE_WIDTH = 2.0
@@ -132,7 +133,8 @@ class RoiOutlines(QObject):
         self._timer.setInterval(10)
         self._timer.timeout.connect(self.refresh)
         events, dims = viewer.layers.events, viewer.dims.events
-        links = (
+        connect_while(
+            self,
             (events.inserted, self.schedule),
             (events.removed, self._on_removed),
             (dims.point, self.schedule),
@@ -140,9 +142,6 @@ class RoiOutlines(QObject):
             (dims.ndisplay, self.schedule),
             (camera(viewer).events.zoom, self._on_zoom),
         )
-        for signal, slot in links:
-            signal.connect(slot)
-        self.destroyed.connect(lambda *a, links=links: _disconnect(links))
 
     # ------------------------------------------------------------------ public
     def set_enabled(self, enabled: bool) -> None:
@@ -314,14 +313,6 @@ class RoiOutlines(QObject):
                     roi.opacity = self._opacity.pop(roi_key, FILLED_OPACITY)
                     self._unwatch(roi_key)
                     self._declined.add(roi_key)
-
-
-def _disconnect(links) -> None:
-    for signal, slot in links:
-        try:
-            signal.disconnect(slot)
-        except (TypeError, ValueError, RuntimeError):
-            pass
 
 
 __all__ = [

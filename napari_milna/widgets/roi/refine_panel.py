@@ -21,6 +21,7 @@ from ...core.io.kinds import ImageKind
 from ...core.roi import refine as rules
 from ...core.roi.transfer import mirror_left_right, resample_roi
 from .forms import LayerPicker, compact, form, narrow, row, text
+from .links import connect_while
 from .session import RoiSession
 
 #: Mask roles the restriction tool offers (study session roles).
@@ -140,10 +141,7 @@ class RoiRefinePanel(QWidget):
         session.selection_changed.connect(self._show_target)
         session.roi_layer_changed.connect(self._show_target)
         session.labels_changed.connect(self._show_target)
-        study.stat_map_changed.connect(self._stat_defaults)
-        self.destroyed.connect(
-            lambda *a, s=study.stat_map_changed, f=self._stat_defaults: s.disconnect(f)
-        )
+        connect_while(self, (study.stat_map_changed, self._stat_defaults))
         self._stat_defaults(study.stat_map)
         self._show_target()
 
@@ -255,26 +253,11 @@ class RoiRefinePanel(QWidget):
         what = "Exclude CSF"
 
         def compute(label, mask):
-            layer = self.session.study.masks.get("csf")
-            if layer is None:
-                self.session.notify(
-                    "warning", f"{what}: choose the study's CSF map under ROI facts."
-                )
+            grid = roi_grid(self.session.roi_layer)
+            found = self.session.without_csf(mask, grid, self.csf_level.value, what)
+            if found is None:
                 return None
-            data, data_grid = self.session.values_of(layer)
-            result = rules.exclude_csf(
-                mask, roi_grid(self.session.roi_layer), data, data_grid, self.csf_level.value
-            )
-            if result.resampled:
-                self.session.notify(
-                    "info", f"{what}: {layer.name} is on another grid; {result.note}."
-                )
-            if result.n_unknown:
-                self.session.notify(
-                    "warning",
-                    f"{what}: {result.n_unknown} ROI voxels lie outside {layer.name}; "
-                    "they are kept.",
-                )
+            layer, result = found
             return result.mask, f"{what} of {layer.name} (p > {result.max_probability:g})"
 
         return self._edit(what, compute)

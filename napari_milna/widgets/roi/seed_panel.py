@@ -15,7 +15,6 @@ from qtpy.QtWidgets import QVBoxLayout, QWidget
 from ..._napari.layers import source_of
 from ..._napari.roi_layers import next_label, roi_grid
 from ...core.errors import MilnaInputError
-from ...core.roi.refine import exclude_csf
 from ...core.roi.seeds import DEFAULT_VARIANT, SEEDS, mni_evidence, seed_roi
 from .forms import compact, form, narrow, row, text
 from .session import RoiSession
@@ -133,20 +132,6 @@ class RoiSeedPanel(QWidget):
             "seeds are MNI coordinates, so confirm it in the ROI workbench before seeding.",
         )
 
-    def _csf_excluded(self, seed, what: str):
-        """The seed's mask without its CSF voxels (None after a notice)."""
-        csf = self.session.study.masks.get("csf")
-        if csf is None:
-            self.session.notify(
-                "warning", f"{what}: choose the study's CSF map under ROI facts first."
-            )
-            return None
-        data, data_grid = self.session.values_of(csf)
-        result = exclude_csf(seed.mask, seed.grid, data, data_grid, self.csf_level.value)
-        if result.resampled:
-            self.session.notify("info", f"{what}: {csf.name} is on another grid; {result.note}.")
-        return result.mask
-
     def seed(self):
         """Seed the chosen region on the reference grid into the ROI layer.
 
@@ -179,9 +164,10 @@ class RoiSeedPanel(QWidget):
             return None
         mask = seed.mask
         if self.exclude_csf.value:
-            mask = self._csf_excluded(seed, f"Seed {name}")
-            if mask is None:
+            found = session.without_csf(mask, seed.grid, self.csf_level.value, f"Seed {name}")
+            if found is None:
                 return None
+            mask = found[1].mask
         session.ensure_editable_display(announce=True)
         layer = session.ensure_roi_layer()
         blocker = session.blocker()

@@ -47,8 +47,9 @@ from ..._napari.session import StudySession, roi_name
 from ..._napari.viewer_state import ViewerState
 from ...core.io.geometry import Grid
 from ...core.io.kinds import ImageKind
-from ...core.roi.refine import MapOnGrid, map_on_grid
+from ...core.roi.refine import MapOnGrid, exclude_csf, map_on_grid
 from ..panel.status import notify
+from .links import connect_while
 from .outlines import RoiOutlines
 
 #: Debounce of the edit detection (ms): a burst of paint events gives one update.
@@ -150,16 +151,14 @@ class RoiSession(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.check_changes)
-        links = (
+        connect_while(
+            self,
             (viewer.layers.events.removed, self._on_removed),
             (viewer.layers.events.inserted, self._on_inserted),
             (self.study.roi_changed, self._on_study_roi),
             (self.study.stat_map_changed, self._follow_session),
             (self.study.layers_changed, self._follow_session),
         )
-        for signal, slot in links:
-            signal.connect(slot)
-        self.destroyed.connect(lambda *a, links=links: _disconnect(links))
         self.fill_empty_roles(list(viewer.layers))
         self.outlines.refresh()
         if self.study.roi_layer is not None:
@@ -603,6 +602,32 @@ class RoiSession(QObject):
             self._map_cache[key] = cached
         return cached
 
+    def without_csf(self, mask: np.ndarray, grid: Grid, level: float, what: str):
+        """``mask`` without its voxels whose CSF probability is above ``level``.
+
+        The CSF map is the study's (its ``csf`` mask role); a map on another grid is
+        resampled explicitly, and said.
+
+        Returns
+        -------
+        (layer, CsfExclusion) or None
+            The CSF layer and the core's result; None after a notice (no CSF map).
+        """
+        layer = self.study.masks.get("csf")
+        if layer is None:
+            self.notify("warning", f"{what}: choose the study's CSF map under ROI facts.")
+            return None
+        data, data_grid = self.values_of(layer)
+        result = exclude_csf(mask, grid, data, data_grid, level)
+        if result.resampled:
+            self.notify("info", f"{what}: {layer.name} is on another grid; {result.note}.")
+        if result.n_unknown:
+            self.notify(
+                "warning",
+                f"{what}: {result.n_unknown} ROI voxels lie outside {layer.name}; they are kept.",
+            )
+        return layer, result
+
     # ------------------------------------------------------------------ edits
     def _schedule_check(self, event=None) -> None:
         self._timer.start()
@@ -646,14 +671,6 @@ class RoiSession(QObject):
         if self.roi_layer is not None:
             self.roi_layer.redo()
             self.check_changes()
-
-
-def _disconnect(links) -> None:
-    for signal, slot in links:
-        try:
-            signal.disconnect(slot)
-        except (TypeError, ValueError, RuntimeError):
-            pass
 
 
 def is_workbench_layer(layer) -> bool:
