@@ -31,3 +31,29 @@ def sample_in_panel(width: int = 1600, height: int = 1000):
     panel = open_panel(viewer)
     viewer.open_sample("napari-milna", "sample_study")
     return viewer, panel
+
+
+def show_plane(viewer, plane: str, zoom: float, world_mm) -> None:
+    """Show ``plane`` at ``zoom`` screen pixels per mm, centred on ``world_mm``.
+
+    The mouse rests off the canvas, so that the status bar shows the cursor.
+    """
+    from qtpy.QtGui import QCursor
+
+    from napari_milna._napari.compat import camera
+    from napari_milna._napari.viewer_state import ViewerState
+
+    state = ViewerState.of(viewer)
+    state.set_plane(plane)
+    camera(viewer).zoom = zoom
+    QCursor.setPos(0, 0)
+    viewer.mouse_over_canvas = False
+    state.go_to_world(world_mm)
+
+
+def save_window(viewer, out, seconds: float = 2.0) -> None:
+    """Let the window settle for ``seconds``, then write a screenshot of it to ``out``."""
+    import imageio.v3 as iio
+
+    settle(seconds)
+    iio.imwrite(out, viewer.screenshot(canvas_only=False, flash=False))
