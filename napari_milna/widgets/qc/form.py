@@ -1,11 +1,11 @@
 """The QC tab's parameter form (magicgui), bound both ways to the study session.
 
 The run, the brain mask, the CSF map and the ROI layer are the viewer's
-:class:`~napari_milna._napari.session.StudySession` choices: each picker
-(:class:`SessionChoice`) shows the session's choice, follows it when another tab
-changes it, and writes the user's pick back. The tab keeps no copy of them. Only
-what is QC's own lives in the form: other ROI layers or files to check as well, the
-detrend order and the dropout threshold.
+:class:`~napari_milna._napari.session.StudySession` choices: each picker (the panel's
+:class:`~napari_milna.widgets.panel.session_picker.SessionPicker`) shows the session's
+choice, follows it when another tab changes it, and writes the user's pick back. The
+tab keeps no copy of them. Only what is QC's own lives in the form: other ROI layers
+or files to check as well, the detrend order and the dropout threshold.
 """
 
 from __future__ import annotations
@@ -14,16 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from magicgui.widgets import ComboBox, Container, FloatSpinBox, Select, SpinBox
-from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QComboBox
 
 from ..._napari.layers import source_of
 from ...core.io.nifti import nifti_stem
 from ...core.qc.coverage import DROPOUT_THRESHOLD
+from ..panel.session_picker import SessionPicker
 from .inputs import looks_like_roi, preferred_brain_mask, preferred_csf, run_candidates
 
 #: Text of the empty entry of each picker.
-NONE_TEXT = {"run": "(none)", "brain": "compute (nilearn)", "csf": "(none)", "roi": "(none)"}
+NONE_TEXT = {"run": "(none)", "brain": "compute (nilearn)", "csf": "(none)",
+             "roi_layer": "(none)"}
 #: Characters a picker shows before it scrolls (the panel is about 500 px wide).
 PICKER_CHARS = 22
 
@@ -80,92 +81,28 @@ def nullable_combo(label: str, choices, none_text: str, tooltip: str = "") -> Co
     return widget
 
 
-class SessionChoice:
-    """A magicgui combo box that mirrors one study-session choice, both ways.
+class QCPicker(SessionPicker):
+    """The panel's session picker, with QC's labels: 3D images said, same names told apart.
 
     Parameters
     ----------
-    viewer : napari.Viewer
     session : StudySession
     role : str
-        ``"run"``, ``"brain"``, ``"csf"`` or ``"roi"``.
+        ``"run"``, ``"brain"``, ``"csf"`` or ``"roi_layer"``.
     label : str
-        The form's label.
-    candidates : callable
-        The layers to offer, in order.
     describe : callable, optional
         Text of a layer (default its name).
-    tooltip : str
+    **kwargs
+        :class:`~napari_milna.widgets.panel.session_picker.SessionPicker`'s.
     """
 
-    def __init__(self, viewer, session, role: str, label: str, candidates, describe=None,
-                 tooltip: str = ""):
-        self.viewer, self.session, self.role = viewer, session, role
-        self.candidates = candidates
+    def __init__(self, session, role: str, label: str, describe=None, **kwargs):
         self.describe = describe or (lambda layer: layer.name)
-        #: True once the user picked in this form (the tab stops proposing a default).
-        self.user_chose = False
-        self._quiet = Quiet()
-        self.widget = nullable_combo(label, self._choices, NONE_TEXT[role], tooltip)
-        self.widget.changed.connect(self._on_widget)
-        self.sync()
+        super().__init__(session, role, label, none_text=NONE_TEXT[role],
+                         min_chars=PICKER_CHARS, **kwargs)
 
-    # ------------------------------------------------------------------ session
-    def read(self):
-        """The session's choice for this role."""
-        s = self.session
-        if self.role == "run":
-            return s.run
-        if self.role == "roi":
-            return s.roi_layer
-        return s.masks.get(self.role)
-
-    def write(self, layer) -> None:
-        """Give the session ``layer`` for this role."""
-        s = self.session
-        if self.role == "run":
-            s.set_run(layer)
-        elif self.role == "roi":
-            s.set_roi(layer)
-        else:
-            s.set_mask(self.role, layer)
-
-    # ------------------------------------------------------------------ widget
     def _choices(self, widget=None) -> list[tuple[str, object]]:
-        layers = [lay for lay in self.candidates() if lay in self.viewer.layers]
-        current = self.read()
-        if current is not None and current in self.viewer.layers and current not in layers:
-            layers.append(current)  # the session's choice is shown even when not offered
-        return unique_labels(layers, self.describe)
-
-    def sync(self, *args) -> None:
-        """Rebuild the entries and show the session's choice."""
-        if self._quiet:
-            return
-        with self._quiet:
-            self.widget.reset_choices()
-            target = self.read()
-            self.widget.value = target if target in self.widget.choices else None
-            native = self.widget.native
-            for i in range(native.count()):
-                layer = native.itemData(i)
-                if layer is not None:
-                    native.setItemData(i, layer.name, Qt.ItemDataRole.ToolTipRole)
-
-    def _on_widget(self, value) -> None:
-        if self._quiet:
-            return
-        self.user_chose = True
-        self.write(value)
-
-    def propose(self, layer) -> None:
-        """Give the session ``layer`` as a default.
-
-        Only while the session has nothing for this role and the user has not picked
-        here (as the session takes the first run it sees).
-        """
-        if layer is not None and self.read() is None and not self.user_chose:
-            self.write(layer)
+        return unique_labels([layer for _, layer in super()._choices(widget)], self.describe)
 
 
 class QCForm:
@@ -186,34 +123,33 @@ class QCForm:
     def __init__(self, viewer, session):
         self.viewer, self.session = viewer, session
         self.roi_files: list[str] = []
-        self.choices = {
-            "run": SessionChoice(
-                viewer, session, "run", "Run", lambda: run_candidates(viewer),
+        self.pickers = {
+            "run": QCPicker(
+                session, "run", "Run", candidates=lambda: run_candidates(viewer),
                 describe=lambda lay: lay.name if source_of(lay).is_run else f"{lay.name} (3D)",
                 tooltip="The session's run (4D EPI), shared with the time series and the "
                         "preprocessing tab",
             ),
-            "brain": SessionChoice(
-                viewer, session, "brain", "Brain mask",
-                lambda: session.mask_candidates("brain"),
+            "brain": QCPicker(
+                session, "brain", "Brain mask",
                 tooltip="The session's brain mask (fMRIPrep desc-brain_mask, SPM mask.nii), or "
                         "computed from the mean EPI with nilearn's compute_epi_mask (which "
                         "follows the signal, so it leaves out regions that drop out: give "
                         "the anatomical mask where there is one)",
             ),
-            "csf": SessionChoice(
-                viewer, session, "csf", "CSF map", lambda: session.mask_candidates("csf"),
+            "csf": QCPicker(
+                session, "csf", "CSF map",
                 tooltip="The session's CSF map: probability (fMRIPrep label-CSF_probseg, SPM "
                         "c3, FSL pve_0) or binary mask",
             ),
-            "roi": SessionChoice(
-                viewer, session, "roi", "ROIs", session.roi_layers,
+            "roi_layer": QCPicker(
+                session, "roi_layer", "ROIs",
                 tooltip="The session's ROI layer: every label in it is checked (each label "
                         "is an ROI); the current ROI's row is selected in the table",
             ),
         }
         self.run, self.brain, self.csf, self.roi = (
-            self.choices[role].widget for role in ("run", "brain", "csf", "roi"))
+            picker.widget for picker in self.pickers.values())
         self.other_rois = Select(
             label="Also", choices=self._other_choices, value=[],
             tooltip="Other ROI layers and ROI files to check as well (select several with "
@@ -238,10 +174,12 @@ class QCForm:
             widgets=[self.run, self.brain, self.csf, self.roi, self.other_rois, settings],
         )
         self.widget.margins = (0, 0, 0, 0)
-        session.run_changed.connect(self.choices["run"].sync)
-        session.roi_changed.connect(self._on_roi_changed)
-        session.mask_changed.connect(self._on_mask_changed)
-        session.layers_changed.connect(self.refresh)
+        # the pickers follow the session themselves; the other ROIs and renames are ours
+        self._links = [(session.roi_changed, self._reset_others),
+                       (session.mask_changed, self._reset_others),
+                       (session.layers_changed, self._reset_others)]
+        for signal, slot in self._links:
+            signal.connect(slot)
         viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.moved.connect(self.refresh)
         for layer in viewer.layers:
@@ -268,7 +206,7 @@ class QCForm:
         self.roi_files = [p for p in self.roi_files if p not in chosen]
         self._reset_others(keep=[v for v in chosen if not isinstance(v, str)])
 
-    def _reset_others(self, keep=None) -> None:
+    def _reset_others(self, *args, keep=None) -> None:
         with Quiet():
             keep = list(self.other_rois.value) if keep is None else keep
             self.other_rois.reset_choices()
@@ -288,11 +226,10 @@ class QCForm:
     # ------------------------------------------------------------------ events
     def close(self) -> None:
         """Stop following the session and the layer list (the tab is closing)."""
-        s = self.session
-        s.run_changed.disconnect(self.choices["run"].sync)
-        s.roi_changed.disconnect(self._on_roi_changed)
-        s.mask_changed.disconnect(self._on_mask_changed)
-        s.layers_changed.disconnect(self.refresh)
+        for picker in self.pickers.values():
+            picker.disconnect()
+        for signal, slot in self._links:
+            signal.disconnect(slot)
         self.viewer.layers.events.inserted.disconnect(self._on_inserted)
         self.viewer.layers.events.moved.disconnect(self.refresh)
         for layer in self.viewer.layers:
@@ -300,23 +237,14 @@ class QCForm:
 
     def refresh(self, *args) -> None:
         """Follow the layer list (added, removed, moved, renamed layers)."""
-        for choice in self.choices.values():
-            choice.sync()
+        for picker in self.pickers.values():
+            picker.sync()
         self._reset_others()
 
     def _on_inserted(self, event=None) -> None:
         if event is not None:
             event.value.events.name.connect(self.refresh)
-        self.propose_defaults()  # the session's layers_changed refreshes the pickers
-
-    def _on_roi_changed(self, layer, label) -> None:
-        self.choices["roi"].sync()
-        self._reset_others()
-
-    def _on_mask_changed(self, role, layer) -> None:
-        if role in self.choices:
-            self.choices[role].sync()
-        self._reset_others()
+        self.propose_defaults()
 
     def propose_defaults(self) -> None:
         """Fill empty session choices the user has not made here.
@@ -324,7 +252,7 @@ class QCForm:
         A layer named like a brain mask, the first CSF probability map and the newest
         layer that looks like ROIs.
         """
-        self.choices["brain"].propose(preferred_brain_mask(self.session))
-        self.choices["csf"].propose(preferred_csf(self.session))
+        self.pickers["brain"].propose(preferred_brain_mask(self.session))
+        self.pickers["csf"].propose(preferred_csf(self.session))
         rois = [lay for lay in self.session.roi_layers() if looks_like_roi(lay)]
-        self.choices["roi"].propose(rois[-1] if rois else None)
+        self.pickers["roi_layer"].propose(rois[-1] if rois else None)
