@@ -94,11 +94,22 @@ def stat_map_layers(viewer) -> list:
     ]
 
 
+def _is_atlas(layer) -> bool:
+    src = source_of(layer)
+    return src is not None and src.atlas is not None
+
+
+def atlas_layers(viewer) -> list:
+    """Atlas layers (label or probabilistic atlases opened with their names)."""
+    return [lay for lay in viewer.layers if _is_atlas(lay)]
+
+
 def roi_layers(viewer) -> list:
     """Labels layers on a known grid that can hold ROIs (drawn ROIs, label images, masks)."""
     return [
         lay for lay in viewer.layers
         if isinstance(lay, Labels) and source_of(lay) is not None and not _is_result(lay)
+        and not _is_atlas(lay)
     ]
 
 
@@ -115,7 +126,7 @@ def mask_layers(viewer) -> list:
     return [
         lay for lay in viewer.layers
         if (s := source_of(lay)) is not None and not s.is_run and not _is_result(lay)
-        and (isinstance(lay, Labels) or s.info.kind == ImageKind.MASK)
+        and (isinstance(lay, Labels) or s.info.kind == ImageKind.MASK) and s.atlas is None
     ]
 
 
@@ -147,6 +158,9 @@ class StudySession:
         Role (``"brain"``, ``"csf"``, ``"analysis"``) -> layer.
     cursor_mm : ndarray, shape (3,)
         The cursor in world mm: the one position every read-out shows.
+    atlas : napari Labels layer or None
+        The atlas layer whose labels the read-out and the tables name
+        (:meth:`atlas_object` gives its :class:`~napari_milna.core.atlas.Atlas`).
     """
 
     _registry: dict[int, StudySession] = {}
@@ -169,6 +183,8 @@ class StudySession:
     message = Signal(str, str)
     #: An analysis folder was opened (an :class:`OpenAnalysis`).
     analysis_changed = Signal(object)
+    #: The atlas changed (the atlas layer or None).
+    atlas_changed = Signal(object)
 
     def __init__(self, viewer):
         self._viewer_ref = weakref.ref(viewer)
@@ -182,6 +198,7 @@ class StudySession:
         #: The analysis folder opened last (an :class:`OpenAnalysis`), or None.
         self.analysis: OpenAnalysis | None = None
         self._folder_maps: dict[str, object] = {}
+        self.atlas = None
         viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.removed.connect(self._on_removed)
 
@@ -276,6 +293,23 @@ class StudySession:
         self.cursor_mm = xyz.copy()
         self.cursor_changed.emit(self.cursor_mm.copy())
 
+    def atlases(self) -> list:
+        """Layers that can be the atlas."""
+        return atlas_layers(self.viewer)
+
+    def set_atlas(self, layer) -> None:
+        """Choose the atlas layer whose labels the read-out names (None: none)."""
+        layer = unwrap_viewer(layer) if layer is not None else None
+        if layer is self.atlas:
+            return
+        self.atlas = layer
+        self.atlas_changed.emit(layer)
+
+    def atlas_object(self):
+        """The :class:`~napari_milna.core.atlas.Atlas` of the atlas layer, or None."""
+        src = source_of(self.atlas) if self.atlas is not None else None
+        return src.atlas if src is not None else None
+
     def set_analysis(self, opened: OpenAnalysis) -> None:
         """An analysis folder was opened: its maps' df, smoothness and masks become known."""
         for key, folder_map in opened.maps.items():
@@ -306,9 +340,16 @@ class StudySession:
             if not Path(key).is_file():
                 return None
             from ..core.analysis import folder_stat_map
+            from ..core.errors import MilnaInputError
 
-            self._folder_maps[key] = folder_stat_map(key)
-        return self._folder_maps[key]
+            try:
+                self._folder_maps[key] = folder_stat_map(key)
+            except MilnaInputError as exc:
+                self._folder_maps[key] = exc  # read once: the same sentence next time
+        found = self._folder_maps[key]
+        if isinstance(found, Exception):
+            raise found
+        return found
 
     def describe(self) -> str:
         """One line: map, ROI and masks in use."""
@@ -335,14 +376,18 @@ class StudySession:
                 self.set_stat_map(layer)
             elif self.run is None and src.is_run:
                 self.set_run(layer)
+            elif self.atlas is None and src.atlas is not None:
+                self.set_atlas(layer)
         self.layers_changed.emit()
 
     def take_as(self, role: str, layer) -> None:
-        """Choose ``layer`` for ``role``: ``"stat_map"``, ``"run"`` or a mask role."""
+        """Choose ``layer`` for ``role``: ``"stat_map"``, ``"run"``, ``"atlas"`` or a mask role."""
         if role == "stat_map":
             self.set_stat_map(layer)
         elif role == "run":
             self.set_run(layer)
+        elif role == "atlas":
+            self.set_atlas(layer)
         else:
             self.set_mask(role, layer)
 
@@ -354,6 +399,8 @@ class StudySession:
             self.set_roi(None, 0)
         if layer is self.run:
             self.set_run(None)
+        if layer is self.atlas:
+            self.set_atlas(None)
         for role, mask in self.masks.items():
             if mask is layer:
                 self.set_mask(role, None)
@@ -383,6 +430,7 @@ __all__ = [
     "OpenAnalysis",
     "Smoothness",
     "StudySession",
+    "atlas_layers",
     "csf_layers",
     "mask_layers",
     "roi_layers",

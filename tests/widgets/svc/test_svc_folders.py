@@ -194,3 +194,20 @@ def test_bad_folder_one_sentence_and_its_maps_open(make_napari_viewer, tmp_path,
     # what could be opened is kept: the T map (df from its header) and the mask
     assert sorted(lay.name for lay in viewer.layers) == ["mask", "spmT_0001"]
     assert viewer.layers["spmT_0001"].metadata["milna"].df == 14.0
+
+
+def test_unreadable_spm_mat_next_to_a_map_is_said_once(make_napari_viewer, qtbot, tmp_path,
+                                                       study):
+    shutil.copy(study.group_tmap, tmp_path / "spmT_0001.nii")
+    (tmp_path / "SPM.mat").write_text("not a MAT file\n")
+    roi_path, _ = sphere_roi(tmp_path / "pag_ball_mask.nii.gz", study.group_tmap, PAG_MNI, 8.0)
+    viewer = make_napari_viewer()
+    viewer.open(str(tmp_path / "spmT_0001.nii"), plugin="napari-milna")
+    viewer.open(str(roi_path), plugin="napari-milna")
+    dock = open_panel(viewer, tab="SVC").tab("SVC")
+    qtbot.waitUntil(lambda: bool(dock.messages), timeout=TIMEOUT)
+    assert dock.messages == [f"{tmp_path / 'SPM.mat'}: is not a MATLAB MAT file (no MAT v4, "
+                             "v5, v7 or v7.3 header)."]
+    dock.form.height_p.value = 0.01  # recomputes: the same sentence is not said again
+    qtbot.wait(300)
+    assert len(dock.messages) == 1 and dock.result is None
