@@ -15,18 +15,16 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
-from qtpy.QtCore import QPoint, Qt
+from qtpy.QtCore import Qt
 from scipy import ndimage, stats
 
 from napari_milna._napari.layers import source_of
 from napari_milna.core.io.kinds import ImageKind, parse_spm_description
-from napari_milna.widgets.panel import status as panel_status
 from napari_milna.widgets.preproc.context import default_output_dir
 from napari_milna.widgets.preproc.dock import PreprocessingDock
 from napari_milna.widgets.preproc.layers import find_result, null_r2_quantile
 from tests.conftest import make_affine, write_nifti
-
-sample_data = pytest.importorskip("napari_milna.sample_data")
+from tests.widgets.preproc.driving import WAIT_MS, click_plot, errors, file_of, wait_for
 
 #: The columns the issue asks for, in its order.
 RETROICOR_COLUMNS = (
@@ -34,75 +32,6 @@ RETROICOR_COLUMNS = (
     + [f"resp_cos{k}" for k in (1, 2, 3, 4)] + [f"resp_sin{k}" for k in (1, 2, 3, 4)]
     + ["inter_cos_plus", "inter_sin_plus", "inter_cos_minus", "inter_sin_minus"]
 )
-WAIT_MS = 120_000
-
-
-@pytest.fixture(scope="module")
-def study():
-    return sample_data.ensure_sample_study()
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    """Every notification the dock sends, as (level, text), still shown by napari."""
-    sent = []
-    for level, show in list(panel_status._NOTIFY.items()):
-        def record(text, level=level, show=show):
-            sent.append((level, text))
-            show(text)
-        monkeypatch.setitem(panel_status._NOTIFY, level, record)
-    return sent
-
-
-@pytest.fixture
-def no_dialogs(monkeypatch):
-    """Fail on any modal question the test did not answer."""
-    from napari_milna.widgets.preproc.context import PreprocContext
-
-    def unexpected(self, *args, **kwargs):
-        raise AssertionError(f"unexpected dialog: {args[:1]}")
-
-    monkeypatch.setattr(PreprocContext, "confirm", unexpected)
-    monkeypatch.setattr(PreprocContext, "ask_save_path", unexpected)
-
-
-@pytest.fixture
-def dock_on(make_napari_viewer, study, tmp_path, no_dialogs, messages):
-    """The dock with the sample run (and T1, CSF probability, brain mask) open."""
-    def make(*paths):
-        viewer = make_napari_viewer()
-        dock = PreprocessingDock(viewer)
-        viewer.window.add_dock_widget(dock, name="Preprocessing")
-        for path in paths or (study.anat_t1w, study.bold, study.csf_probseg, study.brain_mask):
-            viewer.open(path, plugin="napari-milna")
-        dock.run_form.output.value = tmp_path / "out"
-        return viewer, dock
-
-    return make
-
-
-def wait_for(qtbot, panel):
-    qtbot.waitUntil(lambda: not panel.runner.running, timeout=WAIT_MS)
-
-
-def click_plot(qtbot, plot, t):
-    """A left click on the pulse plot at time ``t`` (middle of the y range)."""
-    plot.centre_on(t)
-    plot.canvas.draw()
-    ax = plot.axes
-    x, y = ax.transData.transform((t, np.mean(ax.get_ylim())))
-    ratio = plot.canvas.device_pixel_ratio
-    pos = QPoint(int(round(x / ratio)), int(round(plot.canvas.height() - y / ratio)))
-    qtbot.mouseClick(plot.canvas, Qt.MouseButton.LeftButton, pos=pos)
-
-
-def file_of(layer):
-    """The file a layer was read from."""
-    return source_of(layer).source.path
-
-
-def errors(messages):
-    return [text for level, text in messages if level == "error"]
 
 
 # ----------------------------------------------------------------------------- files
