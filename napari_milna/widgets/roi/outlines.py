@@ -38,20 +38,34 @@ _EVENTS = ("data", "set_data", "paint", "labels_update", "colormap", "visible",
            "affine", "scale", "translate", "units", "name")
 
 
-def _runs(flags: np.ndarray):
-    """(row, start, stop) of the runs of True along the last axis of a 2D array."""
-    padded = np.pad(flags.astype(np.int8), ((0, 0), (1, 1)))
-    change = np.diff(padded, axis=1)
-    rows, starts = np.nonzero(change == 1)
-    _, stops = np.nonzero(change == -1)
-    return rows, starts, stops
+def _label_runs(values: np.ndarray):
+    """(row, start, stop, label) of the runs of one non-zero value along each row."""
+    padded = np.pad(values, ((0, 0), (1, 1)))
+    rows, cols = np.nonzero(padded[:, 1:] != padded[:, :-1])  # boundaries, row-major
+    same_row = rows[:-1] == rows[1:]
+    rows, starts, stops = rows[:-1][same_row], cols[:-1][same_row], cols[1:][same_row]
+    labels = padded[rows, starts + 1]
+    keep = labels != 0
+    return rows[keep], starts[keep], stops[keep], labels[keep]
+
+
+def _edges_across_rows(plane: np.ndarray):
+    """Segments of the edges between rows ``i - 1`` and ``i``, once for each labelled side."""
+    padded = np.pad(plane, ((1, 1), (0, 0)))
+    differs = padded[:-1] != padded[1:]
+    out = []
+    for side in (padded[:-1], padded[1:]):
+        rows, lo, hi, labels = _label_runs(np.where(differs, side, 0))
+        out.append((np.c_[rows - 0.5, lo - 0.5], np.c_[rows - 0.5, hi - 0.5], labels))
+    return out
 
 
 def edge_segments(plane: np.ndarray):
     """Straight runs of voxel edges around each label of a 2D label image.
 
     An edge lies between two neighbouring pixels of different labels (or a labelled
-    pixel and the image's border); collinear edges of one label are merged.
+    pixel and the image's border); it is drawn for each labelled side, and collinear
+    edges of one label are merged.
 
     Returns
     -------
@@ -61,21 +75,12 @@ def edge_segments(plane: np.ndarray):
     labels : ndarray, shape (n,)
         The label each segment outlines.
     """
-    starts, ends, labels = [], [], []
-    for value in np.unique(plane[plane != 0]):
-        inside = np.pad(plane == value, 1)
-        # edges across axis 0 (between rows i - 1 and i): run along axis 1
-        rows, lo, hi = _runs(inside[1:, 1:-1] != inside[:-1, 1:-1])
-        starts.append(np.c_[rows - 0.5, lo - 0.5])
-        ends.append(np.c_[rows - 0.5, hi - 0.5])
-        # edges across axis 1 (between columns j - 1 and j): run along axis 0
-        cols, lo, hi = _runs((inside[1:-1, 1:] != inside[1:-1, :-1]).T)
-        starts.append(np.c_[lo - 0.5, cols - 0.5])
-        ends.append(np.c_[hi - 0.5, cols - 0.5])
-        labels.append(np.full(len(rows) + len(cols), value))
-    if not labels:
-        return np.empty((0, 2)), np.empty((0, 2)), np.empty(0, int)
-    return np.concatenate(starts), np.concatenate(ends), np.concatenate(labels)
+    plane = np.asarray(plane)
+    parts = _edges_across_rows(plane)
+    parts += [(s[:, ::-1], e[:, ::-1], lab) for s, e, lab in _edges_across_rows(plane.T)]
+    starts = np.concatenate([p[0] for p in parts]).reshape(-1, 2)
+    ends = np.concatenate([p[1] for p in parts]).reshape(-1, 2)
+    return starts, ends, np.concatenate([p[2] for p in parts])
 
 
 def data_to_world_matrix(layer) -> np.ndarray:
@@ -226,7 +231,8 @@ class RoiOutlines(QObject):
     def _fill(self, layer, contour: int = 0) -> None:
         """Show the ROI layer itself (filled, or with napari's voxel-wide contour)."""
         self._drop(id(layer))
-        layer.contour = contour
+        if layer.contour != contour:
+            layer.contour = contour
         if layer.opacity == 0:
             layer.opacity = self._opacity.pop(id(layer), FILLED_OPACITY)
 
@@ -245,20 +251,24 @@ class RoiOutlines(QObject):
         if not self.enabled or np.ndim(data) != 3 or self.viewer.dims.ndisplay != 2:
             self._fill(layer, ROI_OUTLINE if self.enabled and np.ndim(data) != 3 else 0)
             return
+        key = id(layer)
+        outline = self.companions.get(key)
+        if not layer.visible:  # nothing to draw until it is shown again
+            if outline is not None and outline.visible:
+                outline.visible = False
+            return
         matrix = data_to_world_matrix(layer)
         where = self._slice(layer, matrix)
         if where is None:
             self._fill(layer, ROI_OUTLINE)
             return
-        key = id(layer)
         state = (where, self._version.get(key, 0), matrix.tobytes())
-        outline = self.companions.get(key)
         if outline is not None and outline in self.viewer.layers and self._drawn.get(key) == state:
             return
         axis, index = where
         vectors, colours = np.empty((0, 2, 3)), np.empty((0, 4))
         if 0 <= index < np.shape(data)[axis]:
-            plane = np.take(np.asarray(data), index, axis=axis)
+            plane = np.asarray(data[(slice(None),) * axis + (index,)])
             starts, ends, labels = edge_segments(plane)
             if len(labels) > MAX_SEGMENTS:
                 self._fill(layer, ROI_OUTLINE)
@@ -281,19 +291,31 @@ class RoiOutlines(QObject):
             index_of = self.viewer.layers.index
             self.viewer.layers.move(index_of(outline), index_of(layer) + 1)
         else:
-            outline.affine = matrix
-            outline.units = layer.units
-            outline.edge_width = self.line_width(matrix)
-            outline.data = vectors
-            if len(colours):
-                outline.edge_color = colours
-        outline.visible = layer.visible
-        outline.name = f"{layer.name} outline"
+            self._update(outline, layer, matrix, vectors, colours)
         self._drawn[key] = state
-        layer.contour = 0
+        if layer.contour != 0:
+            layer.contour = 0
         if layer.opacity != 0:
             self._opacity[key] = float(layer.opacity)
             layer.opacity = 0.0
+
+    def _update(self, outline, layer, matrix, vectors, colours) -> None:
+        """New segments (and, when they changed, placement and look), drawn once."""
+        with outline._block_refresh():  # one redraw for all of it, not one per property
+            if not np.allclose(outline.affine.affine_matrix[-4:, -4:], matrix):
+                outline.affine = matrix
+            if tuple(outline.units) != tuple(layer.units):
+                outline.units = layer.units
+            width = self.line_width(matrix)
+            if not np.isclose(outline.edge_width, width):
+                outline.edge_width = width
+            outline.data = vectors
+            if len(colours):
+                outline.edge_color = colours
+            outline.name = f"{layer.name} outline"
+        if outline.visible != layer.visible:
+            outline.visible = layer.visible
+        outline.refresh()
 
     def _on_removed(self, event) -> None:
         layer = event.value

@@ -35,7 +35,6 @@ from ..._napari.roi_layers import (
     add_roi_layer,
     edit_blocker,
     is_roi_layer,
-    reference_source,
     replace_label,
     roi_data,
     roi_grid,
@@ -673,20 +672,12 @@ class RoiSession(QObject):
             self.check_changes()
 
 
-def is_workbench_layer(layer) -> bool:
-    """True for layers made by the ROI workbench."""
-    src = source_of(layer)
-    return src is not None and src.roi is not None and src.roi.workbench
-
-
 __all__ = [
     "DEBOUNCE_MS",
     "RoiSession",
     "describe_roi",
     "is_guarded",
     "is_unsaved",
-    "is_workbench_layer",
     "mark_saved",
-    "reference_source",
     "shows_roi",
 ]
