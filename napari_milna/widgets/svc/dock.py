@@ -124,7 +124,7 @@ class SvcDock(ScrollingDock):
         self.smoothness_runner = JobRunner(status=self.status, notify=self.notify, parent=self)
         self.smoothness = SmoothnessChoice(session, self.smoothness_runner)
         self.form = SvcForm(session, self.smoothness)
-        self.stat_combo = self.form.stat_map  # the map picker (``.layer()``), by its old name
+        self.stat_combo = self.form.pickers["stat_map"]  # the map picker (``.layer()``)
         self.results = SvcResultsTable()
         self.show_overlay = QCheckBox("Show voxels surviving FWE")
         self.show_overlay.setChecked(True)

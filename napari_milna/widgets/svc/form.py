@@ -27,6 +27,7 @@ from psygnal import Signal
 
 from ..._napari.layers import source_of
 from ...core.protocol import SVC_ALPHA, SVC_HEIGHT_P
+from ..panel.session_picker import SessionPicker
 from .layer_io import df_text, header_df, label_choices
 
 #: The statistic type choices: (text, value).
@@ -34,21 +35,11 @@ STAT_TYPES = (("T", "T"), ("Z", "Z"), ("F", "F"), ("?", None))
 NONE_TEXT = "(none)"
 
 
-class LayerPicker(ComboBox):
-    """A magicgui combo box of layers (``value`` is the layer itself, or None for "(none)").
-
-    ``picked`` is emitted with the new value whenever the shown entry changes, "(none)"
-    included (magicgui's ``changed`` says nothing of a None value).
-    """
-
-    picked = Signal(object)
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.native.currentIndexChanged.connect(lambda index: self.picked.emit(self.value))
+class MapPicker(SessionPicker):
+    """The panel's session picker of the statistical map (``layer()`` reads the choice)."""
 
     def layer(self):
-        """The chosen layer, or None."""
+        """The session's statistical map, or None."""
         return self.value
 
 
@@ -78,8 +69,10 @@ class SvcForm:
     ----------
     container : magicgui Container
         The form (``container.native`` is its Qt widget).
-    stat_map, roi_layer, mask : LayerPicker
-        The session's statistical map, ROI layer and analysis mask.
+    stat_map, roi_layer, mask : magicgui ComboBox
+        The session's statistical map, ROI layer and analysis mask (the widgets of the
+        panel's :class:`~napari_milna.widgets.panel.session_picker.SessionPicker` in
+        ``pickers``: a pick goes to the session, a change in the session shows).
     roi_label : ComboBox
         The session's ROI label (``"PAG (1)"``).
     stat_type, df : ComboBox, LineEdit
@@ -100,8 +93,18 @@ class SvcForm:
         self.session = session
         self.smoothness = smoothness
         self._syncing = False
-        self.stat_map = LayerPicker(name="stat_map", label="Map", choices=self._map_choices)
-        self.stat_map.tooltip = "Statistical map (T, Z or F) to correct within the ROI"
+        self.pickers = {
+            "stat_map": MapPicker(session, "stat_map", "Map", tooltip="Statistical map (T, Z "
+                                  "or F) to correct within the ROI"),
+            "roi_layer": SessionPicker(session, "roi_layer", tooltip="Labels layer holding "
+                                       "the ROI (one label value per ROI)", min_chars=10),
+            "analysis": SessionPicker(session, "analysis", "Mask", tooltip="Analysis mask "
+                                      "(voxels with data); (none): the map's folder mask, "
+                                      "else its non-zero, non-NaN voxels"),
+        }
+        self.stat_map = self.pickers["stat_map"].widget
+        self.roi_layer = self.pickers["roi_layer"].widget
+        self.mask = self.pickers["analysis"].widget
         self.stat_type = ComboBox(name="stat_type", choices=STAT_TYPES, value="T")
         self.stat_type.tooltip = "Statistic of the map (from its folder or header)"
         self.df = LineEdit(name="df", value="")
@@ -109,17 +112,12 @@ class SvcForm:
                            "(SPM{T_[df]}) or a sidecar; edit to override. T: one value; "
                            "F: two (DF1, DF2)")
         self.df_source = Label(name="df_source", value="")
-        self.roi_layer = LayerPicker(name="roi_layer", choices=self._roi_choices)
-        self.roi_layer.tooltip = "Labels layer holding the ROI (one label value per ROI)"
         self.roi_label = ComboBox(name="roi_label", choices=self._label_choices)
         self.roi_label.tooltip = "The ROI (label) to search"
         self.resample = PushButton(name="resample", text="Resample ROI onto the map's grid",
                                    visible=False)
         self.resample.tooltip = ("Make a copy of the ROI layer on the statistic map's grid "
                                  "(nearest neighbour); the original is kept")
-        self.mask = LayerPicker(name="mask", label="Mask", choices=self._mask_choices)
-        self.mask.tooltip = ("Analysis mask (voxels with data); (none): the map's folder "
-                             "mask, else its non-zero, non-NaN voxels")
         self.alpha = _p_box("alpha", "FWE alpha", SVC_ALPHA, 0.01, "Family-wise error level")
         self.two_sided = CheckBox(name="two_sided", text="two-sided", value=False)
         self.two_sided.tooltip = "Search both tails, alpha / 2 per tail (T and Z maps)"
@@ -142,10 +140,7 @@ class SvcForm:
         ])
         self.container.margins = (0, 0, 0, 0)
 
-        self.stat_map.picked.connect(self._on_map_widget)
-        self.roi_layer.picked.connect(self._on_roi_widget)
         self.roi_label.changed.connect(self._on_label_widget)
-        self.mask.picked.connect(self._on_mask_widget)
         self.df.changed.connect(self._on_df_widget)
         for widget in (self.stat_type, self.alpha, self.two_sided, self.height_p,
                        self.extent, self.rpv):
@@ -159,16 +154,6 @@ class SvcForm:
         self._on_session_map(session.stat_map)
 
     # ------------------------------------------------------------------ choices
-    def _map_choices(self, widget=None) -> list:
-        return [(lay.name, lay) for lay in self.session.stat_maps()]
-
-    def _roi_choices(self, widget=None) -> list:
-        return [(NONE_TEXT, None)] + [(lay.name, lay) for lay in self.session.roi_layers()]
-
-    def _mask_choices(self, widget=None) -> list:
-        return [(NONE_TEXT, None)] + [(lay.name, lay)
-                                      for lay in self.session.mask_candidates("analysis")]
-
     def _label_choices(self, widget=None) -> list:
         layer = self.session.roi_layer
         return label_choices(layer) if layer is not None else [(NONE_TEXT, 0)]
@@ -185,14 +170,7 @@ class SvcForm:
 
     def refresh(self, *args) -> None:
         """Follow the viewer's layers (added, removed, renamed) and the session's choices."""
-        session = self.session
-        if session.roi_layer is None:
-            preferred = self.preferred_roi()
-            if preferred is not None:
-                session.set_roi(preferred)
-        self._set(self.stat_map, session.stat_map)
-        self._set(self.roi_layer, session.roi_layer)
-        self._set(self.mask, session.masks.get("analysis"))
+        self.pickers["roi_layer"].propose(self.preferred_roi())
         self.refresh_labels()
 
     def preferred_roi(self):
@@ -217,21 +195,9 @@ class SvcForm:
     def _emit(self, *args) -> None:
         self.changed.emit()
 
-    def _on_map_widget(self, layer) -> None:
-        if not self._syncing:
-            self.session.set_stat_map(layer)
-
-    def _on_roi_widget(self, layer) -> None:
-        if not self._syncing:
-            self.session.set_roi(layer)
-
     def _on_label_widget(self, label) -> None:
         if not self._syncing and self.session.roi_layer is not None:
             self.session.set_roi(self.session.roi_layer, int(label or 0))
-
-    def _on_mask_widget(self, layer) -> None:
-        if not self._syncing:
-            self.session.set_mask("analysis", layer)
 
     def _on_df_widget(self, text) -> None:
         """A typed df is the map's df in use (``LayerSource.df``)."""
@@ -242,7 +208,6 @@ class SvcForm:
 
     # ------------------------------------------------------------------ session -> widgets
     def _on_session_map(self, layer) -> None:
-        self._set(self.stat_map, layer)
         folder_map = self._folder_map(layer)
         self._syncing = True
         try:
@@ -269,14 +234,12 @@ class SvcForm:
             return None
 
     def _on_session_roi(self, layer, label) -> None:
-        self._set(self.roi_layer, layer)
         self.refresh_labels()
         self.roi_layer_changed.emit(layer)
         self.changed.emit()
 
     def _on_session_mask(self, role, layer) -> None:
         if role == "analysis":
-            self._set(self.mask, layer)
             self.changed.emit()
 
     # ------------------------------------------------------------------ reading
@@ -308,4 +271,4 @@ def df_words(folder_map, src) -> str:
     return ""
 
 
-__all__ = ["LayerPicker", "STAT_TYPES", "SvcForm", "df_words", "folder_gives_stat"]
+__all__ = ["MapPicker", "STAT_TYPES", "SvcForm", "df_words", "folder_gives_stat"]
