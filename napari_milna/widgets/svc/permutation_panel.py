@@ -51,7 +51,7 @@ from .layer_io import (
     subject_data,
 )
 
-#: Colour of the permutation -log10 p FWE map (distinct from the SVC survivors' cyan).
+#: Colour of the permutation -log10 p FWE map (apart from the stat ramps and the survivors).
 PERM_COLOUR = (1.0, 0.45, 0.9, 1.0)
 #: Colour of the TFCE map.
 TFCE_COLOUR = (1.0, 0.75, 0.1, 1.0)
