@@ -23,7 +23,7 @@ from qtpy.QtWidgets import QFileDialog, QMessageBox
 from ..._napari.layers import grid_data, source_of
 from ..._napari.session import StudySession, roi_name
 from ..._napari.viewer_state import ViewerState
-from ...core.errors import input_error
+from ...core.errors import MilnaInputError, input_error
 from ...core.io.tables import bids_entities
 from ...core.roi.seeds import PAG_CENTROID_MM
 from ..panel.status import notify
@@ -270,16 +270,35 @@ class PreprocContext:
         )
         return Path(chosen) if chosen else None
 
-    def save_tsv(self, path, title: str, default: Path, write) -> Path | None:
+    def save_tsv(self, path, title: str, default, write, refuse) -> Path | None:
         """Ask where (unless ``path`` is given), ask before replacing, then ``write``.
 
-        ``write(path, overwrite)`` does the atomic write; None means the user cancelled.
+        Parameters
+        ----------
+        path : path-like or None
+        title : str
+            Title of the save dialog.
+        default : callable
+            ``default()``: the path the dialog proposes (called only when asking).
+        write : callable
+            ``write(path, overwrite)``: the atomic write; returns the path written.
+        refuse : callable
+            ``refuse(MilnaInputError)``: bad input (no output folder, a refused write).
+
+        Returns
+        -------
+        Path or None
+            None when the user cancelled or the input was bad.
         """
-        if path is None:
-            path = self.ask_save_path(title, default, "TSV (*.tsv)")
+        try:
             if path is None:
+                path = self.ask_save_path(title, default(), "TSV (*.tsv)")
+                if path is None:
+                    return None
+            overwrite = self.confirm_overwrite([Path(path)])
+            if overwrite is None:
                 return None
-        overwrite = self.confirm_overwrite([Path(path)])
-        if overwrite is None:
+            return write(path, overwrite)
+        except MilnaInputError as exc:
+            refuse(exc)
             return None
-        return write(path, overwrite)

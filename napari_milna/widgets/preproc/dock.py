@@ -33,22 +33,22 @@ COMPANION_MASKS = (("brain_mask", "brain"), ("csf", "csf"))
 
 
 class PreprocessingDock(ScrollingDock):
-    """Preprocessing tab of napari-milna.
+    """The Preprocessing tab (also a dock of its own from napari's Plugins menu).
 
     Parameters
     ----------
     napari_viewer : napari.Viewer
+        The viewer whose study session the tab reads and writes.
+    parent : QWidget, optional
     """
 
     def __init__(self, napari_viewer, parent=None):
         super().__init__(parent)
-        napari_viewer = unwrap_viewer(napari_viewer)
-        self.viewer = napari_viewer
-        self.session = session = StudySession.of(napari_viewer)
-        self._docked = False
-        self._closed = False
+        self.viewer = viewer = unwrap_viewer(napari_viewer)
+        self.session = session = StudySession.of(viewer)
+        self._docked = self._closed = False
         self.run_form = RunForm(session)
-        self.ctx = PreprocContext(napari_viewer, self.run_form, parent=self)
+        self.ctx = PreprocContext(viewer, self.run_form, parent=self)
         self.physio = PhysioPanel(self.ctx)
         self.motion = MotionPanel(self.ctx)
         self.csf = CsfPanel(self.ctx)

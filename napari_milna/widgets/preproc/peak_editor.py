@@ -274,19 +274,14 @@ class PeakEditor(QWidget):
         """Write the current peak times as a TSV (``time`` column), asking before replacing."""
         if self.peaks is None:
             return None
-        try:
-            default = self.ctx.output_dir() / self._peaks_name() if path is None else None
-            written = self.ctx.save_tsv(
-                path, "Save the cardiac peak times", default,
-                lambda p, overwrite: write_peak_times(self.peaks, p, overwrite=overwrite),
-            )
-        except MilnaInputError as exc:
-            self.refuse(exc)
-            return None
-        if written is None:
-            return None
-        self.peaks_file = written
-        self.status.setText(escape(f"Saved {self.peaks.times.size} peak times to {written}."))
+        peaks = self.peaks
+        written = self.ctx.save_tsv(
+            path, "Save the cardiac peak times",
+            lambda: self.ctx.output_dir() / self._peaks_name(),
+            lambda p, overwrite: write_peak_times(peaks, p, overwrite=overwrite), self.refuse)
+        if written is not None:
+            self.peaks_file = written
+            self.status.setText(escape(f"Saved {peaks.times.size} peak times to {written}."))
         return written
 
     def _peaks_name(self) -> str:

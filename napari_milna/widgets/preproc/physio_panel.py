@@ -299,24 +299,19 @@ class PhysioPanel(StepPanel):
         """Write the regressors as a TSV (atomic; asks before replacing a file)."""
         if self.result is None:
             return None
-        try:
-            default = None
-            if path is None:
-                source = self.ctx.run_source()
-                default = (self.ctx.output_dir()
-                           / f"{derivative_prefix(source.path)}_desc-retroicor_timeseries.tsv")
-            written = self.ctx.save_tsv(
-                path, "Save the physiological noise regressors", default,
-                lambda p, overwrite: write_regressors(self.result, p, overwrite=overwrite),
-            )
-        except MilnaInputError as exc:
-            self.refuse(exc)
-            return None
-        if written is None:
-            return None
-        frame = self.result.to_frame()
-        self.status.setText(escape(f"Saved {frame.shape[1]} regressors x {frame.shape[0]} volumes "
-                                   f"to {written}."))
+        result = self.result
+
+        def default() -> Path:
+            prefix = derivative_prefix(self.ctx.run_source().path)
+            return self.ctx.output_dir() / f"{prefix}_desc-retroicor_timeseries.tsv"
+
+        written = self.ctx.save_tsv(
+            path, "Save the physiological noise regressors", default,
+            lambda p, overwrite: write_regressors(result, p, overwrite=overwrite), self.refuse)
+        if written is not None:
+            rows, columns = result.to_frame().shape
+            self.status.setText(escape(f"Saved {columns} regressors x {rows} volumes to "
+                                       f"{written}."))
         return written
 
     # ------------------------------------------------------------------ GLM
