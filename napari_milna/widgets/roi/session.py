@@ -99,11 +99,14 @@ def is_unsaved(layer) -> bool:
 
 
 def shows_roi(layer) -> bool:
-    """True for labels layers the outline setting applies to: drawn ROIs and ROI files."""
+    """True for the layers the outline setting applies to: ROI layers made or adopted here.
+
+    ROIs seeded, painted, resampled or opened with "Open ROIs..." (and napari's "new
+    labels" on a napari-milna grid); label images and masks the reader shows (an atlas,
+    a brain mask) keep their own display.
+    """
     src = source_of(layer)
-    if not isinstance(layer, Labels) or src is None or src.result_of is not None:
-        return False
-    return src.source is None or src.info.kind.value == "labels"
+    return is_roi_layer(layer) and src.result_of is None
 
 
 def describe_roi(layer, label: int) -> str:

@@ -212,7 +212,8 @@ def centre_pixel(viewer) -> np.ndarray:
 
 
 def test_rois_are_outlined_and_the_statistic_shows_inside(workbench, ras_study, qtbot):
-    viewer, dock = workbench(ras_study["stat"], show=True)
+    viewer, dock = workbench(ras_study["stat"], ras_study["brain"], show=True)
+    brain = next(lay for lay in viewer.layers if "desc-brain_mask" in lay.name)
     study = StudySession.of(viewer)
     seed(dock, "PAG")
     layer = dock.session.roi_layer
@@ -235,6 +236,8 @@ def test_rois_are_outlined_and_the_statistic_shows_inside(workbench, ras_study, 
     vectors = np.asarray(outline.data)
     assert np.all(vectors[:, 0, 2] == k)
     assert drawn_edges(vectors, 2) == unit_edges(pag[:, :, k])
+    # a mask the reader shows keeps its own display
+    assert outlines.companion(brain) is None and brain.opacity > 0 and brain.contour == 0
     # not data: the session, the pickers and the guard leave the outline layer alone
     assert source_of(outline) is None and outline not in study.roi_layers()
     assert not is_unsaved(outline) and outline not in dock.session.layer_choices()
