@@ -17,7 +17,14 @@ import numpy as np
 from napari.layers import Image
 from napari.utils import Colormap
 
-from ..._napari.layers import METADATA_KEY, LayerSource, add_quietly, find_result_layer, source_of
+from ..._napari.layers import (
+    METADATA_KEY,
+    LayerSource,
+    add_quietly,
+    find_result_layer,
+    layer_units,
+    source_of,
+)
 from ...core.io.kinds import ImageInfo, ImageKind
 from ...core.qc.coverage import QCResult
 from ...core.viewer.display_values import robust_range
@@ -111,13 +118,13 @@ def replace_result_layer(viewer, key, layer) -> None:
 
 
 def result_layer(data, grid, grid_source, key, label: str, kind=ImageKind.IMAGE, **kwargs):
-    """A QC result ``Image`` layer on ``grid`` (translucent blending, nearest voxels)."""
+    """A QC result ``Image`` layer on ``grid`` (translucent, nearest voxels, in mm)."""
     info = ImageInfo(kind, source="napari-milna QC", label=label)
     src = LayerSource(grid=grid, info=info, source=None, grid_source=grid_source,
                       result_of=(QC_FEATURE, key))
     return Image(
         np.ascontiguousarray(data), metadata={METADATA_KEY: src}, interpolation2d="nearest",
-        blending="translucent", **kwargs,
+        blending="translucent", units=layer_units(3), **kwargs,
     )
 
 

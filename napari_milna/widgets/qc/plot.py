@@ -6,7 +6,7 @@ import numpy as np
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from ..._napari.roi_layers import roi_colour
-from ..panel.plot_style import dark_figure, legend_style, style_axes
+from ..panel.plot_style import PLOT_STYLE, dark_figure, legend_style, style_axes
 from .layers import hex_colour
 
 #: Colour of the CSF line.
@@ -96,6 +96,6 @@ class QCPlot(QWidget):
         if skipped:
             text += f". Not drawn (no voxel or no variance): {', '.join(skipped)}"
         self.caption = text
-        ax.set_title(text, fontsize=7, loc="left", wrap=True)
+        ax.set_title(text, fontsize=7, loc="left", wrap=True, color=PLOT_STYLE["text"])
         self.figure.tight_layout(pad=0.4)
         self.canvas.draw_idle()

@@ -120,6 +120,7 @@ def test_echoes_next_to_the_combination_per_roi(me_tab, echoes, qtbot, tmp_path)
         fitted = np.median(np.asarray(t2s.data)[box(PAG if name == "PAG" else RVM)])
         assert fitted == pytest.approx(truth, rel=0.05)
     assert t2s.colorbar.visible and t2s.opacity < 1 and t2s.blending == "translucent"
+    assert [str(u) for u in t2s.units] == ["millimeter"] * 3  # as every placed layer
     assert t2s.contrast_limits[0] == 0 and t2s.contrast_limits[1] >= 45
     assert t2s.colormap.map(np.array([0.0]))[0, 3] == 0  # no fit: the anatomy shows
     assert source_of(t2s).grid.matches(source_of(viewer.layers[0]).grid)
