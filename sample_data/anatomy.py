@@ -11,6 +11,11 @@ mask (``load_mni152_gm_template``, ``load_mni152_wm_template``,
 ``load_mni152_brain_mask``, 2 mm), resampled trilinearly onto the grid. The CSF
 probability is ``1 - GM - WM`` inside the brain (clipped to [0, 1]): the ventricles,
 the cerebral aqueduct and the fourth ventricle come out high, as in the template.
+
+At 1 mm (:func:`build_anatomy_1mm`, the display underlay): nilearn's 1 mm files as
+nilearn loads them (``resolution=1``, 197 x 233 x 189 voxels, values rescaled to 0..1,
+no resampling). nilearn ships no CSF probability, so the CSF map is derived the same
+way: ``1 - GM - WM`` inside nilearn's 1 mm brain mask (T1 > 0.2), clipped to [0, 1].
 """
 
 from __future__ import annotations
@@ -92,6 +97,44 @@ def _template(loader, grid: Grid) -> np.ndarray:
     img = loader(resolution=2)
     data = np.asarray(img.get_fdata(), dtype=np.float64)
     return resample_to_grid(data, Grid.of(img), grid, order=1)
+
+
+@dataclass(frozen=True)
+class Anatomy1mm:
+    """nilearn's 1 mm MNI152 2009 templates, on their own grid (float32).
+
+    Attributes
+    ----------
+    affine : ndarray, shape (4, 4)
+        nilearn's affine (1 mm, RAS, origin (-98, -134, -72)).
+    t1w, gm, wm : ndarray
+        T1 intensity and GM / WM probability as nilearn loads them (0..1).
+    csf : ndarray
+        ``1 - GM - WM`` inside the brain mask, clipped to [0, 1].
+    """
+
+    affine: np.ndarray
+    t1w: np.ndarray
+    gm: np.ndarray
+    wm: np.ndarray
+    csf: np.ndarray
+
+
+def build_anatomy_1mm() -> Anatomy1mm:
+    """nilearn's 1 mm templates (no resampling) and the CSF probability derived from them.
+
+    Returns
+    -------
+    Anatomy1mm
+    """
+    t1 = datasets.load_mni152_template(resolution=1)
+    gm = datasets.load_mni152_gm_template(resolution=1).get_fdata(dtype=np.float32)
+    wm = datasets.load_mni152_wm_template(resolution=1).get_fdata(dtype=np.float32)
+    brain = datasets.load_mni152_brain_mask(resolution=1).get_fdata(dtype=np.float32) > 0
+    csf = np.clip(1.0 - gm - wm, 0.0, 1.0) * brain
+    return Anatomy1mm(affine=np.asarray(t1.affine, dtype=float),
+                      t1w=t1.get_fdata(dtype=np.float32), gm=gm, wm=wm,
+                      csf=csf.astype(np.float32))
 
 
 def build_anatomy() -> Anatomy:

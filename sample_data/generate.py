@@ -80,6 +80,15 @@ def write_study(folder: Path) -> dict:
         write_nifti(data.astype(np.float32), p(key), affine,
                     description=f"{label} probability (MNI152 template)")
     write_nifti(anat.brain.astype(np.uint8), p("brain_mask"), affine, description="brain mask")
+    # The display underlay at 1 mm: nilearn's templates on their own grid, not resampled.
+    fine = anat_mod.build_anatomy_1mm()
+    for key, data, text in (
+        ("anat_t1w_1mm", fine.t1w, "MNI152 ICBM2009 sym T1 template 1 mm (nilearn)"),
+        ("gm_probseg_1mm", fine.gm, "GM probability 1 mm (nilearn MNI152 2009)"),
+        ("wm_probseg_1mm", fine.wm, "WM probability 1 mm (nilearn MNI152 2009)"),
+        ("csf_probseg_1mm", fine.csf, "CSF probability 1 mm = 1 - GM - WM in brain"),
+    ):
+        write_nifti(data, p(key), fine.affine, description=text)
 
     # The run.
     write_nifti(run.data, p("bold"), affine, tr=run_mod.TR, slice_times=run.slice_times,
@@ -204,6 +213,9 @@ def _truth(anat, covs, traces, run, cross, labels) -> dict:
         "space": SPACE,
         "template": "nilearn MNI152 ICBM 2009 symmetric T1 / GM / WM / brain mask, 2 mm, "
                     "resampled trilinearly",
+        "template_1mm": "nilearn MNI152 ICBM 2009 symmetric T1 / GM / WM at 1 mm as nilearn "
+                        "loads them (no resampling); CSF = 1 - GM - WM inside nilearn's 1 mm "
+                        "brain mask (T1 > 0.2), clipped to [0, 1] (nilearn ships no CSF map)",
         "grid": {
             "shape": list(grid.shape),
             "affine": grid.affine.tolist(),

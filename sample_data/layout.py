@@ -12,7 +12,7 @@ say what was planted.
 from __future__ import annotations
 
 #: Bump when the generated data change in any way: the cache folder is versioned by it.
-SAMPLE_VERSION = 5
+SAMPLE_VERSION = 6
 
 #: Seed of every random stream in the generator (``numpy.random.default_rng([SEED, k])``).
 SAMPLE_SEED = 20240607
@@ -41,6 +41,10 @@ PATHS = {
     "gm_probseg": f"{_ANAT}_label-GM_probseg.nii.gz",
     "wm_probseg": f"{_ANAT}_label-WM_probseg.nii.gz",
     "csf_probseg": f"{_ANAT}_label-CSF_probseg.nii.gz",
+    "anat_t1w_1mm": f"{_ANAT}_res-1_desc-preproc_T1w.nii.gz",
+    "gm_probseg_1mm": f"{_ANAT}_res-1_label-GM_probseg.nii.gz",
+    "wm_probseg_1mm": f"{_ANAT}_res-1_label-WM_probseg.nii.gz",
+    "csf_probseg_1mm": f"{_ANAT}_res-1_label-CSF_probseg.nii.gz",
     "bold": f"{_FUNC}_space-{SPACE}_desc-preproc_bold.nii.gz",
     "bold_json": f"{_FUNC}_space-{SPACE}_desc-preproc_bold.json",
     "brain_mask": f"{_FUNC}_space-{SPACE}_desc-brain_mask.nii.gz",

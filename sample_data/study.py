@@ -52,7 +52,11 @@ class SampleStudy:
     anat_t1w : Path
         MNI T1 template on the EPI grid (display).
     gm_probseg, wm_probseg, csf_probseg : Path
-        Tissue probability maps (fMRIPrep ``label-*_probseg``).
+        Tissue probability maps (fMRIPrep ``label-*_probseg``) on the EPI grid.
+    anat_t1w_1mm, gm_probseg_1mm, wm_probseg_1mm, csf_probseg_1mm : Path
+        nilearn's 1 mm MNI152 2009 T1 template and GM / WM probabilities as nilearn
+        ships them, and CSF = 1 - GM - WM inside its brain mask (``res-1``): the
+        underlay at the brainstem's scale, in world mm beside the 2.5 mm EPI.
     bold, bold_json : Path
         The preprocessed pain run (4D int16, MNI space) and its sidecar (RepetitionTime,
         SliceTiming, SliceEncodingDirection ``"k"``).
@@ -90,6 +94,10 @@ class SampleStudy:
     gm_probseg: Path
     wm_probseg: Path
     csf_probseg: Path
+    anat_t1w_1mm: Path
+    gm_probseg_1mm: Path
+    wm_probseg_1mm: Path
+    csf_probseg_1mm: Path
     bold: Path
     bold_json: Path
     brain_mask: Path

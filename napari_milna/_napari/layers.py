@@ -35,6 +35,7 @@ KIND_RANK = {
     ImageKind.STAT: 4,
     ImageKind.MASK: 5,
     ImageKind.LABELS: 6,
+    ImageKind.ATLAS: 3,  # under the statistical maps, over the anatomy
 }
 METADATA_KEY = "milna"
 
@@ -109,6 +110,9 @@ class LayerSource:
         oblique to the display space (values in the read-out still come from ``grid``).
     original_data : ndarray or None
         Own-grid data of a drawn or derived layer while a display copy is shown.
+    atlas : napari_milna.core.atlas.Atlas or None
+        The atlas an atlas layer shows (its labels, or the most probable label of a
+        probabilistic atlas); the read-out asks it for the label at the cursor.
     """
 
     grid: Grid
@@ -125,6 +129,7 @@ class LayerSource:
     placed_space: DisplaySpace | None = None
     display_grid: Grid | None = None
     original_data: np.ndarray | None = field(default=None, repr=False)
+    atlas: object | None = field(default=None, repr=False)
 
     @property
     def image(self):
@@ -313,6 +318,51 @@ def layer_tuple(
     return data, kwargs, layer_type
 
 
+def atlas_layer_tuple(atlas, space: DisplaySpace, spacing=None, name: str | None = None):
+    """A napari labels-layer tuple of an atlas, placed by its own affine in ``space``.
+
+    A label atlas shows its labels; a probabilistic atlas its most probable label where
+    that reaches the atlas's summary threshold (FSL's maxprob-thr25), one layer for all
+    labels. Label names are the layer's ``features`` (``index``, ``name``: napari's
+    status bar names the label under the mouse); :class:`LayerSource` ``.atlas`` keeps
+    the atlas, so the read-out gives the label and probability at the cursor.
+
+    Parameters
+    ----------
+    atlas : napari_milna.core.atlas.Atlas
+    space : DisplaySpace
+    spacing : array-like, optional
+        Display voxel size if the atlas is oblique to ``space``.
+    name : str, optional
+        Layer name (default: the atlas's name).
+
+    Returns
+    -------
+    tuple
+        ``(data, kwargs, "labels")``.
+    """
+    import pandas as pd
+
+    summary = np.asarray(atlas.summary)
+    dtype = np.uint8 if summary.max(initial=0) < 256 else np.uint16
+    names = atlas.summary_names()
+    kind = "probabilistic atlas" if atlas.is_probabilistic else "label atlas"
+    info = ImageInfo(ImageKind.ATLAS, None, None, atlas.lut.format,
+                     f"{kind} ({atlas.n_labels} labels, {atlas.space})")
+    layer_src = LayerSource(grid=atlas.grid, info=info, atlas=atlas)
+    if spacing is None:
+        spacing = np.full(3, float(atlas.grid.zooms.min()))
+    data, placement = display_version(layer_src, summary.astype(dtype), space, spacing, True)
+    kwargs = {"opacity": 0.4, "blending": "translucent"}
+    kwargs.update(placement_kwargs(placement, 3))
+    values = sorted(names)
+    kwargs["features"] = pd.DataFrame({"index": [0, *values],
+                                       "name": ["", *(names[v] for v in values)]})
+    kwargs["name"] = name or atlas.name
+    kwargs["metadata"] = {METADATA_KEY: layer_src}
+    return data, kwargs, "labels"
+
+
 class ResampledRun:
     """A 4D run shown on another grid: each requested volume is resampled on demand."""
 
@@ -398,6 +448,7 @@ __all__ = [
     "ResampledRun",
     "RoiState",
     "add_quietly",
+    "atlas_layer_tuple",
     "display_version",
     "find_result_layer",
     "grid_data",

@@ -20,7 +20,7 @@ from ..core.errors import MilnaInputError
 from ..core.io.geometry import DisplaySpace
 from ..core.io.kinds import ImageInfo, ImageKind
 from ..core.io.nifti import is_nifti_path, load_volume
-from .layers import layer_tuple
+from .layers import atlas_layer_tuple, layer_tuple
 
 
 def _current_state():
@@ -64,8 +64,12 @@ def read_nifti(path: str | Sequence[str]) -> list[tuple]:
     for p in paths:
         try:
             source = load_volume(p, allow_run=True)
+            atlas = _atlas_of(source)
         except MilnaInputError as exc:
             show_error(str(exc))
+            continue
+        if atlas is not None:
+            layers.append(_atlas_layer(atlas, source, state))
             continue
         if state is None:
             space = (
@@ -78,6 +82,34 @@ def read_nifti(path: str | Sequence[str]) -> list[tuple]:
         state.prepare_for(source.grid, source.name)
         layers.append(layer_tuple(source, state.space, spacing=state.display_spacing()))
     return layers or [(None,)]
+
+
+def _atlas_of(source):
+    """The atlas a file is (label image or 4D probabilistic atlas with its names), or None.
+
+    Raises
+    ------
+    MilnaInputError
+        An atlas that cannot be used (its table lacks labels, no known space, ...).
+    """
+    from ..core.atlas import is_atlas, open_atlas
+
+    if not is_atlas(source):
+        return None
+    return open_atlas(source.path)
+
+
+def _atlas_layer(atlas, source, state) -> tuple:
+    """An atlas as one labels layer with its names (notified once)."""
+    kind = "probabilistic, one volume per label" if atlas.is_probabilistic else "labels"
+    show_info(f"Opened the atlas {source.name}: {atlas.n_labels} labels ({kind}), "
+              f"{atlas.space}; the cursor read-out names the label under the cursor.")
+    if state is None:
+        space = (DisplaySpace.world() if atlas.grid.is_axis_aligned
+                 else DisplaySpace.of_reference(atlas.grid, source.name))
+        return atlas_layer_tuple(atlas, space, name=source.name)
+    state.prepare_for(atlas.grid, source.name)
+    return atlas_layer_tuple(atlas, state.space, state.display_spacing(), name=source.name)
 
 
 # ---------------------------------------------------------------------- analysis folders

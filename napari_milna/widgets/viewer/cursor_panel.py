@@ -1,8 +1,10 @@
-"""Cursor read-out: world mm, and each layer's voxel index and value under the cursor.
+"""Cursor read-out: world mm, the atlas label, and each layer's voxel and value there.
 
 The read-out shows the study session's cursor (:attr:`StudySession.cursor_mm`), the
 one position the crosshair, the time series and the status bar show too; it does
 not follow the mouse (napari's status bar does that while the mouse is over the canvas).
+The atlas row names the session atlas's label there (and its probability for a
+probabilistic atlas); an atlas layer's row in the table gives its label, not a number.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from qtpy.QtWidgets import (
 from ..._napari.layers import grid_data, source_of
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState
+from .atlas_choice import AtlasChoice, atlas_text
 
 
 def format_world(world_xyz) -> str:
@@ -60,9 +63,15 @@ def layer_readout(viewer, world_xyz) -> list[tuple[str, tuple[int, int, int] | N
     """Rows (layer name, voxel index on the layer's own grid or None, value text) at a point."""
     rows = []
     for layer in reversed(list(viewer.layers)):
-        if source_of(layer) is None:
+        src = source_of(layer)
+        if src is None:
             continue
         ijk, value = voxel_value(viewer, layer, world_xyz)
+        if src.atlas is not None and ijk is not None:
+            from ...core.atlas import label_at
+
+            rows.append((layer.name, ijk, label_at(src.atlas, world_xyz).describe()))
+            continue
         rows.append((layer.name, ijk, format_value(value)))
     return rows
 
@@ -107,9 +116,17 @@ class CursorPanel(QWidget):
         goto.addWidget(self.world_label)
         goto.addWidget(self.goto_edit, 1)
         goto.addWidget(self.goto_button)
+        self.atlas_choice = AtlasChoice(viewer)
+        self.atlas_label = QLabel("atlas: none")
+        self.atlas_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.atlas_label.setWordWrap(True)
+        atlas_row = QHBoxLayout()
+        atlas_row.addWidget(self.atlas_choice)
+        atlas_row.addWidget(self.atlas_label, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(goto)
+        layout.addLayout(atlas_row)
         layout.addWidget(self.table)
         self.last_world: np.ndarray | None = None
         self._volume = None
@@ -121,6 +138,7 @@ class CursorPanel(QWidget):
         self._refresh_timer.setInterval(0)
         self._refresh_timer.timeout.connect(self.refresh)
         self.session.cursor_changed.connect(self._on_cursor)
+        self.session.atlas_changed.connect(self._on_cursor)
         viewer.layers.events.inserted.connect(self._later)
         viewer.layers.events.removed.connect(self._later)
         viewer.dims.events.current_step.connect(self._on_step)
@@ -131,6 +149,7 @@ class CursorPanel(QWidget):
         self._closed = True
         for signal, slot in (
             (self.session.cursor_changed, self._on_cursor),
+            (self.session.atlas_changed, self._on_cursor),
             (self.viewer.layers.events.inserted, self._later),
             (self.viewer.layers.events.removed, self._later),
             (self.viewer.dims.events.current_step, self._on_step),
@@ -170,6 +189,7 @@ class CursorPanel(QWidget):
         world_xyz = np.asarray(world_xyz, dtype=float)
         self.last_world = world_xyz
         self.world_label.setText(f"cursor: {format_world(world_xyz)}")
+        self.atlas_label.setText(atlas_text(self.session, world_xyz, full=True))
         rows = layer_readout(self.viewer, world_xyz)
         self.table.setRowCount(len(rows))
         for r, (name, ijk, value) in enumerate(rows):

@@ -3,7 +3,8 @@
 While the mouse moves over the canvas, napari's status bar says what is under the
 mouse (napari's own read-out). Otherwise -- after "Go to", a click, a slider, a peak
 in a table, a plane switch -- it shows the session cursor, in the words of the cursor
-panel, with the value of the statistical map (or the selected layer) there.
+panel, with the value of the statistical map (or the selected layer) there and the
+session atlas's label.
 """
 
 from __future__ import annotations
@@ -13,22 +14,24 @@ import weakref
 from ..._napari.layers import source_of
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import unwrap_viewer
+from .atlas_choice import atlas_text
 from .cursor_panel import format_value, format_world, voxel_value
 
 
 def cursor_status_text(viewer, world_xyz) -> str:
-    """``"cursor x 0.5  y -31.0  z -9.0 mm | <map>: 1.49"`` for the status bar."""
+    """``"cursor x 0.5  y -31.0  z -9.0 mm | <map>: 1.49 | atlas: Brain-Stem 92%"``."""
     text = f"cursor {format_world(world_xyz)}"
     session = StudySession.of(viewer)
+    atlas = f" | {atlas_text(session, world_xyz)}" if session.atlas is not None else ""
     layer = viewer.layers.selection.active
-    if source_of(layer) is None:
+    if source_of(layer) is None or source_of(layer).atlas is not None:
         layer = session.stat_map
     if source_of(layer) is None:
-        return text
+        return text + atlas
     ijk, value = voxel_value(viewer, layer, world_xyz)
     if ijk is None:
-        return f"{text} | {layer.name}: outside"
-    return f"{text} | {layer.name}: {format_value(value)}"
+        return f"{text} | {layer.name}: outside{atlas}"
+    return f"{text} | {layer.name}: {format_value(value)}{atlas}"
 
 
 class CursorStatus:
@@ -41,6 +44,7 @@ class CursorStatus:
         self.session = StudySession.of(viewer)
         self.session.cursor_changed.connect(self.show)
         self.session.stat_map_changed.connect(self.show)
+        self.session.atlas_changed.connect(self.show)
         viewer.events.mouse_over_canvas.connect(self._on_mouse_over)
         viewer.layers.selection.events.active.connect(self.show)
 

@@ -95,6 +95,10 @@ class StatThresholdControls(QWidget):
         form.addRow("Statistic", self.type_label)
         form.addRow("df", self.df_spin)
         form.addRow("Threshold", threshold_row)
+        from .stat_display import StatInterpolationChoice  # imports this module
+
+        self.interpolation = StatInterpolationChoice(viewer)
+        form.addRow("Drawn", self.interpolation)
         form.addRow(self.result_label)
         self.layer_combo.currentIndexChanged.connect(self._on_layer)
         self.unit_combo.currentIndexChanged.connect(self._on_unit)

