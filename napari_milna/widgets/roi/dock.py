@@ -157,6 +157,7 @@ class RoiWorkbench(ScrollingDock):
         session.reference_changed.connect(self._describe)
         session.roi_layer_changed.connect(self._describe)
         session.selection_changed.connect(self._describe)
+        session.labels_changed.connect(self._describe)  # a renamed ROI
         session.message.connect(self._on_message)
         connect_while(self, (session.state.changed, self._describe))
         session.labels_changed.connect(lambda: QTimer.singleShot(0, self.fit_width))

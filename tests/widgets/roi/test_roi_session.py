@@ -67,10 +67,15 @@ def test_seeding_rvm_leaves_the_session_on_the_roi_the_user_selected(
     assert f"label {pag} of {layer.name}" in dock.in_use.value
     assert "still use PAG" in dock.session.messages[-1]
     assert layer.selected_label == pag and "PAG" in dock.refine.target_label.value
+    # the SVC tab searches the PAG
+    svc = panel.show_tab("SVC")
+    assert svc.form.roi_label.value == pag
     # selecting the RVM (the ROI picker) makes it the session's ROI, and the tab says so
+    panel.show_tab("ROIs")
     dock.roi.value = rvm
     assert (study.roi_layer, study.roi_label) == (layer, rvm)
     assert "RVM" in dock.in_use.value and "PAG" not in dock.in_use.value
+    assert svc.form.roi_label.value == rvm
     # a click on the PAG row, then napari's own label control, select as well
     click_row(qtbot, dock.facts.table, dock.facts.row_of("PAG"))
     assert study.roi_label == pag and dock.roi.value == pag
