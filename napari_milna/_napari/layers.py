@@ -217,14 +217,24 @@ def stat_colormap(ramp: StatRamp, name: str = "milna-stat") -> Colormap:
     return Colormap(colors=colors, controls=controls, name=name, interpolation="linear")
 
 
+#: napari units of the spatial axes (world mm, or a reference grid scaled by its voxel
+#: size): napari's scale bar reads mm. A run's volume axis keeps napari's default.
+SPATIAL_UNITS = ("mm", "mm", "mm")
+
+
+def layer_units(ndim: int) -> tuple[str, ...]:
+    """napari ``units`` of a layer of ``ndim`` (3 or 4) axes: mm on the spatial axes."""
+    return ("pixel",) * (ndim - 3) + SPATIAL_UNITS
+
+
 def placement_kwargs(placement: Placement, ndim: int) -> dict:
-    """Napari ``scale``, ``translate`` and ``affine`` for a layer of ``ndim`` (3 or 4) axes."""
+    """Napari ``scale``, ``translate``, ``affine`` and ``units`` for a layer of ``ndim`` axes."""
     extra = ndim - 3
     scale = np.r_[np.ones(extra), placement.scale]
     translate = np.r_[np.zeros(extra), placement.translate]
     affine = np.eye(ndim + 1)
     affine[extra:, extra:] = placement.affine
-    return {"scale": scale, "translate": translate, "affine": affine}
+    return {"scale": scale, "translate": translate, "affine": affine, "units": layer_units(ndim)}
 
 
 def _stat_kwargs(data: np.ndarray, info: ImageInfo) -> tuple[dict, float, float]:
@@ -454,6 +464,7 @@ __all__ = [
     "grid_data",
     "is_result_of",
     "layer_tuple",
+    "layer_units",
     "placement_kwargs",
     "source_of",
     "stat_colormap",

@@ -224,6 +224,7 @@ class ViewerState:
             layer.affine = kwargs["affine"]
             layer.scale = kwargs["scale"]
             layer.translate = kwargs["translate"]
+            layer.units = kwargs["units"]
 
     def prepare_for(self, grid: Grid, name: str) -> None:
         """Switch to ``grid``'s voxel space before an oblique image arrives in world mode."""
