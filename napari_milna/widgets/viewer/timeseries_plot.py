@@ -15,7 +15,7 @@ from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 from ..._napari.layers import source_of
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState
-from ..panel.plot_style import PLOT_STYLE, style_axes
+from ..panel.plot_style import PLOT_STYLE, install_save_plot, style_axes
 from .cursor_panel import format_world
 
 
@@ -39,6 +39,7 @@ class TimeSeriesPlot(QWidget):
         self.figure = Figure(figsize=(3.2, 1.6), dpi=100, facecolor=PLOT_STYLE["facecolor"])
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setMinimumHeight(150)
+        install_save_plot(self.canvas, "timeseries")
         self.axes = self.figure.add_subplot(111)
         self.status = QLabel("Click in the image to plot the run at that voxel.")
         self.status.setWordWrap(True)
