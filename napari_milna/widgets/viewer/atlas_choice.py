@@ -67,12 +67,12 @@ class AtlasChoice(QComboBox):
         self.addItem(NO_ATLAS, None)
         names = {layer.name for layer in self.session.atlases()}
         for layer in self.session.atlases():
-            self.addItem(layer.name, ("layer", layer.name))
+            self.addItem(layer.name, f"layer:{layer.name}")
         for key, text in BUILT_IN.items():
             if text not in names:
-                self.addItem(text, ("builtin", key))
+                self.addItem(text, f"builtin:{key}")
         current = self.session.atlas
-        index = self.findData(("layer", current.name)) if current is not None else 0
+        index = self.findData(f"layer:{current.name}") if current is not None else 0
         self.setCurrentIndex(max(index, 0))
         self.blockSignals(False)
 
@@ -81,7 +81,7 @@ class AtlasChoice(QComboBox):
         if data is None:
             self.session.set_atlas(None)
             return
-        kind, name = data
+        kind, name = data.split(":", 1)
         if kind == "layer":
             self.session.set_atlas(self.viewer.layers[name])
             return

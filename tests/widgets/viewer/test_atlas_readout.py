@@ -63,12 +63,14 @@ def test_sample_readout_names_the_brain_stem(sample, qtbot):
     assert features.loc[features["index"] == 102, "name"].item() == "Brain-Stem"
     # choosing no atlas clears the row, choosing a built-in one adds it hidden
     choice = dock.cursor.atlas_choice
+    assert choice.currentText() == "Harvard-Oxford atlas"
     choice.setCurrentIndex(choice.findText("no atlas"))
     choice.activated.emit(choice.currentIndex())
     assert session.atlas is None and dock.cursor.atlas_label.text() == "atlas: none"
     choice.setCurrentIndex(choice.findText("Harvard-Oxford subcortical (built in)"))
     choice.activated.emit(choice.currentIndex())
     assert session.atlas.name == "Harvard-Oxford subcortical (built in)"
+    assert choice.currentText() == "Harvard-Oxford subcortical (built in)"
     assert not session.atlas.visible
     assert dock.cursor.atlas_label.text().startswith(f"atlas: Brain-Stem {percent}%")
 
