@@ -19,6 +19,13 @@ def axes_overlay(viewer):
     return scene.overlays.axes if scene is not None else viewer.axes
 
 
+def scale_bar(viewer):
+    """The viewer's scale bar overlay (``viewer.canvas.overlays.scale_bar`` since napari 0.9)."""
+    canvas = getattr(viewer, "canvas", None)
+    overlays = getattr(canvas, "overlays", None)
+    return overlays.scale_bar if overlays is not None else viewer.scale_bar
+
+
 def qt_viewer(viewer):
     """napari's QtViewer of a viewer window (private in napari; None without a window)."""
     window = getattr(viewer, "window", None)

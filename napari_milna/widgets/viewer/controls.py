@@ -1,7 +1,8 @@
-"""The viewer's controls: display, crosshair, orthogonal views and the statistical threshold.
+"""The viewer's controls: display, crosshair, orthogonal views, statistical threshold, figures.
 
 The display is the plane, the neurological / radiological convention and the display
-space. The Viewer tab of the milna panel and the "Brainstem viewer" dock show them.
+space; the figures are the colour and scale bars, "Save figure" and the lightbox. The
+Viewer tab of the milna panel and the "Brainstem viewer" dock show them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from .cursor_overlay import OVERLAY_NAME, show_cursor
 from .cursor_overlay import _overlays as _scene_overlays
 from .cursor_status import CursorStatus
 from .display_controls import DisplayControls
+from .figure_controls import FigureControls
+from .lightbox_panel import LightboxPanel
 from .orientation_labels import OrientationLabels
 from .ortho_views import OrthoViews
 from .stat_threshold import StatThresholdControls
@@ -66,7 +69,7 @@ def install_viewer_links(viewer) -> OrientationLabels:
 
 
 class ViewerControls(QWidget):
-    """Display, crosshair / orthogonal views and the statistical threshold, as sections.
+    """Display, crosshair / orthogonal views, statistical threshold, figures and lightbox.
 
     Parameters
     ----------
@@ -93,6 +96,8 @@ class ViewerControls(QWidget):
         self.ortho.toggled.connect(self._on_ortho)
         self.orthogonal.shown_changed.connect(self._on_ortho_shown)
         self.stats = StatThresholdControls(napari_viewer)
+        self.figures = FigureControls(napari_viewer)
+        self.lightbox = LightboxPanel(napari_viewer, self.figures)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.sections = add_sections(
@@ -100,6 +105,8 @@ class ViewerControls(QWidget):
             (
                 ("display", "Display", vbox(self.display, hbox(self.crosshair, self.ortho)), True),
                 ("stats", "Statistical map", self.stats, True),
+                ("figures", "Figures", self.figures.native, True),
+                ("lightbox", "Lightbox", self.lightbox, False),
             ),
         )
 

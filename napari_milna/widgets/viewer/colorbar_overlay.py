@@ -1,0 +1,136 @@
+"""The statistical map's colour bar in the canvas's top-right corner.
+
+napari 0.9 has a colour bar overlay per layer, but it labels only the contrast limits:
+it cannot mark the threshold, name the statistic and its df, or show that values
+below the threshold are not drawn. This one is drawn by matplotlib
+(:func:`napari_milna.core.figures.colorbar_figure`, the same drawing as in saved
+figures) and shown as a picture over the canvas: two-sided for T and Z, one-sided for
+F, the threshold marked, the title ``"T (df 14)"``. It follows the map's threshold,
+df and visibility, and is on by default (the Viewer tab's "Colour bar" switches it).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from qtpy.QtCore import QEvent, QObject, Qt, QTimer
+from qtpy.QtGui import QImage, QPixmap
+from qtpy.QtWidgets import QLabel
+
+from ..._napari.layers import source_of, stat_ramp
+from ..._napari.viewer_state import unwrap_viewer
+from ...core.figures import colorbar_figure, stat_label
+from .figure_scene import StatLayerWatch, shown_stat_layer
+from .orientation_labels import canvas_widget
+
+#: Face of the colour bar picture: translucent black over the canvas.
+OVERLAY_STYLE = {"face": (0.0, 0.0, 0.0, 0.55), "text": "white", "hatch": "#888888"}
+#: Size of the picture (inches at 100 dpi: pixels / 100).
+OVERLAY_SIZE_IN = (1.0, 2.2)
+_MARGIN = 8
+_TOP = 34  # below the top orientation letter
+
+
+def render_colorbar(ramp, label: str) -> QImage:
+    """The colour bar of ``ramp`` as a Qt image (RGBA, translucent face)."""
+    figure = colorbar_figure(ramp, label, OVERLAY_SIZE_IN, dpi=100, style=OVERLAY_STYLE)
+    agg = FigureCanvasAgg(figure)
+    agg.draw()
+    rgba = np.ascontiguousarray(np.asarray(agg.buffer_rgba()))
+    height, width = rgba.shape[:2]
+    image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
+    return image.copy()  # own the pixels (the buffer goes with the figure)
+
+
+class CanvasColorBar(QObject):
+    """The colour bar over one viewer's canvas. Get it with :meth:`install`.
+
+    Attributes
+    ----------
+    label : QLabel
+        The picture over the canvas.
+    layer : napari layer or None
+        The statistical map shown (:func:`~.figure_scene.shown_stat_layer`).
+    text : str
+        The title shown (``"T (df 14)"``), empty when hidden.
+    """
+
+    @classmethod
+    def install(cls, viewer) -> CanvasColorBar:
+        """The colour bar of ``viewer`` (created once, on its canvas)."""
+        viewer = unwrap_viewer(viewer)
+        canvas = canvas_widget(viewer)
+        if canvas is not None:
+            for existing in canvas.findChildren(cls):
+                return existing
+        return cls(viewer)
+
+    def __init__(self, viewer):
+        viewer = unwrap_viewer(viewer)
+        super().__init__(canvas_widget(viewer))
+        self._viewer_ref = weakref.ref(viewer)
+        self.canvas = canvas_widget(viewer)
+        self.enabled = True
+        self.layer = None
+        self.text = ""
+        self.label = QLabel(self.canvas) if self.canvas is not None else None
+        if self.label is None:
+            return
+        self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.label.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
+        self.label.setStyleSheet("background: transparent;")
+        self.label.hide()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(30)
+        self._timer.timeout.connect(self.refresh)
+        self.canvas.installEventFilter(self)
+        self.watch = StatLayerWatch(viewer, self.schedule)
+        viewer.dims.events.ndisplay.connect(self.schedule)
+
+    @property
+    def viewer(self):
+        """The napari viewer (None once it is gone)."""
+        return self._viewer_ref()
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Show (when there is a statistical map) or hide the colour bar."""
+        self.enabled = bool(enabled)
+        self.refresh()
+
+    def schedule(self, *args) -> None:
+        """Redraw soon (several changes in a row draw once)."""
+        try:
+            self._timer.start()
+        except RuntimeError:  # the canvas is gone
+            pass
+
+    def refresh(self) -> None:
+        """Draw the colour bar of the statistical map shown (or hide it)."""
+        viewer = self.viewer
+        if self.label is None or viewer is None:
+            return
+        layer = shown_stat_layer(viewer) if self.enabled else None
+        if layer is None or viewer.dims.ndisplay != 2:
+            self.layer, self.text = None, ""
+            self.label.hide()
+            return
+        src = source_of(layer)
+        ramp = stat_ramp(src.info.stat_type, src.threshold, src.vmax)
+        self.layer, self.text = layer, stat_label(src.info.stat_type, src.df)
+        self.label.setPixmap(QPixmap.fromImage(render_colorbar(ramp, self.text)))
+        self.label.adjustSize()
+        self._position()
+        self.label.show()
+        self.label.raise_()
+
+    def _position(self) -> None:
+        self.label.move(self.canvas.width() - self.label.width() - _MARGIN, _TOP)
+
+    def eventFilter(self, obj, event):  # noqa: N802 (Qt API)
+        """Keep to the top-right corner when the canvas is resized."""
+        if obj is self.canvas and event.type() == QEvent.Type.Resize and self.label.isVisible():
+            self._position()
+        return False
