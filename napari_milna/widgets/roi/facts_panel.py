@@ -154,7 +154,8 @@ class RoiFactsPanel(QWidget):
         self.last_refresh_ms = 0.0
         self._filling = False
         connect_while(
-            self, (study.stat_map_changed, self.refresh), (study.mask_changed, self.refresh)
+            self, (study.stat_map_changed, self.refresh), (study.mask_changed, self.refresh),
+            (study.atlas_changed, self.refresh),
         )
         session.labels_changed.connect(self.refresh)
         session.roi_layer_changed.connect(self.refresh)
@@ -224,10 +225,29 @@ class RoiFactsPanel(QWidget):
                     )
                 cell.setFlags(flags)
                 cell.setForeground(QColor("gray") if item.empty else QColor())
+        self._fill_atlas()
         self._filling = False
         self._show_selection(selected)
         self._fit_table()
         QTimer.singleShot(0, self._fit_table)  # again once the header is laid out
+
+    def _fill_atlas(self) -> None:
+        """An "atlas" column: the session atlas's label at each ROI's centroid."""
+        atlas = self.session.study.atlas_object()
+        self.table.setColumnCount(len(COLUMNS) + (atlas is not None))
+        if atlas is None:
+            return
+        from ...core.atlas import label_at
+
+        header = QTableWidgetItem("atlas")
+        header.setToolTip("Label of the session's atlas at the ROI's centroid")
+        self.table.setHorizontalHeaderItem(len(COLUMNS), header)
+        for r, item in enumerate(self.facts):
+            centre = item.centroid_mm
+            cell = QTableWidgetItem("-" if centre is None else label_at(atlas, centre).describe())
+            cell.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            cell.setData(Qt.ItemDataRole.UserRole, item.label)
+            self.table.setItem(r, len(COLUMNS), cell)
 
     def _fit_table(self) -> None:
         """Size the table to its rows and columns (so the dock shows every column)."""

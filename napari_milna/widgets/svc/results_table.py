@@ -322,8 +322,10 @@ class SvcResultsTable(QWidget):
     #: World mm (x, y, z) of the row the user clicked (either table).
     peak_clicked = Signal(object)
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, atlas_of=None):
         super().__init__(parent)
+        #: Gives the atlas whose labels the last column names (None: no column).
+        self.atlas_of = atlas_of or (lambda: None)
         self.searched = StatusLabel("")
         self.summary = StatusLabel("")
         self.table = QTableWidget(0, len(COLUMNS))
@@ -406,6 +408,29 @@ class SvcResultsTable(QWidget):
         height = max(peaks_height, tree_height, 60) + 2 * table.frameWidth() + 4
         self.tabs.setFixedHeight(height + self.tabs.tabBar().sizeHint().height()
                                  + table.horizontalScrollBar().sizeHint().height())
+        self.show_atlas()
+
+    def show_atlas(self, *args) -> None:
+        """An "atlas" column after the others: the label at each row's peak (atlas_of())."""
+        try:
+            atlas = self.atlas_of() if self.result is not None else None
+            table, tree = self.table, self.levels
+            table.setColumnCount(len(COLUMNS) + (atlas is not None))
+            tree.setColumnCount(len(LEVEL_COLUMNS) + (atlas is not None))
+        except RuntimeError:  # the tab was closed
+            return
+        if atlas is None:
+            return
+        from ...core.atlas import labels_at
+
+        table.setHorizontalHeaderItem(len(COLUMNS), QTableWidgetItem("atlas"))
+        for r, label in enumerate(labels_at(atlas, [p.xyz_mm for _, p in self.rows])):
+            table.setItem(r, len(COLUMNS), QTableWidgetItem(label.describe()))
+        tree.headerItem().setText(len(LEVEL_COLUMNS), "atlas")
+        points = [(i, row["xyz_mm"]) for i, row in enumerate(tree.rows) if "xyz_mm" in row]
+        if points:
+            for (i, _), label in zip(points, labels_at(atlas, [xyz for _, xyz in points])):
+                tree.item_of(i).setText(len(LEVEL_COLUMNS), label.describe())
 
     def summary_text(self) -> str:
         """What was searched and the summary as the user reads them (plain text lines)."""

@@ -102,10 +102,11 @@ def test_sample_underlay_is_the_1mm_template_and_maps_keep_their_grid(sample):
 
 
 def test_interpolation_is_for_display_only(sample, qtbot):
+    from napari_milna.sample_data import ensure_sample_study
+
     from napari_milna.core.io.geometry import Grid
     from napari_milna.core.svc.correction import small_volume_correction
     from napari_milna.core.svc.smoothness import smoothness_from_fwhm_mm
-    from napari_milna.sample_data import ensure_sample_study
 
     viewer, dock = sample
     stat = StudySession.of(viewer).stat_map
