@@ -148,7 +148,7 @@ def _draw_cursor(ax, sampling: PlaneSampling, cursor_mm) -> None:
     cx, cy = float(cursor_mm[col_axis]), float(cursor_mm[row_axis])
     left, right, bottom, top = sampling.extent
     gap = CURSOR_GAP_MM
-    kw = {"color": CURSOR_COLOUR, "lw": 0.8, "alpha": 0.9, "gid": "cursor"}
+    kw = {"color": CURSOR_COLOUR, "lw": 0.7, "alpha": 0.75, "ls": (0, (3, 2)), "gid": "cursor"}
     ax.plot([left, cx - gap], [cy, cy], **kw)
     ax.plot([cx + gap, right], [cy, cy], **kw)
     ax.plot([cx, cx], [bottom, cy - gap], **kw)

@@ -16,8 +16,9 @@ from ..io.geometry import Grid
 from ..viewer.display_values import StatRamp, robust_range
 from .planes import PlaneSampling, sample_volume
 
-#: Colour of the cursor marks (RGB) and of ROI outlines without a colour of their own.
-CURSOR_COLOUR = (0.2, 1.0, 0.3)
+#: Colour of the cursor marks (RGB; white, apart from the ROI colours) and of ROI outlines
+#: without a colour of their own.
+CURSOR_COLOUR = (1.0, 1.0, 1.0)
 ROI_COLOUR = (0.0, 1.0, 1.0)
 
 

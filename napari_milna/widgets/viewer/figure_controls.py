@@ -19,15 +19,18 @@ from ..._napari.compat import scale_bar as scale_bar_overlay
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState, unwrap_viewer
 from ...core.figures import DEFAULT_DPI, slice_figure
+from ...core.figures.planes import PLANE_AXES
 from ..panel.plot_style import save_figure_as
 from ..panel.status import notify
 from .colorbar_overlay import CanvasColorBar
 from .figure_scene import figure_scene, visible_field
 
 
-def figure_title(scene) -> str | None:
-    """A figure's title: the statistical map's name (None without one)."""
-    return scene.stat.name if scene.stat is not None else None
+def figure_title(scene, plane: str, slices: bool = True) -> str:
+    """A figure's title: the statistical map's name and the slices' coordinate, in mm."""
+    axis = "xyz"[PLANE_AXES[plane][0]]
+    where = f"{plane} slice{'s' if slices else ''}, {axis} in mm (world)"
+    return f"{scene.stat.name}; {where}" if scene.stat is not None else where.capitalize()
 
 
 class FigureControls:
@@ -104,7 +107,7 @@ class FigureControls:
         field = visible_field(self.viewer)
         cols, rows = field if field is not None else (None, None)
         return slice_figure(scene, self.state.plane, cols_range=cols, rows_range=rows,
-                            title=figure_title(scene))
+                            title=figure_title(scene, self.state.plane, slices=False))
 
     def save_view_figure(self):
         """Ask for a PNG / SVG / PDF file and save the current view there (the path or None)."""

@@ -159,7 +159,7 @@ class LightboxPanel(QWidget):
         scene = figure_scene(self.viewer, roi=self._roi())
         size = self.field.value or None
         columns = self.columns.value or None
-        options = {"title": figure_title(scene)}
+        options = {"title": figure_title(scene, self.plane.value)}
         if screen_width_px:
             columns = columns or max(2, int(screen_width_px // SCREEN_PANEL_PX))
             options = {
