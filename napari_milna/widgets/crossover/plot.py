@@ -7,7 +7,7 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
-from ..panel.plot_style import style_axes
+from ..panel.plot_style import install_save_plot, style_axes
 
 #: Colours on napari's dark theme: drug up warm, drug down cool (the stat ramps' colours).
 STYLE = {
@@ -51,6 +51,7 @@ class PairedLinesPlot(QWidget):
         super().__init__(parent)
         self.figure = Figure(figsize=(3.6, 3.0), dpi=100, facecolor=STYLE["facecolor"])
         self.canvas = FigureCanvasQTAgg(self.figure)
+        install_save_plot(self.canvas, "paired_lines")
         self.canvas.setMinimumHeight(260)
         self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.axes = self.figure.add_subplot(111)

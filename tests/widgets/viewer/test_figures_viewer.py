@@ -189,3 +189,20 @@ def test_dark_figures_have_save_plot(qtbot, save_to, tmp_path):
     assert button.save() == tmp_path / "qc.png"
     with Image.open(tmp_path / "qc.png") as im:
         assert im.size == (3 * plot_style.PLOT_DPI, 2 * plot_style.PLOT_DPI)
+
+
+def test_every_plot_has_save_plot(qtbot, save_to, tmp_path):
+    """Paired lines, QC, FD, physio and CSF plots each carry the shared Save button."""
+    from napari_milna.widgets.crossover.plot import PairedLinesPlot
+    from napari_milna.widgets.preproc.plots import CsfPlot, FDPlot, PulsePlot, RvtHrPlot
+    from napari_milna.widgets.qc.plot import QCPlot
+
+    for cls in (PairedLinesPlot, QCPlot, FDPlot, PulsePlot, CsfPlot, RvtHrPlot):
+        plot = cls()
+        qtbot.addWidget(plot)
+        buttons = plot.canvas.findChildren(plot_style.SavePlotButton)
+        assert len(buttons) == 1, cls.__name__
+        target = tmp_path / f"{cls.__name__}.pdf"
+        save_to.append(target)
+        assert buttons[0].save() == target
+        assert target.read_bytes().startswith(b"%PDF-")
