@@ -129,18 +129,25 @@ def draw_panel(
     ax.set_label(label)
     if coordinate:
         ax.text(0.03, 0.97, label, transform=ax.transAxes, ha="left", va="top",
-                color=style["text"], fontsize=COORD_SIZE, gid="slice-coordinate")
+                color=style["text"], fontsize=COORD_SIZE, gid="slice-coordinate", zorder=5,
+                bbox=_label_box(style))
     if letters:
         spots = {"top": (0.5, 0.985, "center", "top"), "bottom": (0.5, 0.015, "center", "bottom"),
                  "left": (0.015, 0.5, "left", "center"), "right": (0.985, 0.5, "right", "center")}
         for edge, (x, y, ha, va) in spots.items():
             ax.text(x, y, layout.labels[edge], transform=ax.transAxes, ha=ha, va=va,
                     color=style["text"], fontsize=LETTER_SIZE, fontweight="bold",
-                    gid=f"orientation-{edge}")
+                    gid=f"orientation-{edge}", zorder=5, bbox=_label_box(style))
     if cursor and scene.cursor_mm is not None:
         _draw_cursor(ax, sampling, scene.cursor_mm)
     if scale_bar_mm:
         _draw_scale_bar(ax, scale_bar_mm, style)
+
+
+def _label_box(style: dict) -> dict:
+    """A small box in the face colour behind a label, so lines never run through it."""
+    return {"boxstyle": "square,pad=0.15", "facecolor": style["face"], "edgecolor": "none",
+            "alpha": 0.6}
 
 
 def _draw_cursor(ax, sampling: PlaneSampling, cursor_mm) -> None:
