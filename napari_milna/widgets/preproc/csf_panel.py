@@ -17,7 +17,7 @@ from qtpy.QtWidgets import QPushButton
 from ...core.errors import MilnaInputError, input_error
 from ...core.preproc.nuisance import CSF_EROSION, CSF_LEVEL, csf_regressor
 from ..panel.status import WARN_COLOUR, StatusLabel, coloured, escape
-from .form import MaskChoice, compact, row
+from .form import MaskChoice, compact, narrow, row
 from .layers import find_result, show_mask
 from .plots import CsfPlot
 from .step import StepPanel
@@ -47,10 +47,12 @@ class CsfForm:
                                tooltip="Erode the thresholded mask by this many voxels (drops "
                                        "partial-volume edges)")
         self.show_mask = CheckBox(text="show", value=True, tooltip="Show the mask as a layer")
+        narrow(80, self.level)
+        narrow(72, self.erosion)
         self.container = compact(
             self.csf.row,
             row("Mask", Label(value="p >"), self.level, Label(value="erode"), self.erosion,
-                self.show_mask),
+                self.show_mask, stretch=True),
         )
 
 

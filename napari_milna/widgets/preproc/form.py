@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from magicgui.widgets import Container, Label, PushButton
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QSizePolicy
 
 from ..._napari.layers import source_of
 from ..panel.session_picker import SessionPicker
@@ -19,13 +21,31 @@ from .inputs import PathField
 NIFTI_FILTER = "*.nii *.nii.gz"
 
 
-def row(label: str, *widgets, tooltip: str = "") -> Container:
-    """magicgui widgets side by side under one form label."""
+def row(label: str, *widgets, tooltip: str = "", stretch: bool = False) -> Container:
+    """magicgui widgets side by side under one form label (packed left with ``stretch``)."""
     box = Container(widgets=list(widgets), layout="horizontal", labels=False, label=label)
     box.margins = (0, 0, 0, 0)
+    if stretch:
+        box.native.layout().addStretch(1)
     if tooltip:
         box.tooltip = tooltip
     return box
+
+
+def note(value: str = "") -> Label:
+    """A word-wrapped, left-aligned line of text in a form."""
+    label = Label(value=value)
+    label.native.setWordWrap(True)
+    label.native.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    label.native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+    return label
+
+
+def narrow(width: int, *widgets) -> None:
+    """Give small number boxes a fixed width (napari's style makes each 132 px wide)."""
+    for widget in widgets:
+        widget.native.setStyleSheet("QAbstractSpinBox { min-width: 0px; padding: 1px 0px; }")
+        widget.native.setFixedWidth(width)
 
 
 def compact(*widgets, labels: bool = True) -> Container:
@@ -124,8 +144,7 @@ class RunForm(Container):
         self.run = SessionPicker(session, "run", "Run",
                                  tooltip="The session's 4D run (shared with the QC tab and the "
                                          "time series): open it in the viewer first")
-        self.info = Label(label="", value="")
-        self.info.native.setWordWrap(True)
+        self.info = note()
         self.brain = MaskChoice(
             session, "brain", "Brain mask",
             tooltip="The session's brain mask: the R\u00b2 map's voxels and the GLM's mask "
@@ -135,8 +154,7 @@ class RunForm(Container):
                                         "of the GLM, the R\u00b2 map and the CSF check")
         self.output = PathField("Output", "output folder", directory=True,
                                 tooltip="Where maps and tables are written")
-        self.found = Label(value="")
-        self.found.native.setWordWrap(True)
+        self.found = note()
         self.open_found = PushButton(text="Open", tooltip="Open these files as (hidden) layers "
                                                           "and use them as the session's masks")
         self.found_row = row("Found", self.found, self.open_found)

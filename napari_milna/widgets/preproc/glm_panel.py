@@ -26,7 +26,7 @@ from ...core.io.tables import derivative_prefix
 from ...core.preproc.first_level import HIGH_PASS_HZ, PROTOCOL_CONTRASTS, SMOOTHING_FWHM_MM
 from ...core.protocol import PHYSIO_MODELS
 from ..panel.status import WARN_COLOUR, coloured, escape
-from .form import compact, row
+from .form import compact, narrow, row
 from .layers import show_file_map
 from .step import StepPanel
 
@@ -87,10 +87,13 @@ class GlmForm:
                                       tooltip="Gaussian FWHM (the protocol: 4-5 mm for the "
                                               "brainstem); 0: none")
         self.smoothing.native.setSuffix(" mm")
+        self.smoothing.native.setDecimals(1)
         self.high_pass = FloatSpinBox(value=round(1 / HIGH_PASS_HZ), min=20.0, max=1000.0,
                                       step=8.0, tooltip="Cosine drift: periods longer than "
                                                         "this are removed (SPM: 128 s)")
         self.high_pass.native.setSuffix(" s")
+        self.high_pass.native.setDecimals(0)
+        narrow(96, self.smoothing, self.high_pass)
         self.noise_model = ComboBox(choices=[("AR(1)", "ar1"), ("OLS", "ols")], value="ar1",
                                     tooltip="Serial correlations: AR(1) (SPM's default) or "
                                             "none")
@@ -242,10 +245,10 @@ class GlmPanel(StepPanel):
                 f"rank {fit.rank}); confounds: {escape(', '.join(groups) or 'none')} "
                 f"({len(fit.confound_columns)} columns); smoothing "
                 f"{escape(f'{fit.smoothing_fwhm:g} mm' if fit.smoothing_fwhm else 'none')}.")
-        for key, header in MODEL_COLUMNS:
-            df = result.df_by_model.get(key)
-            if df is not None and key != result.physio_model:
-                text += f" {escape(header)}: df {df:g}."
+        others = [f"{header} {result.df_by_model[key]:g}" for key, header in MODEL_COLUMNS
+                  if key in result.df_by_model and key != result.physio_model]
+        if others:
+            text += f" df of the other fits: {escape(', '.join(others))}."
         text += f"<br>PAG: {escape(pag)}. Maps written to {escape(str(result.written[0].parent))}."
         for note in result.notes:
             text += "<br>" + escape(note)

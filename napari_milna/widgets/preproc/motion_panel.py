@@ -16,7 +16,7 @@ from qtpy.QtWidgets import QPushButton
 from ...core.errors import MilnaInputError, input_error
 from ...core.preproc.motion import FD_THRESHOLD_MM, MOTION_FORMATS, assess_motion, read_motion
 from ..panel.status import StatusLabel, escape
-from .form import compact, row
+from .form import compact, narrow, row
 from .inputs import PathField, guess_motion_format
 from .plots import FDPlot
 from .step import StepPanel
@@ -47,18 +47,22 @@ class MotionForm:
         self.format = ComboBox(label="Format", choices=self._format_choices, value=None,
                                nullable=True)
         self.format.null_string = AUTO_TEXT
-        self.threshold = FloatSpinBox(value=FD_THRESHOLD_MM, min=0.05, max=10.0, step=0.05,
-                                      tooltip="Scrub volumes with FD above this (Power 2012: "
-                                              "0.5 mm)")
+        self.threshold = FloatSpinBox(value=FD_THRESHOLD_MM, min=0.05, max=10.0,
+                                      step=0.05, tooltip="Scrub volumes with FD above this "
+                                                         "(Power 2012: 0.5 mm)")
         self.threshold.native.setSuffix(" mm")
         spin = dict(min=0, max=5, value=0)
         self.before = SpinBox(**spin, tooltip="Also scrub this many volumes before each one "
                                               "above the threshold (Power 2014: 1)")
         self.after = SpinBox(**spin, tooltip="Also scrub this many volumes after each one "
                                              "above the threshold (Power 2014: 2)")
+        narrow(72, self.before, self.after)
+        narrow(110, self.threshold)
         self.container = compact(
-            self.file, self.format,
-            row("FD >", self.threshold, Label(value="neighbours"), self.before, self.after),
+            self.file, self.format, row("FD >", self.threshold, stretch=True),
+            row("Also scrub", self.before, Label(value="before,"), self.after,
+                Label(value="after"), stretch=True,
+                tooltip="Neighbours scrubbed before / after each volume above the threshold"),
         )
 
     def _format_choices(self, widget=None) -> list:

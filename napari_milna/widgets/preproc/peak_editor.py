@@ -119,7 +119,7 @@ class PeakEditor(QWidget):
             self.detected = self.peaks = None
             self.peaks_file = None
             self.plot.reset()
-            self.plot.finish()
+            self.plot.setVisible(False)
             self.peaks_label.setText("Detect the cardiac peaks of this file.")
             self._update_buttons()
 

@@ -10,6 +10,7 @@ cursor, or a slice index. :meth:`PhysioForm.slice_choice` asks the core
 from __future__ import annotations
 
 from magicgui.widgets import ComboBox, Label, SpinBox
+from qtpy.QtWidgets import QComboBox
 
 from ...core.errors import input_error
 from ...core.preproc.physio import sidecar_path
@@ -17,7 +18,7 @@ from ...core.preproc.retroicor import FourierOrders
 from ...core.preproc.slice_timing import SLICE_ORDERS, choose_slice_time
 from ...core.protocol import FOURIER_ORDERS, PHYSIO_MODELS
 from ...core.roi.seeds import SEEDS
-from .form import compact, row
+from .form import compact, narrow, note, row
 from .inputs import PathField
 
 #: The RVM point whose slice can sample the phases (CANlab symmetric RVM box centre, mm).
@@ -61,9 +62,11 @@ class PhysioForm:
         self.slice_mode = ComboBox(choices=list(SLICE_MODES), value="PAG",
                                    tooltip="RETROICOR samples the phases when this slice was "
                                            "acquired")
-        self.slice_index = SpinBox(value=0, min=0, max=9999, enabled=False,
+        self.slice_index = SpinBox(value=0, min=0, max=999, enabled=False,
                                    tooltip="The slice index on the run grid")
-        self.order = ComboBox(choices=[("stored timing", None)] + [(o, o) for o in SLICE_ORDERS],
+        self.order = ComboBox(label="Timing",
+                              choices=[("stored slice timing", None)]
+                              + [(f"{o} (no stored timing)", o) for o in SLICE_ORDERS],
                               value=None, tooltip="Slice order used only when neither the BOLD "
                                                   "sidecar nor the NIfTI header stores slice "
                                                   "timing")
@@ -72,18 +75,23 @@ class PhysioForm:
         self.respiratory = SpinBox(value=r, min=0, max=6, tooltip="Respiratory Fourier order")
         self.interaction = SpinBox(value=i, min=0, max=3,
                                    tooltip="Cardiac x respiratory interaction order")
+        narrow(72, self.cardiac, self.respiratory, self.interaction)
+        narrow(84, self.slice_index)
+        self.order.native.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.order.native.setMinimumContentsLength(20)
         self.model = ComboBox(label="Model", choices=list(MODEL_CHOICES), value=PHYSIO_MODELS[0],
                               tooltip="RETROICOR alone, or with respiratory volume per time "
                                       "(RVT, convolved with Birn 2008's RRF) and heart rate "
                                       "(convolved with Chang 2009's CRF), as TAPAS PhysIO")
-        self.where = Label(value="")
-        self.where.native.setWordWrap(True)
+        self.where = note()
         self.container = compact(
             self.physio, self.sidecar,
             row("Slice", self.slice_mode, self.slice_index),
             self.where,
-            row("Order", self.order, Label(value="orders"), self.cardiac, self.respiratory,
-                self.interaction,
+            self.order,
+            row("Orders", Label(value="C"), self.cardiac, Label(value="R"), self.respiratory,
+                Label(value="C\u00d7R"), self.interaction, stretch=True,
                 tooltip="Fourier orders: cardiac, respiratory, interaction (3 4 1: 18 "
                         "regressors)"),
             self.model,

@@ -59,7 +59,6 @@ class PhysioPanel(StepPanel):
         self.editor = PeakEditor(ctx, form, self.status, self.refuse)
         self.runner.busy_buttons.append(self.editor.detect_button)
         self.rvt_plot = RvtHrPlot()
-        self.rvt_plot.setVisible(False)
         self.add(self.editor, self.rvt_plot, self.button_row(compute, save))
         self.finish_layout()
 
@@ -258,7 +257,7 @@ class PhysioPanel(StepPanel):
     def _show_rvt_hr(self, result) -> None:
         fuller = result.rvt_hr is not None
         self.rvt_plot.setVisible(fuller)
-        if fuller:
+        if fuller:  # finish() shows it
             corrected = result.peaks.source == "user"
             self.rvt_plot.show_regressors(
                 result.rvt_hr, f"HR from {result.peaks.times.size} "

@@ -43,6 +43,7 @@ class DarkPlot(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
         self.style_axes()
+        self.setVisible(False)  # shown with its first data (see finish)
 
     def style_axes(self) -> None:
         """Dark face, light ticks and labels."""
@@ -54,7 +55,8 @@ class DarkPlot(QWidget):
         self.style_axes()
 
     def finish(self) -> None:
-        """Lay out and redraw."""
+        """Lay out, redraw and show."""
+        self.setVisible(True)
         self.figure.tight_layout(pad=0.4)
         self.canvas.draw_idle()
 
@@ -109,7 +111,7 @@ class PulsePlot(DarkPlot):
         ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.35 * (hi - lo))  # room for the legend
         ax.set_xlabel("time from run start (s)", fontsize=7)
         ax.set_yticks([])
-        self.legend(loc="upper right", ncol=3)
+        self.legend(loc="upper left", ncol=3)  # the top right holds the Save button
         self.set_window(self.start)
 
     def set_window(self, start: float) -> None:
@@ -149,7 +151,7 @@ class FDPlot(DarkPlot):
         ax.set_ylim(0, max(float(fd.max()), threshold) * 1.4)  # room for the legend
         ax.set_xlabel("volume", fontsize=7)
         ax.set_ylabel("FD (mm)", fontsize=7)
-        self.legend(loc="upper right", ncol=3)
+        self.legend(loc="upper left", ncol=3)  # the top right holds the Save button
         self.finish()
 
 
@@ -185,7 +187,7 @@ class CsfPlot(DarkPlot):
         ax.set_ylim(lo, hi + 0.35 * (hi - lo))  # room for the legend
         ax.set_xlabel("time (s)", fontsize=7)
         ax.set_ylabel("% change", fontsize=7)
-        self.legend(loc="upper right", ncol=3)
+        self.legend(loc="upper left", ncol=3)  # the top right holds the Save button
         self.finish()
 
 
@@ -218,8 +220,9 @@ class RvtHrPlot(DarkPlot):
                                           lw=0.8, alpha=0.9, label=conv)
             ax.set_ylabel(unit, fontsize=7, color=colour)
             twin.set_ylabel(conv_name, fontsize=7, color=COLOURS["convolved"])
-            lo, hi = ax.get_ylim()
-            ax.set_ylim(lo, hi + 0.35 * (hi - lo))  # room for the legend
+            for axis in (ax, twin):
+                lo, hi = axis.get_ylim()
+                axis.set_ylim(lo, hi + 0.4 * (hi - lo))  # room for the legend
             handles = [self.lines[raw], self.lines[conv]]
             ax.legend(handles=handles, loc="upper left", ncol=2, **legend_style())
         bottom.set_xlim(t[0], t[-1])

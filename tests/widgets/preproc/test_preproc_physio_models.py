@@ -155,7 +155,9 @@ def test_glm_pag_t_of_each_model_equals_milna_glm(dock_on, study, qtbot, tmp_pat
     # the maps written are the fuller model's; the table says so in bold
     assert glm.table.item(0, 3).font().bold() and not glm.table.item(0, 2).font().bold()
     assert f"df <b>{d['df']:g}</b>" in glm.status.text()
-    assert f"no physio: df {d['df_by_model']['none']:g}" in glm.status.text()
+    dfs = d["df_by_model"]
+    assert (f"df of the other fits: no physio {dfs['none']:g}, RETROICOR {dfs['retroicor']:g}."
+            in glm.status.text())
     assert "PAG: PAG seed (Satpute et al. 2013)" in glm.status.text()
     assert "smoothing none" in glm.status.text()
     # the model's own rows as before: t with the model used, t without physio
