@@ -143,6 +143,19 @@ class PreprocContext:
             path = self.mask_file("brain", stack)
             return None if path is None else load_brain_mask(path, grid, [])
 
+    def chosen(self, **roles) -> str:
+        """Which session layers a step uses, in words.
+
+        ``roles``: session role (``run``, ``brain``, ``csf``) -> text when the session has
+        none; ``"run: X; brain mask: Y"``.
+        """
+        names = {"run": "run", "brain": "brain mask", "csf": "CSF map"}
+        parts = []
+        for role, missing in roles.items():
+            layer = self.run_layer() if role == "run" else self.mask_layer(role)
+            parts.append(f"{names[role]}: {layer.name if layer is not None else missing}")
+        return "; ".join(parts)
+
     # ------------------------------------------------------------------ the PAG
     def pag_roi(self):
         """``(layer, label, name)`` of the session's ROI when it is a PAG, else None."""

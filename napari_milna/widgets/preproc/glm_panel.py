@@ -37,6 +37,8 @@ MODEL_COLUMNS = (("none", "no physio"), (PHYSIO_MODELS[0], "RETROICOR"),
                  (PHYSIO_MODELS[1], "+RVT+HR"))
 COLUMNS = ("contrast",) + tuple(header for _, header in MODEL_COLUMNS) + ("PAG peak (mm)",)
 NOT_FITTED = "not fitted"
+#: What the GLM uses without a brain mask.
+EPI_MASK = "none (nilearn's EPI mask)"
 
 
 def planned_outputs(out_dir, bold) -> list:
@@ -175,7 +177,7 @@ class GlmPanel(StepPanel):
             stack.close()
             self.status.setText("Not run: the existing maps were kept.")
             return False
-        pag = self.ctx.pag_words()
+        pag = f"{self.ctx.chosen(run='none', brain=EPI_MASK)}; PAG: {self.ctx.pag_words()}"
 
         def job(progress):
             def step(done, total):
@@ -249,7 +251,8 @@ class GlmPanel(StepPanel):
                   if key in result.df_by_model and key != result.physio_model]
         if others:
             text += f" df of the other fits: {escape(', '.join(others))}."
-        text += f"<br>PAG: {escape(pag)}. Maps written to {escape(str(result.written[0].parent))}."
+        text += (f"<br>{escape(pag)}. Maps written to "
+                 f"{escape(str(result.written[0].parent))}.")
         for note in result.notes:
             text += "<br>" + escape(note)
         for warning in result.warnings:

@@ -187,6 +187,7 @@ class PhysioPanel(StepPanel):
             self.refuse(exc)
             return False
         build = self._regressors_job(*inputs)
+        used = self.ctx.chosen(run="none", brain="none (non-zero voxels)")
         events = self.ctx.events_path()
         n, tr = source.n_volumes, source.tr
 
@@ -205,7 +206,7 @@ class PhysioPanel(StepPanel):
         self._rebuild.stop()
         return self.runner.start(
             "Physiological noise partial R\u00b2 map", job,
-            lambda out: self._on_computed(paths, source, brain, choice, *out))
+            lambda out: self._on_computed(paths, source, brain, choice, used, *out))
 
     def _take_recording(self, paths, recording, result) -> None:
         """Show the recording and the beats a computation used when none were shown."""
@@ -213,7 +214,7 @@ class PhysioPanel(StepPanel):
         if editor.peaks is None or editor.current_recording(paths) is None:
             editor.set_detected(paths, recording, result.peaks)
 
-    def _on_computed(self, paths, source, brain, choice, recording, result, vmap,
+    def _on_computed(self, paths, source, brain, choice, used, recording, result, vmap,
                      with_task: bool, note) -> None:
         self._take_recording(paths, recording, result)
         self.result, self.variance = result, vmap
@@ -226,8 +227,8 @@ class PhysioPanel(StepPanel):
         low, high = self.r2_limits
         text = (
             f"{self._describe(result, choice)}<br>"
-            f"Partial R\u00b2 of the {n_columns} GLM columns over {r2.size:,} voxels"
-            f"{' (brain mask)' if brain is not None else ''}, base model drift"
+            f"Partial R\u00b2 of the {n_columns} GLM columns over {r2.size:,} voxels "
+            f"({escape(used)}), base model drift"
             f"{' + task' if with_task else ''}: median <b>{np.median(r2):.3f}</b>, 95th "
             f"percentile <b>{np.percentile(r2, 95):.3f}</b>. Shown from {low:.3f} (reached by "
             f"white noise with p 0.05 anywhere in the map; {100 * np.mean(r2 > low):.0f} % of "

@@ -54,6 +54,10 @@ def test_fuller_model_regressors_equal_the_cli_and_follow_corrected_beats(
     wait_for(qtbot, physio)
     assert physio.result is not None, physio.status.text()
     assert physio.rvt_plot.isVisibleTo(physio)
+    # the R^2 map says which run and brain mask of the session it used
+    session = dock.session
+    assert (f"run: {session.run.name}; brain mask: {session.masks['brain'].name}"
+            in physio.status.text())
 
     # milna retroicor on the same run and slice (its own reading and peak detection)
     cli = tmp_path / "cli.tsv"
@@ -158,7 +162,7 @@ def test_glm_pag_t_of_each_model_equals_milna_glm(dock_on, study, qtbot, tmp_pat
     dfs = d["df_by_model"]
     assert (f"df of the other fits: no physio {dfs['none']:g}, RETROICOR {dfs['retroicor']:g}."
             in glm.status.text())
-    assert "PAG: PAG seed (Satpute et al. 2013)" in glm.status.text()
+    assert "brain mask: box_mask; PAG: PAG seed (Satpute et al. 2013)" in glm.status.text()
     assert "smoothing none" in glm.status.text()
     # the model's own rows as before: t with the model used, t without physio
     rows = glm.peak_table()
