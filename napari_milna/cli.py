@@ -3,7 +3,12 @@
 Each subcommand lives in its own module in :mod:`napari_milna.commands` and
 provides ``add_parser(subparsers)`` and ``run(args) -> dict | None``. With
 ``--json`` the returned dict is printed as one JSON object; otherwise as readable
-lines. Bad input exits with status 2 and one line on stderr.
+lines. Bad input exits with status 2 and one line on stderr: a bad option value
+(argparse, through the types of :mod:`napari_milna.commands.values`), a
+:class:`~napari_milna.core.errors.MilnaInputError`, or an ``OSError`` (read-only
+file system, disk full, ...). A closed stdout (``milna info X | head -0``) ends the
+command quietly with status 141, as Unix tools do; SIGTERM and Ctrl-C end it with
+128 + the signal after the usual clean-up (temporary files, worker processes).
 """
 
 from __future__ import annotations
@@ -12,11 +17,34 @@ import argparse
 import importlib
 import json
 import math
+import os
 import pkgutil
+import signal
 import sys
 
 from . import __version__, commands
 from .core.errors import MilnaInputError
+from .core.io.atomic import os_error_sentence
+
+#: Exit status of a command whose stdout was closed early (128 + SIGPIPE), as Unix tools.
+BROKEN_PIPE_STATUS = 128 + 13
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) arrived: unwind like Ctrl-C, so clean-up code runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class MilnaParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``milna svc: argument --fwhm: ... (see --help)``."""
+
+    def error(self, message: str):
+        """Print one line and exit with status 2."""
+        message = " ".join(message.split())
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _jsonable(value):
@@ -55,7 +83,7 @@ def _print_human(result: dict, indent: str = "") -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand module registered."""
-    parser = argparse.ArgumentParser(
+    parser = MilnaParser(
         prog="milna",
         description="Brainstem pharmaco-fMRI: inspect NIfTI geometry, seed ROIs, run SVC, QC "
         "and preprocessing from the command line.",
@@ -71,28 +99,72 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``milna`` console script; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    try:
-        result = args.func(args)
-    except MilnaInputError as exc:
-        print(f"milna {args.command}: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"milna {args.command}: interrupted", file=sys.stderr)
-        return 130
-    if result is None:
-        return 0
+def _stop(signum, frame):
+    raise Stopped(signum)
+
+
+def _print_result(args, result) -> None:
     if getattr(args, "json", False):
         print(json.dumps(_jsonable(result), allow_nan=False))
     else:
         _print_human(_jsonable(result))
+    sys.stdout.flush()
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: stdout to /dev/null, so the interpreter's last flush is silent."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``milna`` console script; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) or a bad option value (2, one line)
+        return exc.code if isinstance(exc.code, int) else 2
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    name = " ".join(filter(None, (args.command, getattr(args, "roi_command", None))))
+    previous = None
+    if threading_main():
+        previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        result = args.func(args)
+        if result is not None:
+            _print_result(args, result)
+    except MilnaInputError as exc:
+        print(f"milna {name}: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        _quiet_stdout()
+        return BROKEN_PIPE_STATUS
+    except OSError as exc:
+        print(f"milna {name}: {os_error_sentence(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+        word = "terminated" if signum == signal.SIGTERM else "interrupted"
+        print(f"milna {name}: {word}", file=sys.stderr)
+        return 128 + signum
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def threading_main() -> bool:
+    """True in the main thread (the only one that may set signal handlers)."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,8 @@
 """Write NIfTI files atomically, on the grid and with the header of their source.
 
-Writes go to a temporary file in the destination folder and are renamed into
-place, so a crash never leaves half a file; an existing file is only replaced
-when the caller says so. A written image keeps its source's affine, sform / qform
+Writes are staged beside the destination and moved into place (:mod:`.atomic`), so
+a crash never leaves half a file; an existing file is only replaced when the caller
+says so. A written image keeps its source's affine, sform / qform
 and codes, units and description unless told otherwise: reloading gives the same
 voxels at the same world positions.
 """
@@ -10,14 +10,12 @@ voxels at the same world positions.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 
-from ..errors import input_error
-from .atomic import atomic_target, check_writable
+from .atomic import atomic_target, check_writable, output_set
 from .nifti import nifti_stem
 
 _KNOWN_SUFFIXES = (".nii.gz", ".nii", ".hdr", ".img", ".hdr.gz", ".img.gz")
@@ -116,7 +114,8 @@ def save_image(img, path: str | os.PathLike, *, overwrite: bool = False) -> Path
     path : str or path-like
         Destination; ``.nii.gz`` is appended when it has no NIfTI suffix.
     overwrite : bool
-        Replace an existing file. Without it an existing file is an error.
+        Replace an existing file. Without it an existing file is an error (also one
+        that appears while this one is written: the final move is an exclusive creation).
 
     Returns
     -------
@@ -126,37 +125,70 @@ def save_image(img, path: str | os.PathLike, *, overwrite: bool = False) -> Path
     Raises
     ------
     MilnaInputError
-        When the file exists and ``overwrite`` is False, or the folder is missing.
+        When the file exists and ``overwrite`` is False, the folder is missing, or the
+        write fails (read-only file system, disk full, ...).
     """
     path = with_nifti_suffix(path)
     suffix = nifti_suffix(path)
     check_writable(path, overwrite)
     if suffix in (".hdr", ".img", ".hdr.gz", ".img.gz"):
         return _save_pair(img, path, overwrite)
-    with atomic_target(path, suffix=suffix) as tmp:
-        nib.save(img, str(tmp))
+    with atomic_target(path, overwrite=overwrite) as tmp:
+        _write_single(img, tmp, compressed=suffix == ".nii.gz")
     return path
 
 
+def _opened(raw, compressed: bool):
+    import gzip
+
+    from nibabel.openers import Opener
+
+    if not compressed:
+        return raw
+    return gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
+                         compresslevel=Opener.default_compresslevel)
+
+
+def _write_file_map(img, handles: dict) -> None:
+    """Write ``img`` through open file objects (keys ``image`` / ``header``)."""
+    from nibabel.fileholders import FileHolder
+
+    kept = img.file_map
+    try:
+        img.to_file_map({k: FileHolder(fileobj=fh) for k, fh in handles.items()})
+    finally:
+        img.file_map = kept
+
+
+def _write_single(img, tmp: Path, compressed: bool) -> None:
+    """A single-file NIfTI (.nii / .nii.gz) written to ``tmp`` (any name)."""
+    klass = nib.Nifti2Image if isinstance(img, nib.Nifti2Image) else nib.Nifti1Image
+    if not isinstance(img, klass):
+        img = klass.from_image(img)
+    with open(tmp, "wb") as raw:
+        fh = _opened(raw, compressed)
+        _write_file_map(img, {"image": fh})
+        if fh is not raw:
+            fh.close()
+
+
 def _save_pair(img, path: Path, overwrite: bool) -> Path:
-    """Write a .hdr / .img pair: both halves to temporary names, then renamed."""
+    """Write a .hdr / .img pair: both halves staged, then moved into place together."""
     gz = ".gz" if str(path).lower().endswith(".gz") else ""
     stem = nifti_stem(path)
     hdr_path = path.parent / f"{stem}.hdr{gz}"
     img_path = path.parent / f"{stem}.img{gz}"
     for target in (hdr_path, img_path):
-        if target.exists() and not overwrite:
-            raise input_error(target, "already exists; choose another name or allow overwriting")
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{stem}.", dir=path.parent))
-    try:
-        pair = nib.Nifti1Pair(np.asanyarray(img.dataobj), img.affine, header=img.header)
-        nib.save(pair, tmpdir / f"{stem}.hdr{gz}")
-        os.replace(tmpdir / f"{stem}.img{gz}", img_path)
-        os.replace(tmpdir / f"{stem}.hdr{gz}", hdr_path)
-    finally:
-        for leftover in tmpdir.glob("*"):
-            leftover.unlink()
-        tmpdir.rmdir()
+        check_writable(target, overwrite)
+    pair = nib.Nifti1Pair(np.asanyarray(img.dataobj), img.affine, header=img.header)
+    with output_set(), atomic_target(hdr_path, overwrite=overwrite) as hdr_tmp, \
+            atomic_target(img_path, overwrite=overwrite) as img_tmp, \
+            open(hdr_tmp, "wb") as hdr_raw, open(img_tmp, "wb") as img_raw:
+        hdr_fh, img_fh = _opened(hdr_raw, bool(gz)), _opened(img_raw, bool(gz))
+        _write_file_map(pair, {"header": hdr_fh, "image": img_fh})
+        for fh, raw in ((hdr_fh, hdr_raw), (img_fh, img_raw)):
+            if fh is not raw:
+                fh.close()
     return hdr_path if path.name.lower().endswith((".hdr", ".hdr.gz")) else img_path
 
 
@@ -239,7 +271,7 @@ def save_run_like(
     header.set_data_offset(0)
     on_disk = header.get_data_dtype()
     written = 0
-    with atomic_target(path, suffix=suffix) as tmp:
+    with atomic_target(path, overwrite=overwrite) as tmp:
         raw = open(tmp, "wb")  # noqa: SIM115 - closed below, after the gzip stream
         try:
             fh = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0) \

@@ -1,8 +1,8 @@
 """Atomic text and TSV writes.
 
-A table is written to a temporary file in the destination folder and renamed into
-place: a crash or a bad input never leaves half a file, and an existing file is only
-replaced when the caller says so.
+A table is written to a staged file beside its destination and moved into place
+(:mod:`.atomic`): a crash or a bad input never leaves half a file, and an existing file
+is only replaced when the caller says so.
 """
 
 from __future__ import annotations
@@ -33,11 +33,12 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, overwrite: bool = F
     Raises
     ------
     MilnaInputError
-        The file exists (and ``overwrite`` is False) or its folder does not.
+        The file exists (and ``overwrite`` is False; also when it appears while the text
+        is written), its folder does not, or the write fails (read-only, disk full).
     """
     path = Path(path)
     check_writable(path, overwrite)
-    with atomic_target(path) as tmp:
+    with atomic_target(path, overwrite=overwrite) as tmp:
         tmp.write_text(text, encoding="utf-8", newline="\n")
     return path
 
