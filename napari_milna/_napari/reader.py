@@ -63,25 +63,30 @@ def read_nifti(path: str | Sequence[str]) -> list[tuple]:
     layers = []
     for p in paths:
         try:
-            source = load_volume(p, allow_run=True)
-            atlas = _atlas_of(source)
+            layers.append(_read_one(p, state))
         except MilnaInputError as exc:
             show_error(str(exc))
-            continue
-        if atlas is not None:
-            layers.append(_atlas_layer(atlas, source, state))
-            continue
-        if state is None:
-            space = (
-                DisplaySpace.world()
-                if source.grid.is_axis_aligned
-                else (DisplaySpace.of_reference(source.grid, source.name))
-            )
-            layers.append(layer_tuple(source, space))
-            continue
-        state.prepare_for(source.grid, source.name)
-        layers.append(layer_tuple(source, state.space, spacing=state.display_spacing()))
+        except Exception as exc:  # noqa: BLE001 - a file must never raise into napari
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            show_error(f"{p}: could not be opened ({reason}).")
     return layers or [(None,)]
+
+
+def _read_one(path, state) -> tuple:
+    """The layer tuple of one file (raises MilnaInputError for a file that cannot be used)."""
+    source = load_volume(path, allow_run=True)
+    atlas = _atlas_of(source)
+    if atlas is not None:
+        return _atlas_layer(atlas, source, state)
+    if state is None:
+        space = (
+            DisplaySpace.world()
+            if source.grid.is_axis_aligned
+            else (DisplaySpace.of_reference(source.grid, source.name))
+        )
+        return layer_tuple(source, space)
+    state.prepare_for(source.grid, source.name)
+    return layer_tuple(source, state.space, spacing=state.display_spacing())
 
 
 def _atlas_of(source):
@@ -320,8 +325,12 @@ def read_analysis_folder(path: str | Sequence[str]) -> list[tuple]:
     folder = Path(path if isinstance(path, (str, os.PathLike)) else path[0])
     try:
         layers, opened = open_analysis_layers(folder, _current_state())
-    except MilnaInputError as exc:
-        show_error(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a folder must never raise into napari
+        if isinstance(exc, MilnaInputError):
+            show_error(str(exc))
+        else:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            show_error(f"{folder}: could not be opened as an analysis folder ({reason}).")
         plain = _plain_maps(folder)
         return read_nifti(plain) if plain else [(None,)]
     register_analysis(opened)

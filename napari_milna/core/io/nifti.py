@@ -24,6 +24,7 @@ import numpy as np
 from nibabel.filebasedimages import ImageFileError
 from nibabel.fileholders import FileHolder
 from nibabel.spatialimages import HeaderDataError
+from nibabel.wrapstruct import WrapStructError
 
 from ..errors import input_error
 from .geometry import Grid
@@ -51,6 +52,12 @@ def nifti_stem(path: str | os.PathLike) -> str:
 def is_nifti_path(path: str | os.PathLike) -> bool:
     """True when the file name ends like a NIfTI file."""
     return str(path).lower().endswith(NIFTI_SUFFIXES)
+
+
+#: What nibabel raises on a damaged or foreign file (a header cut short, a bad gzip
+#: stream, an impossible shape, ...): each becomes "is not a readable NIfTI file".
+UNREADABLE = (ImageFileError, HeaderDataError, WrapStructError, OSError, EOFError, zlib.error,
+              ValueError, struct.error, TypeError, OverflowError, IndexError, KeyError)
 
 
 def _gzip_isize(path: Path) -> int | None:
@@ -94,7 +101,13 @@ def _check_size(img, path: Path) -> None:
             "image; the header is probably corrupt",
         )
     data_file = _data_file(img, path)
-    isize = _gzip_isize(data_file)
+    if not data_file.is_file():
+        raise input_error(data_file, f"does not exist; the header {path.name} needs it to hold "
+                                     "the voxels")
+    try:
+        isize = _gzip_isize(data_file)
+    except OSError as exc:
+        raise input_error(data_file, f"could not be read ({exc.strerror or exc})") from None
     expected = offset + nbytes
     if isize is None:
         have = data_file.stat().st_size
@@ -319,7 +332,7 @@ def open_nifti(path, *, mmap: bool = True) -> NiftiSource:
         image = _load_random_access_gz(path) or nib.load(
             str(path), mmap="c" if mmap else False, keep_file_open=True
         )
-    except (ImageFileError, HeaderDataError, OSError, EOFError, zlib.error, ValueError) as exc:
+    except UNREADABLE as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise input_error(path, f"is not a readable NIfTI file ({reason})") from None
     return _validated(image, path, check_size=True)
@@ -399,15 +412,96 @@ def load_volume(path, *, allow_run: bool = False) -> NiftiSource:
     path = source.path
     if source.is_run:
         if allow_run:
+            check_run_values(source)
             return source
         raise input_error(path, f"is a 4D run of {source.n_volumes} volumes; a 3D image is needed")
     try:
         data = source.volume()
-    except (OSError, EOFError, zlib.error, ValueError) as exc:
+    except UNREADABLE as exc:
         raise input_error(path, f"could not be read ({exc})") from None
     if data.dtype.kind == "f" and not np.isfinite(data).any():
         raise input_error(path, "contains no finite values (every voxel is NaN or infinite)")
     return source
+
+
+def load_mask(path, grid: Grid, owner: str) -> NiftiSource:
+    """A 3D mask on ``grid`` with at least one non-zero voxel (for models fitted on a run).
+
+    Parameters
+    ----------
+    path : str, path-like, NiftiSource or nibabel image
+    grid : Grid
+        The grid the mask must lie on (the run's).
+    owner : str
+        What ``grid`` belongs to, in messages (``"the run sub-01_bold.nii.gz"``).
+
+    Raises
+    ------
+    MilnaInputError
+        Unreadable, 4D, all-NaN, on another grid (never resampled silently) or empty.
+    """
+    source = load_volume(path)
+    if not source.grid.matches(grid):
+        raise input_error(source.path, f"lies on another voxel grid ({source.grid.describe()}) "
+                                       f"than {owner} ({grid.describe()}); resample it onto "
+                                       "the run first")
+    data = source.volume()
+    if not (np.isfinite(data) & (data != 0)).any():
+        raise input_error(source.path, "is an empty mask: it has no non-zero voxel")
+    return source
+
+
+def check_run_values(source: NiftiSource) -> None:
+    """Refuse a run of floats without a finite value: its first and last volumes are NaN.
+
+    Reads the first volume (which a viewer shows anyway) and, only when that one holds no
+    finite value, the last; a run whose two ends are all NaN or infinite is refused. The
+    analyses check the whole run as they stream it (:func:`run_signal_problem`).
+
+    Raises
+    ------
+    MilnaInputError
+    """
+    if np.dtype(source.image.header.get_data_dtype()).kind not in "fc" and not \
+            _has_scaling(source.image):
+        return
+    run = source.run()
+    try:
+        for t in (0, source.n_volumes - 1):
+            if np.isfinite(run.volume(t)).any():
+                return
+    except UNREADABLE as exc:
+        raise input_error(source.path, f"could not be read ({exc})") from None
+    raise input_error(source.path, "contains no finite values (its first and last volumes are "
+                                   "all NaN or infinite)")
+
+
+def run_signal_problem(n_finite: np.ndarray, spread: np.ndarray, n_volumes: int) -> str | None:
+    """Why a run's voxels cannot be analysed, or None: no finite value, no variation.
+
+    Parameters
+    ----------
+    n_finite : ndarray
+        Finite values per voxel (of the voxels analysed: the brain mask's).
+    spread : ndarray
+        Temporal variation per voxel (range or variance; NaN where undefined).
+    n_volumes : int
+
+    Returns
+    -------
+    str or None
+        The end of a sentence naming the run (``"has no finite value inside the brain
+        mask"``), or None when some voxel has a finite, varying time series.
+    """
+    if n_finite.size == 0 or not (n_finite > 0).any():
+        return "contains no finite values in the voxels analysed (every value is NaN or infinite)"
+    usable = (n_finite == n_volumes) & np.isfinite(spread) & (spread > 0)
+    if not usable.any():
+        if (n_finite < n_volumes).all():
+            return "has no voxel with a finite value in every volume (NaN in the voxels analysed)"
+        return ("has no temporal variation in the voxels analysed (every voxel is constant over "
+                "time, e.g. all zero), so no statistic can be computed")
+    return None
 
 
 class LazyRun:
