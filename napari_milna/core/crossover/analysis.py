@@ -630,6 +630,31 @@ class CrossoverResult:
         }
 
 
+def check_subject_contrasts(maps: SubjectMaps, study: CrossoverStudy) -> None:
+    """Refuse subject contrasts that give no paired t: none with data, or all the same.
+
+    A voxel enters the group map when every subject has a finite, not-all-zero contrast
+    there; when no voxel does (every drug map equals its placebo map, say), or every such
+    voxel has the same value in every subject (identical maps), the paired t is 0 / 0:
+    the analysis is refused with the reason instead of writing a meaningless T map.
+
+    Raises
+    ------
+    MilnaInputError
+    """
+    label = study.contrast.label
+    if not maps.mask.any():
+        raise input_error(study.table.source, f"gives no voxel where every subject's {label} "
+                                              "contrast is finite and not zero (are the drug "
+                                              "and placebo maps identical?), so there is "
+                                              "nothing to test")
+    values = np.asarray(maps.contrasts)[:, maps.mask]
+    if not (np.ptp(values, axis=0) > 0).any():
+        raise input_error(study.table.source, f"gives every subject the same {label} contrast "
+                                              "in every voxel (zero variance across subjects: "
+                                              "identical maps?), so the paired t is undefined")
+
+
 def run_crossover(
     study: CrossoverStudy,
     rois: Sequence[Roi] = (),
@@ -672,6 +697,7 @@ def run_crossover(
             )
     if maps is None:
         maps = build_subject_maps(study, progress)
+    check_subject_contrasts(maps, study)
     group = {view: paired_group_map(stack, maps.mask, view) for view, stack in maps.views.items()}
     model = period_model(maps.contrasts, maps.mask, drug_period) if period else None
     stats_ = roi_statistics(maps, rois, drug_period) if rois else []
@@ -737,35 +763,45 @@ def write_crossover(
     names = output_names(result)
     paths = {role: out / name for role, name in names.items()}
     if not overwrite:
+        from ..io.atomic import remove_stale
+
+        remove_stale(out)  # a killed run's half-moved set is undone first
         existing = [p for p in paths.values() if p.exists()]
         if existing:
             more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
             raise input_error(existing[0], f"already exists{more}; choose another folder or "
                               "allow overwriting")
+    from ..io.atomic import output_set
+
+    with output_set():  # every map and table appears at the end, or none
+        _write_outputs(result, paths, overwrite)
+    return paths
+
+
+def _write_outputs(result: CrossoverResult, paths: dict[str, Path], overwrite: bool) -> None:
     study = result.study
     ref = study.reference.image
     label = study.contrast.label
     for i, subject in enumerate(study.subjects):
         img = _plain_image(result.maps.contrasts[i], ref, f"crossover {subject} {label}")
-        save_image(img, paths[f"subject:{subject}"], overwrite=True)
+        save_image(img, paths[f"subject:{subject}"], overwrite=overwrite)
     main = result.group[result.main]
-    save_image(_t_image(main.t, ref, main.df, label), paths["group_t"], overwrite=True)
+    save_image(_t_image(main.t, ref, main.df, label), paths["group_t"], overwrite=overwrite)
     save_image(_plain_image(main.mean, ref, f"crossover mean {label}"), paths["group_mean"],
-               overwrite=True)
+               overwrite=overwrite)
     if result.period is not None:
         pm = result.period
         save_image(_t_image(pm.treatment_t, ref, pm.df, f"{label} | period"),
-                   paths["group_t_period_adjusted"], overwrite=True)
+                   paths["group_t_period_adjusted"], overwrite=overwrite)
         save_image(_t_image(pm.period_t, ref, pm.df, "period 2 - period 1"),
-                   paths["period_t"], overwrite=True)
+                   paths["period_t"], overwrite=overwrite)
         save_image(_plain_image(pm.period_effect, ref, "crossover period 2 - period 1"),
-                   paths["period_effect"], overwrite=True)
+                   paths["period_effect"], overwrite=overwrite)
     if result.rois:
-        write_table(roi_table(result.rois), paths["roi_table"], overwrite=True,
+        write_table(roi_table(result.rois), paths["roi_table"], overwrite=overwrite,
                     float_format=TABLE_FLOAT_FORMAT)
-        write_table(subject_table(result), paths["subject_table"], overwrite=True,
+        write_table(subject_table(result), paths["subject_table"], overwrite=overwrite,
                     float_format=TABLE_FLOAT_FORMAT)
-    return paths
 
 
 def view_map_names(result: CrossoverResult) -> dict[tuple[str, str], str]:

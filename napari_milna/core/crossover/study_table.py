@@ -583,6 +583,11 @@ class CrossoverStudy:
         path = self.paths[(subject, treatment, condition)]
         source = open_nifti(path)
         data = np.asarray(source.volume(), dtype=np.float64)
+        if not np.isfinite(data).any():
+            # Refused, not dropped: a subject left out silently changes the group and its df.
+            raise input_error(path, f"holds no finite value (every voxel is NaN): {subject}'s "
+                                    f"{treatment} {condition} map is empty; give its map or "
+                                    f"remove {subject} from the study")
         if not source.grid.matches(self.grid):
             data = resample_to_grid(data, source.grid, self.grid, order=1, fill=np.nan)
         return data

@@ -319,6 +319,7 @@ def multiecho_combine(
         Bad echoes (see :func:`~.echoes.read_echo_set`), a missing output folder, an
         existing output without ``overwrite``, an unusable mask or ROI.
     """
+    from ..io.atomic import output_set, remove_stale
     from ..io.nifti_write import save_like, save_run_like
     from ..io.tables import atomic_write_text
     from ..qc.coverage import MIN_VOLUMES, run_qc
@@ -332,6 +333,7 @@ def multiecho_combine(
         raise input_error(out_dir, "is not an existing folder")
     paths = output_paths(echoes.paths[0], out_dir)
     if not overwrite:
+        remove_stale(out_dir)  # a killed run's half-moved set is undone first
         for path in paths.values():
             if path.exists():
                 raise input_error(path, "already exists; choose another folder or allow "
@@ -349,6 +351,10 @@ def multiecho_combine(
 
     means = echo_means(echoes, chunk_volumes=chunk_volumes,
                        progress=combined(progress, 0, n_vol, total))
+    for e, path in enumerate(echoes.paths):
+        if not (np.isfinite(means.mean[e]) & (means.mean[e] > 0)).any():
+            raise input_error(path, "holds no signal (every voxel is zero or NaN over the run); "
+                                    "an echo needs positive signal for T2*")
     brain, mask_source = _brain_mask(mask, echoes, means, notes)
     voxels = np.flatnonzero(np.reshape(brain, -1, order="F"))
     adaptive_m = adaptive_mask(means.mean[:, voxels].T, means.minimum[:, voxels].T)
@@ -375,16 +381,19 @@ def multiecho_combine(
         echoes, voxels, fit, chunk_volumes=chunk_volumes,
         progress=combined(progress, n_vol + 1, n_vol, total),
     )
-    save_run_like(chunks, source_image, paths["optcom"], n_volumes=n_vol,
-                  overwrite=overwrite, description="optimal combination (T2*-weighted)")
-    save_like(t2star_ms / np.float32(1000.0), source_image, paths["t2star"],
-              overwrite=overwrite, description="T2* (s), log-linear fit (tedana)")
-    save_like(s0, source_image, paths["s0"], overwrite=overwrite,
-              description="S0, log-linear fit (tedana)")
-    save_like(adaptive, source_image, paths["adaptive_mask"], overwrite=overwrite,
-              description="usable echoes per voxel (adaptive mask)")
-    for key, meta in zip(("t2star_json", "optcom_json"), sidecars):
-        atomic_write_text(paths[key], json.dumps(meta, indent=2) + "\n", overwrite=overwrite)
+    # The maps appear together, or none; the set ends before the QC reads the combination.
+    with output_set():
+        save_run_like(chunks, source_image, paths["optcom"], n_volumes=n_vol,
+                      overwrite=overwrite, description="optimal combination (T2*-weighted)")
+        save_like(t2star_ms / np.float32(1000.0), source_image, paths["t2star"],
+                  overwrite=overwrite, description="T2* (s), log-linear fit (tedana)")
+        save_like(s0, source_image, paths["s0"], overwrite=overwrite,
+                  description="S0, log-linear fit (tedana)")
+        save_like(adaptive, source_image, paths["adaptive_mask"], overwrite=overwrite,
+                  description="usable echoes per voxel (adaptive mask)")
+        for key, meta in zip(("t2star_json", "optcom_json"), sidecars):
+            atomic_write_text(paths[key], json.dumps(meta, indent=2) + "\n",
+                              overwrite=overwrite)
 
     qc_result = None
     if run_qc_too:

@@ -217,6 +217,61 @@ def _in_field_of_view(seeds, grid, data_mask) -> np.ndarray:
     return ok
 
 
+def filter_padding(high_pass: float | None, low_pass: float | None, tr: float) -> int:
+    """Volumes nilearn's order-5 Butterworth filter pads on each side (scipy ``sosfiltfilt``).
+
+    A run must keep more volumes than this for the band-pass to run at all.
+    """
+    from scipy import signal as sp_signal
+
+    high, low = high_pass or 0.0, low_pass or 0.0
+    if high and low:
+        wn, btype = [high, low], "bandpass"
+    elif high:
+        wn, btype = high, "highpass"
+    elif low:
+        wn, btype = low, "lowpass"
+    else:
+        return 0
+    sos = sp_signal.butter(5, wn, btype=btype, output="sos", fs=1.0 / tr)
+    zeros = min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+    return 3 * (2 * sos.shape[0] + 1 - zeros)
+
+
+def check_cleaning(source, tr: float, high_pass, low_pass, smoothing_fwhm, n_kept: int) -> None:
+    """Refuse a band-pass or smoothing the run cannot take, in one sentence.
+
+    Raises
+    ------
+    MilnaInputError
+        A negative or non-finite cut-off, a high-pass at or above the low-pass, a cut-off
+        at or above Nyquist (1 / 2 TR), a negative or absurd smoothing, or a run too short
+        for the filter (scipy's padding).
+    """
+    for what, value in (("high-pass", high_pass), ("low-pass", low_pass)):
+        if value is not None and not (np.isfinite(value) and value >= 0):
+            raise input_error(None, f"the {what} cut-off must be 0 Hz or more, not {value}")
+    high, low = high_pass or 0.0, low_pass or 0.0
+    if high and low and high >= low:
+        raise input_error(None, f"the high-pass cut-off {high:g} Hz must lie below the "
+                                f"low-pass cut-off {low:g} Hz")
+    nyquist = 0.5 / tr
+    for what, value in (("high-pass", high), ("low-pass", low)):
+        if value and value >= nyquist:
+            raise input_error(source.path, f"has a TR of {tr:g} s, so a {what} cut-off of "
+                                           f"{value:g} Hz lies at or above its Nyquist "
+                                           f"frequency {nyquist:g} Hz")
+    if smoothing_fwhm is not None and not (np.isfinite(smoothing_fwhm)
+                                           and 0 <= smoothing_fwhm <= 1000):
+        raise input_error(None, f"the smoothing FWHM must lie between 0 and 1000 mm, not "
+                                f"{smoothing_fwhm}")
+    padding = filter_padding(high, low, tr)
+    if padding and n_kept <= padding:
+        raise input_error(source.path, f"keeps {n_kept} volumes, too few for the band-pass "
+                                       f"filter ({high or 'no'} - {low or 'no'} Hz), which "
+                                       f"needs more than {padding}")
+
+
 def seed_connectivity(
     bold,
     *,
@@ -275,8 +330,22 @@ def seed_connectivity(
     if not tr:
         raise input_error(source.path, "has no TR in its header")
     seeds = default_insula_seeds() if seeds is None else list(seeds)
+    for seed in seeds:
+        if not np.all(np.isfinite(seed.xyz)):
+            raise input_error(None, f"seed {seed.name}: its coordinates {seed.xyz} are not all "
+                                    "finite numbers")
     n = source.n_volumes
     kept = np.arange(n) if sample_mask is None else np.asarray(sample_mask, dtype=int)
+    check_cleaning(source, tr, high_pass, low_pass, smoothing_fwhm, int(kept.size))
+    mask_voxels = None
+    if isinstance(mask_img, (str, os.PathLike)):
+        from ..io.nifti import load_mask
+
+        on_grid = load_mask(mask_img, source.grid, f"the run {source.path.name}")
+        mask_voxels = np.flatnonzero(np.reshape(on_grid.volume() != 0, -1, order="F"))
+    from ..qc.tsnr import check_run_signal
+
+    check_run_signal(source, mask_voxels)  # all NaN, all zero, constant: no correlation
     # butterworth__copy: nilearn otherwise filters in place one voxel at a time (about
     # 70 s for 100,000 voxels); the vectorised copy gives the same numbers in a second.
     clean = {"standardize": "zscore_sample", "detrend": detrend, "high_pass": high_pass,
@@ -455,4 +524,9 @@ def read_confounds_table(path: str | os.PathLike, columns=None):
             bad = pd.to_numeric(table[name], errors="coerce").isna() & table[name].notna()
             line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
             raise input_error(path, f"line {line} holds a non-numeric {name} value")
-    return table.astype(float).fillna(0.0)
+    values = table.astype(float)
+    infinite = np.isinf(values.to_numpy())
+    if infinite.any():
+        row, col = (int(v[0]) for v in np.nonzero(infinite))
+        raise input_error(path, f"line {row + 2} holds an infinite {values.columns[col]} value")
+    return values.fillna(0.0)

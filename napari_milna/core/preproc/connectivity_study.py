@@ -118,12 +118,18 @@ def resting_connectivity(
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise input_error(out_dir, "is not an existing folder")
+    if not (np.isfinite(fd_threshold) and fd_threshold > 0):
+        raise input_error(None, f"the FD threshold must be a positive number of mm, not "
+                                f"{fd_threshold}")
     bolds = list(bolds)
     if confounds is not None and len(confounds) not in (0, len(bolds)):
         raise input_error(None, f"{len(confounds)} confound files for {len(bolds)} runs; give "
                                 "one per run, in the same order")
     sources = [open_nifti(b) for b in bolds]
     if not overwrite:
+        from ..io.atomic import remove_stale
+
+        remove_stale(out_dir)  # a killed run's half-moved set is undone first
         names = [s.name for s in (seeds or [])] or None
         for src in sources:
             ent = connectivity_prefix(src.path.name)
@@ -132,24 +138,27 @@ def resting_connectivity(
                 if target.exists():
                     raise input_error(target, "already exists; choose another folder or allow "
                                               "overwriting")
+    from ..io.atomic import output_set
+
     study = ConnectivityStudy([])
     pairs = []
-    for k, source in enumerate(sources):
-        table = sample_mask = None
-        scrubbed: list[int] = []
-        if confounds:
-            table, sample_mask, scrubbed = _confounds_and_scrub(
-                confounds[k], source.n_volumes, fd_threshold, confound_columns)
-        result = seed_connectivity(
-            source, seeds=list(seeds) if seeds else None, confounds=table,
-            sample_mask=sample_mask, mask_img=str(mask) if mask else None,
-            high_pass=high_pass, low_pass=low_pass, smoothing_fwhm=smoothing_fwhm,
-        )
-        write_z_maps(result, source, out_dir, overwrite=overwrite)
-        study.runs.append(result)
-        study.scrubbed[str(result.bold)] = scrubbed
-        pairs.append((result, source))
-        if progress is not None:
-            progress(k + 1, len(sources))
-    study.changes = crossover_changes(pairs, out_dir, drug, placebo, overwrite=overwrite)
+    with output_set():  # every map appears at the end, and only when every run succeeded
+        for k, source in enumerate(sources):
+            table = sample_mask = None
+            scrubbed: list[int] = []
+            if confounds:
+                table, sample_mask, scrubbed = _confounds_and_scrub(
+                    confounds[k], source.n_volumes, fd_threshold, confound_columns)
+            result = seed_connectivity(
+                source, seeds=list(seeds) if seeds else None, confounds=table,
+                sample_mask=sample_mask, mask_img=str(mask) if mask else None,
+                high_pass=high_pass, low_pass=low_pass, smoothing_fwhm=smoothing_fwhm,
+            )
+            write_z_maps(result, source, out_dir, overwrite=overwrite)
+            study.runs.append(result)
+            study.scrubbed[str(result.bold)] = scrubbed
+            pairs.append((result, source))
+            if progress is not None:
+                progress(k + 1, len(sources))
+        study.changes = crossover_changes(pairs, out_dir, drug, placebo, overwrite=overwrite)
     return study

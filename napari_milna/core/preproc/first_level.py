@@ -246,6 +246,72 @@ def _contrasts_for(trial_types) -> list[tuple[str, str, str]]:
     return out
 
 
+def check_model_settings(source, tr: float, high_pass: float, smoothing_fwhm) -> None:
+    """Refuse a high-pass cut-off or a smoothing the model cannot use, in one sentence.
+
+    Raises
+    ------
+    MilnaInputError
+        A negative or non-finite cut-off, one at or above the run's Nyquist frequency
+        (1 / 2 TR), a negative, non-finite or absurd (> 1 m) smoothing FWHM.
+    """
+    if high_pass is None or not np.isfinite(high_pass) or high_pass < 0:
+        raise input_error(None, f"the high-pass cut-off must be 0 Hz or more, not {high_pass}")
+    nyquist = 0.5 / tr
+    if high_pass >= nyquist:
+        raise input_error(source.path, f"has a TR of {tr:g} s, so a high-pass cut-off of "
+                                       f"{high_pass:g} Hz lies at or above its Nyquist "
+                                       f"frequency {nyquist:g} Hz")
+    if smoothing_fwhm is not None and not (np.isfinite(smoothing_fwhm)
+                                           and 0 <= smoothing_fwhm <= 1000):
+        raise input_error(None, f"the smoothing FWHM must lie between 0 and 1000 mm, not "
+                                f"{smoothing_fwhm}")
+
+
+def check_degrees_of_freedom(source, events, tr: float, kept, *, confounds=None,
+                             high_pass: float = HIGH_PASS_HZ, hrf_model: str = "spm",
+                             slice_time_ref: float = 0.0, owner=None) -> int:
+    """Residual degrees of freedom of the model on the volumes kept; refuse fewer than 1.
+
+    The design is nilearn's (task regressors, cosine drifts, confounds, constant) on the
+    run's frame times, built without reading any voxel: a run too short for its model is
+    refused before the fit, with the numbers. ``owner`` is the file named (default the
+    run; the motion file when scrubbing took the volumes).
+
+    Returns
+    -------
+    int
+        Volumes kept minus the rank of the design.
+    """
+    from nilearn.glm.first_level import make_first_level_design_matrix
+
+    n_scans = source.n_volumes
+    kept = np.asarray(kept, dtype=int)
+    if kept.size == 0:
+        raise input_error(owner or source.path, "leaves no volume for the model (every "
+                                                "volume is scrubbed)")
+    frame_times = np.linspace(slice_time_ref * tr, (n_scans - 1 + slice_time_ref) * tr, n_scans)
+    add = None if confounds is None else np.asarray(confounds, dtype=float)
+    names = None if confounds is None else [str(c) for c in confounds.columns]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        design = make_first_level_design_matrix(frame_times, events, hrf_model=hrf_model,
+                                                drift_model="cosine", high_pass=high_pass,
+                                                add_regs=add, add_reg_names=names)
+    rows = design.to_numpy()[kept]
+    rank = int(np.linalg.matrix_rank(rows)) if rows.size else 0
+    df = int(kept.size) - rank
+    if df < 1:
+        scrubbed = n_scans - int(kept.size)
+        why = f" ({scrubbed} scrubbed)" if scrubbed else ""
+        raise input_error(owner or source.path,
+                          f"leaves {kept.size} volumes{why} for a model of {rank} independent "
+                          "regressors (task, cosine drifts, confounds): no residual degrees of "
+                          "freedom; give a longer run, fewer confounds, a lower high-pass "
+                          "cut-off or a higher FD threshold")
+    return df
+
+
 def fit_first_level(
     bold,
     events,
@@ -319,6 +385,10 @@ def fit_first_level(
     if confounds is not None and len(confounds) != n_scans:
         raise input_error(None, f"the confounds have {len(confounds)} rows for a run of "
                                 f"{n_scans} volumes")
+    check_model_settings(source, tr, high_pass, smoothing_fwhm)
+    check_degrees_of_freedom(source, events, tr, kept, confounds=confounds,
+                             high_pass=high_pass, hrf_model=hrf_model,
+                             slice_time_ref=slice_time_ref)
     model = FirstLevelModel(
         t_r=tr, slice_time_ref=slice_time_ref, hrf_model=hrf_model, drift_model="cosine",
         high_pass=high_pass, smoothing_fwhm=smoothing_fwhm, noise_model=noise_model,
@@ -391,6 +461,9 @@ def write_first_level(
     fit.mask_path = out_dir / f"{prefix}_desc-glm_mask.nii.gz"
     plan.append((fit.mask.astype(np.uint8), fit.mask_path, "GLM mask"))
     if not overwrite:
+        from ..io.atomic import remove_stale
+
+        remove_stale(out_dir)  # a killed run's half-moved set is undone first
         for _, path, _ in plan:
             if path.exists():
                 raise input_error(path, "already exists; choose another folder or allow "

@@ -144,6 +144,18 @@ def _read_fmriprep(path: Path) -> np.ndarray:
     return out
 
 
+def _check_motion_rows(path: Path, table: np.ndarray, first_line: int) -> None:
+    """At least two volumes, every value finite (else FD is undefined)."""
+    if table.shape[0] < 2:
+        raise input_error(path, f"holds {table.shape[0]} volume(s) of motion parameters; "
+                                "framewise displacement needs at least 2")
+    bad = ~np.isfinite(table)
+    if bad.any():
+        row = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise input_error(path, f"line {row + first_line} holds a NaN or infinite motion "
+                                "parameter")
+
+
 def read_motion(path: str | os.PathLike, fmt: str) -> MotionParameters:
     """Read a motion-parameter file into translations (mm) and rotations (rad).
 
@@ -167,13 +179,17 @@ def read_motion(path: str | os.PathLike, fmt: str) -> MotionParameters:
     fmt = str(fmt).lower()
     if fmt not in MOTION_FORMATS:
         raise input_error(path, f"cannot be read as {fmt!r}; formats: {', '.join(MOTION_FORMATS)}")
+    if path.is_dir():
+        raise input_error(path, "is a folder, not a motion parameter file")
     if not path.is_file():
         raise input_error(path, "does not exist")
     if fmt == "fmriprep":
         table = _read_fmriprep(path)
+        _check_motion_rows(path, table, first_line=2)
         trans, rot = table[:, :3], table[:, 3:]
     else:
         table = _read_numeric_table(path, 6)
+        _check_motion_rows(path, table, first_line=1)
         if fmt == "spm":  # x y z pitch roll yaw
             trans, rot = table[:, :3], table[:, 3:]
         elif fmt == "fsl":  # rx ry rz tx ty tz
@@ -352,8 +368,13 @@ def assess_motion(
     -------
     MotionResult
     """
-    if not threshold > 0:
-        raise ValueError(f"the FD threshold must be positive, got {threshold}")
+    if not (np.isfinite(threshold) and threshold > 0):
+        raise input_error(None, f"the FD threshold must be a positive number of mm, not "
+                                f"{threshold}")
+    if not (np.isfinite(radius) and radius > 0):
+        raise input_error(None, f"the head radius must be a positive number of mm, not {radius}")
+    if int(before) < 0 or int(after) < 0:
+        raise input_error(None, "the volumes scrubbed before and after must be 0 or more")
     fd = framewise_displacement(params, radius=radius)
     scrub = scrub_mask(fd, threshold, before, after)
     steps = fd[1:]

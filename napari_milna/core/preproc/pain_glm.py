@@ -118,6 +118,12 @@ def _roi_masks(
             except MilnaInputError as exc:
                 notes.append(f"no {name.upper()} peak reported: {exc}")
         else:
+            from ..roi.io import load_roi
+
+            if not Path(name).exists():
+                raise input_error(name, "is neither a literature seed (PAG, RVM) nor an "
+                                        "existing ROI file")
+            load_roi(name, require_voxels=True)  # the one ROI reader's checks
             grid_notes: list[str] = []
             out.append((nifti_stem(name), load_brain_mask(name, source.grid, grid_notes)))
             notes.extend(grid_notes)
@@ -209,7 +215,11 @@ def pain_glm(
     -------
     PainGlmResult
     """
+    from ..io.atomic import output_set
+    from ..io.nifti import load_mask
+    from ..qc.tsnr import check_run_signal
     from .connectivity import read_confounds_table
+    from .first_level import check_degrees_of_freedom, check_model_settings
     from .physio import read_bids_physio, read_peak_times
     from .slice_timing import choose_slice_time
 
@@ -223,6 +233,11 @@ def pain_glm(
     if not tr:
         raise input_error(source.path, "has no TR in its header")
     n = source.n_volumes
+    check_model_settings(source, tr, high_pass, smoothing_fwhm)
+    mask_voxels = None
+    if mask is not None:
+        on_grid = load_mask(mask, source.grid, f"the run {source.path.name}")
+        mask_voxels = np.flatnonzero(np.reshape(on_grid.volume() != 0, -1, order="F"))
     fuller = physio_model != "retroicor"
     total = 6 + ((2 if fuller else 1) if physio and compare_without_retroicor else 0)
     step = 0
@@ -242,7 +257,12 @@ def pain_glm(
         notes.append(f"slice-timing corrected run: frames referenced at StartTime "
                      f"{float(meta['StartTime']):g} s (slice_time_ref {slice_time_ref:.3f})")
     ev = read_events(events, n, tr)
+    if "pain" not in set(ev["trial_type"]):
+        raise input_error(events, "holds no 'pain' trial type, so no protocol contrast can be "
+                                  "computed")
     task = task_design(ev, n, tr, slice_time_ref)
+    roi_notes: list[str] = []
+    rois = _roi_masks(report_rois, source, roi_notes)  # before the fit: a bad ROI costs nothing
     tick()
 
     retro = choice = None
@@ -268,6 +288,9 @@ def pain_glm(
         if params.n_volumes != n:
             raise input_error(motion, f"holds {params.n_volumes} rows for a run of {n} volumes")
         motion_result = assess_motion(params, fd_threshold, scrub_before, scrub_after)
+        if motion_result.n_scrubbed == n:
+            raise input_error(motion, f"scrubs every volume of the run (FD above "
+                                      f"{fd_threshold:g} mm everywhere): nothing is left to fit")
         if motion_result.n_scrubbed:
             sample_mask = motion_result.sample_mask
     tick()
@@ -302,20 +325,33 @@ def pain_glm(
     mask_img = str(mask) if mask is not None else None
     settings = dict(sample_mask=sample_mask, smoothing_fwhm=smoothing_fwhm, high_pass=high_pass,
                     noise_model=noise_model, mask_img=mask_img, slice_time_ref=slice_time_ref)
+    if sample_mask is not None:  # scrubbing took the volumes: the motion file is named
+        check_degrees_of_freedom(source, ev, tr, sample_mask, confounds=conf,
+                                 high_pass=high_pass, slice_time_ref=slice_time_ref,
+                                 owner=motion)
+    check_run_signal(source, mask_voxels)  # all NaN, all zero, constant: no model to fit
     fit = fit_first_level(source, ev, confounds=conf, **settings)
     tick()
 
-    written = write_first_level(fit, source, out_dir, derivative_prefix(source.path),
-                                overwrite=overwrite)
-    rois = _roi_masks(report_rois, source, notes)
-    result = PainGlmResult(fit, written, retro, choice, motion_result, csf_result,
-                           _peaks(fit, rois, source.grid), warnings=warnings, notes=notes)
-    tick()
+    with output_set():  # the maps appear together, and only when everything succeeded
+        written = write_first_level(fit, source, out_dir, derivative_prefix(source.path),
+                                    overwrite=overwrite)
+        notes.extend(roi_notes)
+        result = PainGlmResult(fit, written, retro, choice, motion_result, csf_result,
+                               _peaks(fit, rois, source.grid), warnings=warnings, notes=notes)
+        tick()
+        _compare_models(result, source, ev, rois, retro, parts_common, settings, n,
+                        physio_model, compare_without_retroicor, fuller, tick)
+    return result
 
+
+def _compare_models(result, source, ev, rois, retro, parts_common, settings, n, physio_model,
+                    compare_without_retroicor, fuller, tick) -> None:
+    """Refit without RETROICOR (and with RETROICOR alone) and report the same peaks."""
     if retro is not None:
         result.physio_model = physio_model
         result.peaks_by_model[physio_model] = result.peaks
-        result.df_by_model[physio_model] = float(fit.df)
+        result.df_by_model[physio_model] = float(result.fit.df)
     if retro is not None and compare_without_retroicor:
         conf0 = build_confounds(n, *parts_common)
         fit0 = fit_first_level(source, ev, confounds=conf0, **settings)
@@ -330,4 +366,3 @@ def pain_glm(
             result.peaks_by_model["retroicor"] = _peaks(fit_r, rois, source.grid)
             result.df_by_model["retroicor"] = float(fit_r.df)
             tick()
-    return result

@@ -476,6 +476,14 @@ def read_peak_times(path: str | os.PathLike) -> CardiacPeaks:
             ) from None
     if len(values) < 2:
         raise input_error(path, "holds fewer than two peak times")
+    times = np.asarray(values, dtype=float)
+    if not np.all(np.isfinite(times)):
+        raise input_error(path, "holds a NaN or infinite peak time")
+    steps = np.diff(times)
+    if (steps <= 0).any():
+        k = int(np.flatnonzero(steps <= 0)[0])
+        raise input_error(path, f"holds peak times that do not increase ({times[k]:g} s, then "
+                                f"{times[k + 1]:g} s); give them in order, each once")
     return peaks_from_times(values)
 
 

@@ -38,7 +38,7 @@ from .physio import (
     respiratory_phase,
     sample_at,
 )
-from .slice_timing import volume_sample_times
+from .slice_timing import check_sample_times, volume_sample_times
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,8 @@ class FourierOrders:
         for name in ("cardiac", "respiratory", "interaction"):
             value = getattr(self, name)
             if int(value) != value or value < 0:
-                raise ValueError(f"the {name} order must be a non-negative integer, got {value}")
+                raise input_error(None, f"the {name} order must be a non-negative integer, "
+                                        f"got {value}")
 
     @property
     def n_regressors(self) -> int:
@@ -247,12 +248,23 @@ def compute_retroicor(
         respiratory column, no beats are found, or the belt trace is flat.
     """
     if n_volumes < 1:
-        raise ValueError("n_volumes must be at least 1")
+        raise input_error(None, f"a run has at least 1 volume, not {n_volumes}")
     if model not in PHYSIO_MODELS:
         raise input_error(None, f"unknown physiological noise model {model!r}; known: "
                                 f"{', '.join(PHYSIO_MODELS)}")
+    if orders.n_regressors == 0:
+        raise input_error(None, "the Fourier orders 0 0 0 give no RETROICOR regressor; give at "
+                                "least one order above 0 (the protocol: 3 4 1)")
+    n_columns = orders.n_regressors + (4 if model == "retroicor+rvt+hr" else 0)
+    if n_columns >= n_volumes:
+        raise input_error(None, f"{n_columns} regressors for a run of {n_volumes} volumes leave "
+                                "nothing to estimate; lower the Fourier orders or give the "
+                                "whole run")
+    check_sample_times(n_volumes, tr, slice_time)
+    # The recording must cover the run: checked from the two ends, before anything of the
+    # run's size is allocated.
+    recording.check_covers(slice_time, (n_volumes - 1) * tr + slice_time)
     times = volume_sample_times(n_volumes, tr, slice_time)
-    recording.check_covers(times[0], times[-1])
     if orders.cardiac or orders.interaction:
         if peaks is None:
             peaks = detect_cardiac_peaks(recording, kind=cardiac_kind)

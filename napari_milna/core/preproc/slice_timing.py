@@ -132,12 +132,19 @@ def slice_through(grid: Grid, xyz, slice_axis: int = 2) -> int:
     return int(ijk[slice_axis])
 
 
+def check_sample_times(n_volumes: int, tr: float, slice_time: float = 0.0) -> None:
+    """Refuse a TR that is not a positive finite number or a slice time outside the TR."""
+    if not (np.isfinite(tr) and tr > 0):
+        raise input_error(None, f"the TR must be a positive number of seconds, not {tr}")
+    if not (np.isfinite(slice_time) and 0 <= slice_time < tr + 1e-9):
+        raise input_error(None, f"the slice time {slice_time} s is outside the TR of {tr} s")
+    if int(n_volumes) < 1:
+        raise input_error(None, f"a run has at least 1 volume, not {n_volumes}")
+
+
 def volume_sample_times(n_volumes: int, tr: float, slice_time: float = 0.0) -> np.ndarray:
     """Time (s) at which each volume's chosen slice was acquired: ``v * TR + slice_time``."""
-    if not tr > 0:
-        raise ValueError(f"the TR must be positive, got {tr}")
-    if not 0 <= slice_time < tr + 1e-9:
-        raise ValueError(f"the slice time {slice_time} s is outside the TR of {tr} s")
+    check_sample_times(n_volumes, tr, slice_time)
     return np.arange(int(n_volumes)) * float(tr) + float(slice_time)
 
 

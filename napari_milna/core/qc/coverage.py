@@ -73,6 +73,7 @@ from .tsnr import (
     SPM_MASK_THRESHOLD,
     CsfCoupling,
     RegionSeries,
+    SignalCheck,
     SpmImplicitMask,
     TemporalMoments,
     check_detrend,
@@ -356,7 +357,7 @@ def load_csf(path, grid: Grid, notes: list[str]) -> np.ndarray:
 
 def _read_roi_file(path):
     """(name, bool mask, grid) per ROI in a mask or dseg file (:func:`..roi.io.load_roi`)."""
-    roi = load_roi(path)
+    roi = load_roi(path, require_voxels=True)
     if roi.kind == "mask":
         return [(roi.name, roi.labels != 0, roi.grid)], roi.path
     values = [v for v in np.unique(roi.labels) if v != 0]
@@ -494,7 +495,8 @@ def run_qc(
     moments = TemporalMoments(n_vox, n_vol, detrend)
     implicit = SpmImplicitMask(n_vox, n_vol, spm_threshold)
     series = RegionSeries([np.flatnonzero(flat(r.mask)) for r in roi_list], n_vol)
-    accumulators = [moments, implicit, series]
+    signal = SignalCheck(n_vox, None if given_mask is None else np.flatnonzero(flat(given_mask)))
+    accumulators = [moments, implicit, series, signal]
     coupling = None
     if csf_prob is not None:
         csf_voxels = np.flatnonzero(flat(csf_prob) >= csf_threshold)
@@ -507,6 +509,9 @@ def run_qc(
                 "on the EPI grid: no CSF signal, no pulsation proxy"
             )
     stream_run(source.run(), accumulators, chunk_volumes=chunk_volumes, progress=progress)
+    problem = signal.problem()  # all NaN, all zero or constant: no tSNR to speak of
+    if problem:
+        raise input_error(source.path, problem)
 
     stats = moments.result(MIN_STD)
     as_grid = lambda a: np.reshape(a, shape, order="F")  # noqa: E731

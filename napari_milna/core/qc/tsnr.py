@@ -48,7 +48,7 @@ import numpy as np
 from numpy.polynomial import Legendre
 
 from ..errors import input_error
-from ..io.nifti import LazyRun, open_nifti
+from ..io.nifti import LazyRun, open_nifti, run_signal_problem
 from ..jobs import Progress, report
 
 #: Bytes of float64 data one streamed chunk may take (the chunk length follows from it).
@@ -389,6 +389,73 @@ def temporal_stats(
     moments = TemporalMoments(int(np.prod(run.shape[1:])), n_volumes, detrend)
     stream_run(run, [moments], chunk_volumes=chunk_volumes, progress=progress)
     return moments.result(min_std).on_grid(run.shape[1:])
+
+
+class SignalCheck(RunAccumulator):
+    """Finite values and temporal range per voxel, to tell whether anything can be analysed.
+
+    Parameters
+    ----------
+    n_voxels : int
+    voxels : ndarray of int, optional
+        Flat (Fortran-order) indices of the voxels analysed (a brain mask's); all by
+        default.
+    """
+
+    def __init__(self, n_voxels: int, voxels: np.ndarray | None = None):
+        self.voxels = voxels
+        size = n_voxels if voxels is None else len(voxels)
+        self.n_finite = np.zeros(size, dtype=np.int64)
+        self.low = np.full(size, np.inf)
+        self.high = np.full(size, -np.inf)
+        self.n_volumes = 0
+
+    def update(self, block, start, finite=None):
+        """Count finite values and widen each voxel's range (see RunAccumulator.update)."""
+        if self.voxels is not None:
+            block = block[self.voxels]
+            finite = None if finite is None else finite[self.voxels]
+        self.n_volumes += block.shape[1]
+        if finite is None:
+            self.n_finite += block.shape[1]
+            np.minimum(self.low, block.min(axis=1), out=self.low)
+            np.maximum(self.high, block.max(axis=1), out=self.high)
+            return
+        self.n_finite += finite.sum(axis=1)
+        np.minimum(self.low, np.where(finite, block, np.inf).min(axis=1), out=self.low)
+        np.maximum(self.high, np.where(finite, block, -np.inf).max(axis=1), out=self.high)
+
+    def problem(self) -> str | None:
+        """Why nothing can be computed (end of a sentence naming the run), or None."""
+        with np.errstate(invalid="ignore"):
+            spread = self.high - self.low
+        return run_signal_problem(self.n_finite, spread, self.n_volumes)
+
+
+def check_run_signal(run, voxels: np.ndarray | None = None, *,
+                     progress: Progress | None = None) -> None:
+    """Refuse a run without a finite, varying time series among ``voxels`` (one pass).
+
+    All NaN, all zero or constant runs give no statistic (a T map of NaN, a GLM with a
+    singular design): they are refused with the reason before any model is fitted.
+
+    Parameters
+    ----------
+    run : path, NiftiSource or LazyRun
+    voxels : ndarray of int, optional
+        Flat (Fortran-order) indices of the voxels analysed; every voxel by default.
+    progress : callable, optional
+
+    Raises
+    ------
+    MilnaInputError
+    """
+    run = as_run(run)
+    check = SignalCheck(int(np.prod(run.shape[1:])), voxels)
+    stream_run(run, [check], progress=progress)
+    problem = check.problem()
+    if problem:
+        raise input_error(run.source.path, problem)
 
 
 def check_detrend(detrend: int, n_volumes: int, path: str | os.PathLike) -> None:

@@ -23,6 +23,7 @@ import nibabel as nib
 import numpy as np
 
 from ..errors import input_error
+from ..io.atomic import output_set, remove_stale
 from ..io.geometry import Grid
 from ..io.nifti import NiftiSource, nifti_stem, open_nifti
 from ..io.nifti_write import build_image, save_image, with_nifti_suffix
@@ -182,6 +183,7 @@ def save_roi_labels(
         target = bids_roi_path(ref_path, target, dseg=True)
     target = with_nifti_suffix(target)
     tsv = _tsv_path(target)
+    remove_stale(target.parent)  # a killed run's half-moved pair is undone first
     for existing in (target, tsv):
         if existing.exists() and not overwrite:
             raise input_error(existing, "already exists; choose another name or allow overwriting")
@@ -197,11 +199,12 @@ def save_roi_labels(
         if "\t" in text or "\n" in text:
             raise ValueError(f"ROI name {text!r} contains a tab or a newline")
     img = _build(data, image, f"milna ROIs: {len(table)} labels", "label")
-    written = save_image(img, target, overwrite=overwrite)
     import pandas as pd
 
     frame = pd.DataFrame({"index": sorted(table), "name": [table[k] for k in sorted(table)]})
-    write_table(frame, tsv, overwrite=overwrite)
+    with output_set():  # the labels and their names appear together, or neither
+        written = save_image(img, target, overwrite=overwrite)
+        write_table(frame, tsv, overwrite=overwrite)
     return written, tsv
 
 
@@ -233,8 +236,13 @@ def _integer_labels(source: NiftiSource) -> np.ndarray:
     return np.asarray(data, dtype=np.int32)
 
 
-def load_roi(path, *, reference=None, resample: str | None = None, threshold: float = 0.5):
+def load_roi(path, *, reference=None, resample: str | None = None, threshold: float = 0.5,
+             require_voxels: bool = False):
     """Read an ROI file (single mask or dseg) as labels with names.
+
+    The one ROI reader: ``milna roi``, SVC, the permutation test, QC, the GLM and the
+    crossover all read ROI files through it, so a file one of them refuses (negative or
+    fractional values, NaN, an unreadable dseg table, a 4D file) every one refuses.
 
     Parameters
     ----------
@@ -247,6 +255,8 @@ def load_roi(path, *, reference=None, resample: str | None = None, threshold: fl
         result records ``resampled_from``.
     threshold : float
         Fraction threshold for ``resample="fraction"``.
+    require_voxels : bool
+        Refuse a file without a single ROI voxel (an empty ROI tests nothing).
 
     Returns
     -------
@@ -255,13 +265,16 @@ def load_roi(path, *, reference=None, resample: str | None = None, threshold: fl
     Raises
     ------
     MilnaInputError
-        Unreadable file, non-integer or negative values, a 4D file, or a grid that
-        does not match the reference (the message names both files).
+        Unreadable file, non-integer or negative values, a 4D file, an empty ROI (with
+        ``require_voxels``), or a grid that does not match the reference (the message
+        names both files).
     """
     source = open_nifti(path)
     if source.is_run:
         raise input_error(source.path, f"is a 4D run of {source.n_volumes} volumes, not an ROI")
     labels = _integer_labels(source)
+    if require_voxels and not labels.any():
+        raise input_error(source.path, "holds no ROI voxel (the ROI is empty)")
     tsv = _tsv_path(source.path)
     if tsv.exists():
         names, kind = read_dseg_tsv(tsv), "dseg"

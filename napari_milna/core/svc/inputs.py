@@ -205,8 +205,11 @@ def read_roi(
     -------
     ndarray of bool
     """
+    from ..roi.io import load_roi
+
     source = load_volume(path)
     path = source.path  # names an in-memory image too
+    load_roi(source)  # the one ROI reader: integer labels >= 0, a readable dseg table
     data = _on_grid(source, grid, grid_owner, resample, resample_hint, "ROI")
     finite = np.isfinite(data)
     if label is None:
@@ -253,7 +256,8 @@ def read_subject_images(images) -> tuple[list[np.ndarray], Grid, str]:
     Raises
     ------
     MilnaInputError
-        An unreadable image, or one on another grid than the first.
+        An unreadable image, one without a finite value, or one on another grid than the
+        first.
     """
     from ..io.nifti import open_nifti
 
@@ -269,10 +273,14 @@ def read_subject_images(images) -> tuple[list[np.ndarray], Grid, str]:
             )
         if src.is_run:
             run = src.run()
-            volumes.extend(np.asarray(run.volume(t), dtype=np.float64)
-                           for t in range(src.n_volumes))
+            for t in range(src.n_volumes):
+                volume = np.asarray(run.volume(t), dtype=np.float64)
+                if not np.isfinite(volume).any():
+                    raise input_error(src.path, f"volume {t + 1} holds no finite value (all NaN "
+                                                "or infinite); a subject needs a map")
+                volumes.append(volume)
         else:
-            volumes.append(np.asarray(src.volume(), dtype=np.float64))
+            volumes.append(np.asarray(load_volume(src).volume(), dtype=np.float64))
     if grid is None:
         raise input_error(None, "no subject image was given")
     return volumes, grid, first

@@ -53,6 +53,38 @@ def one_sample_t(data: np.ndarray) -> np.ndarray:
         return x.mean(0) / (x.std(0, ddof=1) / np.sqrt(n))
 
 
+def check_subject_variance(data: np.ndarray, owner: str | None = None) -> None:
+    """Refuse voxels whose value is the same in every subject: their t is undefined.
+
+    Identical subject images (or a constant value in every subject) have zero standard
+    deviation, and a one-sample t there is ``mean / 0``: an infinite or astronomically
+    large t with a meaningless p. The test is refused rather than run on them.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_subjects, n_voxels)
+    owner : str, optional
+        How messages name the images (``"sub-01.nii.gz and the 7 other subject images"``).
+
+    Raises
+    ------
+    MilnaInputError
+    """
+    x = np.asarray(data, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] == 0:
+        return
+    spread = np.ptp(x, axis=0)
+    flat = spread <= 1e-12 * np.maximum(np.abs(x).max(axis=0), 1e-300)
+    if flat.any():
+        n_flat, n_vox = int(flat.sum()), x.shape[1]
+        which = ("every search voxel" if n_flat == n_vox
+                 else f"{n_flat} of the {n_vox} search voxels")
+        raise input_error(
+            None, f"{owner or 'the subject images'} have the same value in every subject in "
+            f"{which} (zero variance: are the images identical?), so the one-sample t is "
+            "undefined there")
+
+
 def _t_from_r(r, n: int) -> np.ndarray:
     r = np.asarray(r, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -213,6 +245,7 @@ def sign_flip_test(
         raise input_error(None, "there is no voxel to test")
     if not np.all(np.isfinite(x)):
         raise input_error(None, "the subject data hold NaN or infinite values")
+    check_subject_variance(x)
     total_flips = 2**n
     if n_perm == 0:
         exhaustive = total_flips <= exhaustive_limit

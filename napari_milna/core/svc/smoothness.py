@@ -228,6 +228,10 @@ def estimate_fwhm_voxels(
     if ndf is not None:
         n_full, edf = (float(v) for v in ndf)
         L *= (n_full / edf) / n
+    if not (np.diagonal(L, axis1=1, axis2=2) > 0).any():
+        raise ValueError("the residuals do not vary from voxel to voxel (every spatial "
+                         "derivative is zero: constant images?), so they say nothing about "
+                         "the smoothness")
     det = np.linalg.det(L)
     resel_img = np.sqrt(np.maximum(det, 0.0) / FOUR_LN2**3)
     resel_xyz = np.sqrt(np.diagonal(L, axis1=1, axis2=2) / FOUR_LN2)

@@ -34,6 +34,7 @@ from .permutation import (
     _enumerated_flips,
     _random_flips,
     _t_from_r,
+    check_subject_variance,
 )
 
 #: FSL randomise -T defaults (3-D).
@@ -244,6 +245,7 @@ def tfce_sign_flip_test(
         raise input_error(None, "the search voxels and the data columns do not match")
     if not np.all(np.isfinite(x)):
         raise input_error(None, "the subject data hold NaN or infinite values")
+    check_subject_variance(x)
     total_flips = 2**n
     if n_perm == 0:
         exhaustive = total_flips <= exhaustive_limit
