@@ -38,7 +38,7 @@ from ..panel.status import ERROR_COLOUR, WARN_COLOUR, StatusLabel, escape, notif
 from .echo_panel import EchoPanel, te_text
 from .form import QCForm, Quiet
 from .inputs import QCJob, gather, gather_masks, gather_rois, roi_label_of
-from .layers import DROPOUT_RGBA, SPM_DROP_RGBA, hex_colour, show_qc_layers, show_t2star_layer
+from .layers import OVERLAY_RGBA, hex_colour, show_qc_layers, show_t2star_layer
 from .multiecho import EchoComparison, EchoJob, compute_multiecho, parse_echo_times
 from .plot import QCPlot
 from .table import QCTable
@@ -340,11 +340,11 @@ class QCDock(ScrollingDock):
         self.notify("warning" if notes else "info", text)
 
     def _show_legend(self, threshold: float) -> None:
+        swatch = {key: f'<span style="color:{hex_colour(rgba)}">■</span>'
+                  for key, rgba in OVERLAY_RGBA.items()}
         self.legend.setText(
-            f'<span style="color:{hex_colour(DROPOUT_RGBA)}">■</span> dropout: below '
-            f'{threshold:g} x the brain median signal &nbsp; <span style="color:'
-            f'{hex_colour(SPM_DROP_RGBA)}">■</span> dropped by SPM\'s implicit mask '
-            "(0.8 x global)"
+            f"{swatch['dropout']} dropout: below {threshold:g} x the brain median signal "
+            f"&nbsp; {swatch['spm_implicit_drop']} dropped by SPM's implicit mask (0.8 x global)"
         )
 
     def summary_html(self, job: QCJob, result: QCResult) -> str:

@@ -30,10 +30,13 @@ from ...core.qc.coverage import QCResult
 from ...core.viewer.display_values import robust_range
 from .inputs import QC_FEATURE
 
-#: Overlay colours (RGBA): dropout red, SPM implicit-mask drop yellow, computed brain blue.
-DROPOUT_RGBA = (1.0, 0.12, 0.12, 1.0)
-SPM_DROP_RGBA = (1.0, 0.85, 0.0, 1.0)
-BRAIN_RGBA = (0.35, 0.75, 1.0, 1.0)
+#: Overlay colour (RGBA) of each mask map: dropout red, SPM implicit-mask drop yellow,
+#: computed brain mask blue.
+OVERLAY_RGBA = {
+    "dropout": (1.0, 0.12, 0.12, 1.0),
+    "spm_implicit_drop": (1.0, 0.85, 0.0, 1.0),
+    "brain_mask": (0.35, 0.75, 1.0, 1.0),
+}
 #: Opacity of the continuous QC maps (tSNR, signal ratio, T2*) over the anatomy.
 MAP_OPACITY = 0.6
 
@@ -81,18 +84,18 @@ def qc_layer_specs(result: QCResult, short: str) -> list[tuple[str, np.ndarray, 
     if result.brain_mask_source.startswith("computed"):
         specs.append(("brain_mask", maps.brain_mask.astype(np.uint8), ImageKind.MASK, {
             "name": f"QC brain mask (computed) · {short}",
-            "colormap": overlay_colormap(BRAIN_RGBA, "milna-qc-brain"),
+            "colormap": overlay_colormap(OVERLAY_RGBA["brain_mask"], "milna-qc-brain"),
             "contrast_limits": (0.0, 1.0), "opacity": 0.3, "visible": False,
         }))
     specs += [
         ("spm_implicit_drop", maps.spm_implicit_drop.astype(np.uint8), ImageKind.MASK, {
             "name": f"QC SPM implicit-mask drop · {short}",
-            "colormap": overlay_colormap(SPM_DROP_RGBA, "milna-qc-spm-drop"),
+            "colormap": overlay_colormap(OVERLAY_RGBA["spm_implicit_drop"], "milna-qc-spm-drop"),
             "contrast_limits": (0.0, 1.0), "opacity": 0.7,
         }),
         ("dropout", maps.dropout.astype(np.uint8), ImageKind.MASK, {
             "name": f"QC dropout · {short}",
-            "colormap": overlay_colormap(DROPOUT_RGBA, "milna-qc-dropout"),
+            "colormap": overlay_colormap(OVERLAY_RGBA["dropout"], "milna-qc-dropout"),
             "contrast_limits": (0.0, 1.0), "opacity": 0.8,
         }),
     ]
