@@ -13,6 +13,7 @@ from ..core.protocol import (
     FD_THRESHOLD_MM,
 )
 from . import description, finish
+from .values import check_band, coordinate_mm, frequency_hz, length_mm, positive_mm
 
 HELP = "insula -> default-mode network seed connectivity (Fisher z maps)"
 
@@ -25,16 +26,17 @@ def add_parser(subparsers) -> None:
                    help="one confounds TSV per run (fMRIPrep: 6 motion + csf + white_matter, "
                         "and FD scrubbing)")
     p.add_argument("--confound-columns", nargs="+", help="columns to take from --confounds")
-    p.add_argument("--fd-threshold", type=float, default=FD_THRESHOLD_MM,
+    p.add_argument("--fd-threshold", type=positive_mm, default=FD_THRESHOLD_MM,
                    help="scrub volumes with FD above this (mm, default 0.5)")
     p.add_argument("--seed", nargs=4, action="append", metavar=("NAME", "X", "Y", "Z"),
                    help="a seed of your own (MNI mm, 5 mm sphere); repeat for more")
     p.add_argument("--mask", help="brain mask (default: nilearn's EPI mask)")
-    p.add_argument("--high-pass", type=float, default=CONNECTIVITY_HIGH_PASS_HZ,
-                   help="Hz (default %(default)s)")
-    p.add_argument("--low-pass", type=float, default=CONNECTIVITY_LOW_PASS_HZ,
-                   help="Hz (default %(default)s)")
-    p.add_argument("--smoothing", type=float, default=0.0, help="FWHM in mm (default none)")
+    p.add_argument("--high-pass", type=frequency_hz, default=CONNECTIVITY_HIGH_PASS_HZ,
+                   help="Hz (default %(default)s; 0: none)")
+    p.add_argument("--low-pass", type=frequency_hz, default=CONNECTIVITY_LOW_PASS_HZ,
+                   help="Hz (default %(default)s; 0: none)")
+    p.add_argument("--smoothing", type=length_mm, default=0.0,
+                   help="FWHM in mm (default none)")
     p.add_argument("--drug", default="drug", help="ses- label of the drug session")
     p.add_argument("--placebo", default="placebo", help="ses- label of the placebo session")
     p.add_argument("--out", required=True, help="existing output folder")
@@ -43,18 +45,21 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> dict:
     """Compute, write and summarise."""
+    import argparse
+
     from ..core.errors import input_error
     from ..core.preproc.connectivity import Seed
     from ..core.preproc.connectivity_study import resting_connectivity
 
+    check_band(args.high_pass, args.low_pass)
     seeds = None
     if args.seed:
         seeds = []
         for name, *xyz in args.seed:
             try:
-                seeds.append(Seed(name, tuple(float(v) for v in xyz)))
-            except ValueError:
-                raise input_error(None, f"seed {name}: coordinates must be numbers") from None
+                seeds.append(Seed(name, tuple(coordinate_mm(v) for v in xyz)))
+            except argparse.ArgumentTypeError as exc:
+                raise input_error(None, f"--seed {name}: each coordinate {exc}") from None
     study = resting_connectivity(
         args.bold, args.out, confounds=args.confounds, confound_columns=args.confound_columns,
         fd_threshold=args.fd_threshold, seeds=seeds, mask=args.mask,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..core.errors import input_error
 from ..core.protocol import CONTRAST_KINDS
 from . import description, finish
 
@@ -54,6 +55,11 @@ def run(args: argparse.Namespace) -> dict:
     from ..core.crossover.study_table import choose_contrast, open_study, validate_study
 
     table = open_study(args.table)
+    present = table.conditions
+    for option, value in (("--condition", args.condition), ("--control", args.control)):
+        if value is not None and value not in present:
+            raise input_error(table.source, f"holds no condition {value!r} for {option} "
+                                            f"(conditions: {', '.join(present)})")
     contrast = choose_contrast(table, args.contrast, args.condition, args.control)
     study = validate_study(table, contrast, resample=args.resample)
     rois = rois_from_files(args.roi, study.grid, resample=args.resample_roi) if args.roi else []

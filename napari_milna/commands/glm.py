@@ -20,6 +20,18 @@ from ..core.protocol import (
     TASK_CORRELATION_LEVEL,
 )
 from . import description, finish
+from .values import (
+    coordinate_mm,
+    count,
+    erosion,
+    fourier_order,
+    frequency_hz,
+    length_mm,
+    positive_mm,
+    probability,
+    seconds_in_tr,
+    slice_index,
+)
 
 HELP = "first-level pain GLM (nilearn): Pain > Baseline, Pain > Sensory as SPM-style T maps"
 
@@ -35,30 +47,32 @@ def add_parser(subparsers) -> None:
                    help="columns to take from the --confounds files")
     p.add_argument("--physio", help="BIDS *_physio.tsv.gz for RETROICOR regressors")
     p.add_argument("--peaks", help="corrected cardiac peak times (s) for RETROICOR")
-    p.add_argument("--slice", type=int, dest="slice_index", help="slice to sample physio at")
-    p.add_argument("--at", type=float, nargs=3, metavar=("X", "Y", "Z"),
+    p.add_argument("--slice", type=slice_index, dest="slice_index",
+                   help="slice to sample physio at")
+    p.add_argument("--at", type=coordinate_mm, nargs=3, metavar=("X", "Y", "Z"),
                    help="sample physio at the slice through this point (mm)")
-    p.add_argument("--slice-time", type=float, help="sample physio at this time within the TR")
+    p.add_argument("--slice-time", type=seconds_in_tr,
+                   help="sample physio at this time within the TR")
     p.add_argument("--slice-order", choices=SLICE_ORDERS, help="slice order if none is stored")
-    p.add_argument("--orders", type=int, nargs=3, default=list(FOURIER_ORDERS),
+    p.add_argument("--orders", type=fourier_order, nargs=3, default=list(FOURIER_ORDERS),
                    metavar=("CARDIAC", "RESP", "INTER"), help="RETROICOR orders (3 4 1)")
     p.add_argument("--motion", help="motion parameters (six regressors and FD scrubbing)")
     p.add_argument("--motion-format", choices=MOTION_FORMATS)
-    p.add_argument("--fd-threshold", type=float, default=FD_THRESHOLD_MM,
+    p.add_argument("--fd-threshold", type=positive_mm, default=FD_THRESHOLD_MM,
                    help="scrub volumes with FD above this (mm, default 0.5)")
-    p.add_argument("--scrub-before", type=int, default=0)
-    p.add_argument("--scrub-after", type=int, default=0)
+    p.add_argument("--scrub-before", type=count, default=0)
+    p.add_argument("--scrub-after", type=count, default=0)
     p.add_argument("--csf", help="CSF probability map (e.g. *_label-CSF_probseg.nii.gz)")
-    p.add_argument("--csf-level", type=float, default=CSF_LEVEL,
+    p.add_argument("--csf-level", type=probability, default=CSF_LEVEL,
                    help="CSF probability threshold (default 0.9)")
-    p.add_argument("--csf-erosion", type=int, default=CSF_EROSION,
+    p.add_argument("--csf-erosion", type=erosion, default=CSF_EROSION,
                    help="erosion in voxels (default 1)")
     p.add_argument("--csf-restrict", help="ventricle mask restricting the CSF mask")
-    p.add_argument("--csf-warn", type=float, default=TASK_CORRELATION_LEVEL,
+    p.add_argument("--csf-warn", type=probability, default=TASK_CORRELATION_LEVEL,
                    help="warn when |r(CSF, task)| exceeds this (default 0.3)")
-    p.add_argument("--smoothing", type=float, default=GLM_SMOOTHING_FWHM_MM,
+    p.add_argument("--smoothing", type=length_mm, default=GLM_SMOOTHING_FWHM_MM,
                    help="FWHM in mm (default 5; 0 for none)")
-    p.add_argument("--high-pass", type=float, default=GLM_HIGH_PASS_HZ,
+    p.add_argument("--high-pass", type=frequency_hz, default=GLM_HIGH_PASS_HZ,
                    help="cosine drift cut-off in Hz (default 1/128)")
     p.add_argument("--noise-model", choices=("ar1", "ols"), default="ar1")
     p.add_argument("--mask", help="brain mask (default: nilearn's EPI mask)")
@@ -82,6 +96,7 @@ def run(args) -> dict:
 
     if args.motion and not args.motion_format:
         raise input_error(args.motion, "needs --motion-format (spm, fsl, afni or fmriprep)")
+    _check_options(args)
     result = pain_glm(
         args.bold, args.events, args.out,
         physio=args.physio, peaks=args.peaks, slice_index=args.slice_index, at=args.at,
@@ -98,3 +113,20 @@ def run(args) -> dict:
         overwrite=args.overwrite, physio_model=args.model,
     )
     return result.to_dict()
+
+
+def _check_options(args) -> None:
+    """Options against each other and against the run's header, before any work."""
+    from ..core.errors import MilnaInputError
+    from ..core.io.nifti import open_nifti
+    from .values import check_band, check_orders, check_slice_time
+
+    if args.physio:
+        check_orders(args.orders)
+    try:
+        source = open_nifti(args.bold)
+    except MilnaInputError:
+        return  # the GLM says what is wrong with the file
+    tr = source.tr if source.is_run else None
+    check_band(args.high_pass, None, tr, owner=source.path)
+    check_slice_time(args.slice_time, tr, owner=source.path)

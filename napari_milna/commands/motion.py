@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..core.protocol import FD_THRESHOLD_MM, HEAD_RADIUS_MM, MOTION_FORMATS
 from . import finish
+from .values import count, positive_mm
 
 
 def add_parser(subparsers) -> None:
@@ -18,25 +19,20 @@ def add_parser(subparsers) -> None:
     p.add_argument("--format", required=True, choices=MOTION_FORMATS, dest="fmt",
                    help="spm (x y z pitch roll yaw), fsl (rx ry rz tx ty tz), afni (roll pitch "
                         "yaw dS dL dP, degrees), fmriprep (confounds TSV)")
-    p.add_argument("--threshold", type=float, default=FD_THRESHOLD_MM,
+    p.add_argument("--threshold", type=positive_mm, default=FD_THRESHOLD_MM,
                    help="scrub volumes with FD above this many mm (default 0.5)")
-    p.add_argument("--before", type=int, default=0,
+    p.add_argument("--before", type=count, default=0,
                    help="also scrub this many volumes before each one above threshold")
-    p.add_argument("--after", type=int, default=0,
+    p.add_argument("--after", type=count, default=0,
                    help="also scrub this many volumes after (Power 2014: --before 1 --after 2)")
-    p.add_argument("--radius", type=float, default=HEAD_RADIUS_MM,
+    p.add_argument("--radius", type=positive_mm, default=HEAD_RADIUS_MM,
                    help="head radius in mm for rotations (default 50)")
     finish(p, run)
 
 
 def run(args) -> dict:
     """FD and scrubbing as a dict."""
-    from ..core.errors import input_error
     from ..core.preproc.motion import assess_motion, read_motion
 
-    if not args.threshold > 0:
-        raise input_error(None, f"the FD threshold must be positive, not {args.threshold}")
-    if args.before < 0 or args.after < 0:
-        raise input_error(None, "--before and --after must be 0 or more")
     params = read_motion(args.params, args.fmt)
     return assess_motion(params, args.threshold, args.before, args.after, args.radius).to_dict()

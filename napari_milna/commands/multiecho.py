@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ..core.errors import input_error
+from .values import echo_time_ms
+
 
 def add_parser(subparsers) -> None:
     """Register ``milna multiecho``."""
@@ -18,7 +21,7 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("echoes", nargs="+", metavar="ECHO",
                    help="one 4D run per echo, in order of increasing echo time")
-    p.add_argument("--te", type=float, nargs="+", metavar="MS",
+    p.add_argument("--te", type=echo_time_ms, nargs="+", metavar="MS",
                    help="echo times in ms (default: EchoTime of each echo's JSON sidecar)")
     p.add_argument("--out", required=True, help="existing output folder")
     p.add_argument("--mask", help="brain mask (default: nilearn compute_epi_mask on echo 1)")
@@ -35,6 +38,14 @@ def run(args) -> dict:
     """Fit, combine, write and report."""
     from ..core.multiecho.combine import multiecho_combine
 
+    if args.te is not None:
+        if len(args.te) != len(args.echoes):
+            raise input_error(None, f"--te gives {len(args.te)} echo times for "
+                                    f"{len(args.echoes)} echo files")
+        if any(b <= a for a, b in zip(args.te, args.te[1:])):
+            shown = " ".join(f"{v:g}" for v in args.te)
+            raise input_error(None, f"--te {shown}: the echo times must increase from echo to "
+                                    "echo; give the echoes in order of echo time")
     result = multiecho_combine(
         args.echoes, args.out, echo_times_ms=args.te, mask=args.mask, rois=args.roi,
         overwrite=args.overwrite, qc=not args.no_qc,

@@ -14,6 +14,7 @@ import argparse
 
 from ..core.errors import input_error
 from . import description, finish
+from .values import label, permutations, random_seed, tfce_steps, workers
 
 HELP = "sign-flip permutation test of subject images, FWE over an ROI (max t)"
 
@@ -23,12 +24,13 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("perm", help=HELP, description=description(__doc__))
     p.add_argument("roi", help="ROI mask or label image (with --whole-brain: the first image)")
     p.add_argument("images", nargs="+", help="subject images (3D each, or one 4D file)")
-    p.add_argument("--n-perm", type=int, default=0, metavar="N",
+    p.add_argument("--n-perm", type=permutations, default=0, metavar="N",
                    help="0 (default): all 2^N flips if 2^N <= 2^20, else 10000 random flips; "
                    "N: all flips if 2^N <= N, else N random flips")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random flips (default 0)")
+    p.add_argument("--seed", type=random_seed, default=0,
+                   help="seed of the random flips (default 0)")
     p.add_argument("--two-sided", action="store_true", help="max |t| instead of max t")
-    p.add_argument("--label", type=int, help="use only this label of a label-image ROI")
+    p.add_argument("--label", type=label, help="use only this label of a label-image ROI")
     p.add_argument("--whole-brain", action="store_true",
                    help="search every voxel with data in all subjects (or in --mask); every "
                    "positional argument is then a subject image")
@@ -41,12 +43,12 @@ def add_parser(subparsers) -> None:
                    "every flip (all flips up to 2^15, else 10000 random ones)")
     p.add_argument("--tfce-connectivity", type=int, choices=[6, 18, 26], default=26,
                    help="TFCE cluster connectivity (FSL randomise -T: 26)")
-    p.add_argument("--tfce-steps", type=int, default=100, metavar="N",
+    p.add_argument("--tfce-steps", type=tfce_steps, default=100, metavar="N",
                    help="TFCE heights per map, up to its maximum (fslmaths: 100)")
     p.add_argument("--scheduler", metavar="ADDR",
                    help="address of a dask.distributed scheduler for the flips (default with "
                    "--whole-brain: local processes)")
-    p.add_argument("--workers", type=int, metavar="N",
+    p.add_argument("--workers", type=workers, metavar="N",
                    help="local worker processes (default: the CPU count; 1: this process)")
     finish(p, run)
 
@@ -56,10 +58,13 @@ def run(args: argparse.Namespace) -> dict:
     import numpy as np
 
     from ..core.svc.inputs import read_mask, read_roi, read_subject_images
-    from ..core.svc.permutation import MIN_SUBJECTS, sign_flip_test, subject_matrix
+    from ..core.svc.permutation import (
+        MIN_SUBJECTS,
+        check_subject_variance,
+        sign_flip_test,
+        subject_matrix,
+    )
 
-    if args.n_perm < 0:
-        raise input_error(None, f"--n-perm must be 0 (all flips) or positive, got {args.n_perm}")
     paths = ([args.roi] if args.whole_brain else []) + list(args.images)
     volumes, grid, first = read_subject_images(paths)
     if len(volumes) < MIN_SUBJECTS:
@@ -81,8 +86,7 @@ def run(args: argparse.Namespace) -> dict:
             roi_name, "none of the search voxels has data (finite, not all zero) in every "
             "subject image"
         )
-    if args.workers is not None and args.workers < 1:
-        raise input_error(None, f"--workers must be 1 or more, got {args.workers}")
+    check_subject_variance(data, f"{first} and the {len(volumes) - 1} other subject images")
     distributed = args.scheduler is not None or (args.whole_brain and args.workers != 1)
     if distributed:
         from ..core.svc.perm_distributed import distributed_sign_flip_test
@@ -112,8 +116,6 @@ def _tfce(args, data, kept, grid) -> dict:
 
     from ..core.svc.tfce import tfce_sign_flip_test
 
-    if args.tfce_steps < 1:
-        raise input_error(None, f"--tfce-steps must be 1 or more, got {args.tfce_steps}")
     res = tfce_sign_flip_test(data, kept, n_perm=args.n_perm, seed=args.seed,
                               two_sided=args.two_sided, connectivity=args.tfce_connectivity,
                               n_steps=args.tfce_steps)

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..core.errors import input_error
 from ..core.protocol import DROPOUT_THRESHOLD
 from . import description, finish
+from .values import degree, level, workers
 
 HELP = "brainstem coverage, signal dropout, SPM implicit mask, tSNR and CSF QC of EPI runs"
 
@@ -38,16 +39,16 @@ def add_parser(subparsers) -> None:
                    "label-CSF_probseg when found)")
     p.add_argument("--roi", nargs="+", default=[], metavar="ROI",
                    help="ROI mask(s) (desc-<NAME>_mask) or dseg label image(s) with a .tsv")
-    p.add_argument("--detrend", type=int, default=0, metavar="K",
+    p.add_argument("--detrend", type=degree, default=0, metavar="K",
                    help="remove Legendre drifts of degree 1..K first (nipype regress_poly)")
-    p.add_argument("--dropout-threshold", type=float, default=DROPOUT_THRESHOLD, metavar="R",
+    p.add_argument("--dropout-threshold", type=level, default=DROPOUT_THRESHOLD, metavar="R",
                    help="signal ratio to the brain median below which a voxel is dropout "
                    "(default 0.5)")
     p.add_argument("--out-dir", help="write the TSV and the HTML report here")
     p.add_argument("--overwrite", action="store_true", help="replace existing report files")
     p.add_argument("--scheduler", metavar="ADDR",
                    help="address of a dask.distributed scheduler (default: local processes)")
-    p.add_argument("--workers", type=int, help="local worker processes (batch mode)")
+    p.add_argument("--workers", type=workers, help="local worker processes (batch mode)")
     p.add_argument("--no-mask-pairing", action="store_true",
                    help="do not look for fMRIPrep brain masks / CSF probsegs next to the runs")
     finish(p, run)
@@ -66,7 +67,12 @@ def _outputs(args, stem: str) -> tuple[Path, Path] | None:
     out = Path(args.out_dir)
     if out.exists() and not out.is_dir():
         raise input_error(out, "is a file, not a folder for the QC report")
-    out.mkdir(parents=True, exist_ok=True)
+    above = next((p for p in out.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise input_error(None, f"cannot write {out}: not a folder ({above} is a file)")
+    from ..core.io.atomic import remove_stale
+
+    remove_stale(out)  # a killed run's half-moved report is undone first
     tsv, html = out / f"{stem}.tsv", out / f"{stem}.html"
     for path in (tsv, html):
         if path.exists() and not args.overwrite:
@@ -74,15 +80,33 @@ def _outputs(args, stem: str) -> tuple[Path, Path] | None:
     return tsv, html
 
 
+def _make_folder(outputs) -> None:
+    """The report's folder, made once the report is ready to be written."""
+    if outputs:
+        outputs[0].parent.mkdir(parents=True, exist_ok=True)
+
+
 def run(args) -> dict:
     """Check one run (in process) or many (dask) and write the report when asked."""
-    if not 0 < args.dropout_threshold < 1:
-        raise input_error(
-            None, f"--dropout-threshold must lie between 0 and 1, not {args.dropout_threshold}"
-        )
     if _single(args):
         return _run_single(args)
     return _run_many(args)
+
+
+def _check_detrend(args, epi: Path) -> None:
+    """--detrend against the run's length, named as the option (the core names the run)."""
+    if not args.detrend or not epi.is_file():
+        return
+    from ..core.errors import MilnaInputError
+    from ..core.io.nifti import open_nifti
+
+    try:
+        n = open_nifti(epi).n_volumes
+    except MilnaInputError:
+        return  # the QC says what is wrong with the file
+    if args.detrend + 1 >= n:
+        raise input_error(None, f"--detrend {args.detrend} needs more than {args.detrend + 1} "
+                                f"volumes; {epi} has {n}")
 
 
 def _run_single(args) -> dict:
@@ -99,6 +123,7 @@ def _run_single(args) -> dict:
     from ..core.qc.coverage import run_qc
 
     epi = Path(args.epi[0])
+    _check_detrend(args, epi)
     outputs = _outputs(args, f"{nifti_stem(epi)}_qc")
     pair = not args.no_mask_pairing and epi.exists()
     run_in = RunInputs(
@@ -120,9 +145,13 @@ def _run_single(args) -> dict:
     if outputs:
         import base64
 
+        from ..core.io.atomic import output_set
+
         row = dict(out, mosaic_png=base64.b64encode(render_mosaic(res)).decode("ascii"))
-        out["tsv"] = str(write_tsv([row], outputs[0], overwrite=args.overwrite))
-        out["html"] = str(write_html([row], outputs[1], overwrite=args.overwrite))
+        _make_folder(outputs)
+        with output_set():  # the TSV and the HTML appear together, or neither
+            out["tsv"] = str(write_tsv([row], outputs[0], overwrite=args.overwrite))
+            out["html"] = str(write_html([row], outputs[1], overwrite=args.overwrite))
     return out
 
 
@@ -148,7 +177,11 @@ def _run_many(args) -> dict:
         raise input_error(None, f"no run could be checked; first problem: {first}")
     out = {"n_runs": len(results), "n_errors": len(errors), "tsv": None, "html": None}
     if outputs:
-        out["tsv"] = str(write_tsv(results, outputs[0], overwrite=args.overwrite))
-        out["html"] = str(write_html(results, outputs[1], overwrite=args.overwrite))
+        from ..core.io.atomic import output_set
+
+        _make_folder(outputs)
+        with output_set():  # the TSV and the HTML appear together, or neither
+            out["tsv"] = str(write_tsv(results, outputs[0], overwrite=args.overwrite))
+            out["html"] = str(write_html(results, outputs[1], overwrite=args.overwrite))
     out["runs"] = [{k: v for k, v in r.items() if k != "mosaic_png"} for r in results]
     return out

@@ -12,6 +12,17 @@ from pathlib import Path
 from ..core.errors import input_error
 from ..core.protocol import FOURIER_ORDERS, HR_WINDOW_S, PHYSIO_MODELS, SLICE_ORDERS
 from . import description, finish
+from .values import (
+    check_orders,
+    check_slice_time,
+    coordinate_mm,
+    fourier_order,
+    seconds_in_tr,
+    slice_index,
+    tr_seconds,
+    window_seconds,
+)
+from .values import n_volumes as volume_count
 
 HELP = "RETROICOR regressors (Glover 2000, Harvey 2008) from a BIDS physio file"
 
@@ -20,18 +31,20 @@ def add_parser(subparsers) -> None:
     """Register ``milna retroicor``."""
     p = subparsers.add_parser("retroicor", help=HELP, description=description(__doc__))
     p.add_argument("physio", help="BIDS *_physio.tsv.gz (its JSON sidecar next to it)")
-    p.add_argument("--tr", type=float, help="repetition time in s (default: from --bold)")
-    p.add_argument("--n-volumes", type=int, help="number of volumes (default: from --bold)")
-    p.add_argument("--slice-time", type=float,
+    p.add_argument("--tr", type=tr_seconds, help="repetition time in s (default: from --bold)")
+    p.add_argument("--n-volumes", type=volume_count,
+                   help="number of volumes (default: from --bold)")
+    p.add_argument("--slice-time", type=seconds_in_tr,
                    help="acquisition time (s within the TR) of the slice to sample at")
     p.add_argument("--bold", help="the BOLD run: TR, volumes and slice timing (JSON sidecar "
                                   "SliceTiming, NIfTI header, or --slice-order)")
-    p.add_argument("--slice", type=int, dest="slice_index", help="slice index on the BOLD grid")
-    p.add_argument("--at", type=float, nargs=3, metavar=("X", "Y", "Z"),
+    p.add_argument("--slice", type=slice_index, dest="slice_index",
+                   help="slice index on the BOLD grid")
+    p.add_argument("--at", type=coordinate_mm, nargs=3, metavar=("X", "Y", "Z"),
                    help="use the slice through this world point (mm), e.g. the PAG 0.5 -31 -9")
     p.add_argument("--slice-order", choices=SLICE_ORDERS,
                    help="slice order when the BOLD stores no slice timing")
-    p.add_argument("--orders", type=int, nargs=3, default=list(FOURIER_ORDERS),
+    p.add_argument("--orders", type=fourier_order, nargs=3, default=list(FOURIER_ORDERS),
                    metavar=("CARDIAC", "RESP", "INTER"),
                    help="Fourier orders (default 3 4 1: 18 regressors)")
     p.add_argument("--cardiac-kind", choices=("auto", "ppg", "ecg"), default="auto",
@@ -47,7 +60,7 @@ def add_parser(subparsers) -> None:
                         "(bpm) and hr_crf: RVT (neurokit2, Harrison 2021) and heart rate "
                         "(60 / mean IBI) with their RRF (Birn 2008) / CRF (Chang 2009) "
                         "convolutions")
-    p.add_argument("--hr-window", type=float, default=HR_WINDOW_S, metavar="S",
+    p.add_argument("--hr-window", type=window_seconds, default=HR_WINDOW_S, metavar="S",
                    help="window (s) of the heart rate around each volume (default 6)")
     p.add_argument("--out", required=True, help="output TSV")
     finish(p, run, overwrite="replace existing outputs")
@@ -55,6 +68,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> dict:
     """Compute and write the regressors."""
+    from ..core.io.atomic import check_writable, output_set
     from ..core.io.nifti import open_nifti
     from ..core.preproc.physio import read_bids_physio, read_peak_times, write_peak_times
     from ..core.preproc.retroicor import FourierOrders, compute_retroicor, write_regressors
@@ -69,8 +83,10 @@ def run(args) -> dict:
 
         targets.append(with_nifti_suffix(args.r2_map))
     for target in targets:
+        check_writable(target, args.overwrite)  # first removes what killed runs left
         if target.exists() and not args.overwrite:
             raise input_error(target, "already exists; choose another name or add --overwrite")
+    check_orders(args.orders)
     recording = read_bids_physio(args.physio)
     tr, n_volumes = args.tr, args.n_volumes
     if args.bold:
@@ -83,6 +99,7 @@ def run(args) -> dict:
             raise input_error(source.path, f"has {source.n_volumes} volumes, not {n_volumes}")
         tr = tr or source.tr
         n_volumes = n_volumes or source.n_volumes
+        check_slice_time(args.slice_time, tr, owner=source.path)
         choice = choose_slice_time(source, slice_index=args.slice_index, at=args.at,
                                    slice_order=args.slice_order, slice_time=args.slice_time)
     else:
@@ -90,6 +107,7 @@ def run(args) -> dict:
             raise input_error(None, "--slice and --at need --bold (the grid and slice timing)")
         from ..core.preproc.slice_timing import SliceChoice
 
+        check_slice_time(args.slice_time, tr)
         given = args.slice_time if args.slice_time is not None else 0.0
         how = "given" if args.slice_time is not None else "volume start (no slice given)"
         choice = SliceChoice(given, None, how)
@@ -101,15 +119,16 @@ def run(args) -> dict:
         peaks=peaks, cardiac_kind=args.cardiac_kind, slice_index=choice.index,
         model=args.model, hr_window_s=args.hr_window,
     )
-    write_regressors(result, out, overwrite=args.overwrite)
     summary = result.to_dict()
     summary["slice_time_source"] = choice.source
-    if args.r2_map:
-        summary["r2_map"] = _r2_map(args, source, result, tr, n_volumes)
-    if args.save_peaks:
-        summary["peaks_file"] = str(
-            write_peak_times(result.peaks, args.save_peaks, overwrite=args.overwrite)
-        )
+    with output_set():  # the TSV, the peaks and the R2 map appear together, or none
+        write_regressors(result, out, overwrite=args.overwrite)
+        if args.r2_map:
+            summary["r2_map"] = _r2_map(args, source, result, tr, n_volumes)
+        if args.save_peaks:
+            summary["peaks_file"] = str(
+                write_peak_times(result.peaks, args.save_peaks, overwrite=args.overwrite)
+            )
     return summary
 
 

@@ -7,22 +7,9 @@ from pathlib import Path
 from ..core.errors import input_error
 from ..core.protocol import SEED_FRACTION, SEED_VARIANTS
 from . import finish
+from .values import fraction, probability
 
 _FACT_KEYS = ("n_voxels", "volume_mm3", "centroid_mm", "csf_fraction")
-
-
-def _probability(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise ValueError(text)
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 1:
-        raise ValueError(text)
-    return value
 
 
 def add_parser(subparsers) -> None:
@@ -49,13 +36,13 @@ def add_parser(subparsers) -> None:
     seed.add_argument("--csf", help="CSF probability map (probseg, pve_0, c3)")
     seed.add_argument(
         "--csf-max",
-        type=_probability,
+        type=probability,
         metavar="P",
         help="drop seed voxels whose CSF probability is above P",
     )
     seed.add_argument(
         "--fraction",
-        type=_fraction,
+        type=fraction,
         default=SEED_FRACTION,
         metavar="F",
         help="keep voxels covered by at least this fraction of their volume (default 0.5)",
@@ -79,7 +66,7 @@ def add_parser(subparsers) -> None:
     move.add_argument("--out", required=True, help="output file, or a folder (BIDS name)")
     move.add_argument("--method", choices=("nearest", "fraction"), default="nearest")
     move.add_argument(
-        "--fraction", type=_fraction, default=0.5, help="threshold for --method fraction"
+        "--fraction", type=fraction, default=0.5, help="threshold for --method fraction"
     )
     finish(move, run_resample, overwrite="replace an existing file")
 
@@ -143,6 +130,8 @@ def run_seed(args) -> dict:
 
 
 def _same_grid(path, grid, roi_path, what: str):
+    import numpy as np
+
     from ..core.io.nifti import load_volume
 
     source = load_volume(path)
@@ -153,7 +142,10 @@ def _same_grid(path, grid, roi_path, what: str):
             f"({source.grid.describe()}); resample the ROI onto it explicitly "
             "(milna roi resample)",
         )
-    return source.volume()
+    data = source.volume()
+    if what.endswith("mask") and not (np.isfinite(data) & (data != 0)).any():
+        raise input_error(source.path, f"is an empty {what}: it has no non-zero voxel")
+    return data
 
 
 def run_info(args) -> dict:
@@ -162,7 +154,8 @@ def run_info(args) -> dict:
     from ..core.roi.facts import roi_facts_table
     from ..core.roi.io import load_roi
 
-    roi = load_roi(args.roi, reference=open_nifti(args.ref) if args.ref else None)
+    roi = load_roi(args.roi, reference=open_nifti(args.ref) if args.ref else None,
+                   require_voxels=True)
     maps, extra = {}, {}
     if args.stat:
         maps["stat"] = _same_grid(args.stat, roi.grid, roi.path, "statistical map")

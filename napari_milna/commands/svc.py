@@ -20,6 +20,15 @@ from pathlib import Path
 from ..core.errors import input_error
 from ..core.protocol import SVC_ALPHA, SVC_CONNECTIVITY, SVC_HEIGHT_P, SVC_MIN_DISTANCE_MM
 from . import description, finish
+from .values import (
+    count,
+    degrees_of_freedom,
+    label,
+    length_mm,
+    level,
+    positive_count,
+    positive_mm,
+)
 
 HELP = "small-volume correction (SPM12 RFT + Bonferroni, FDR) of a T/Z map in an ROI"
 
@@ -32,26 +41,26 @@ def add_parser(subparsers) -> None:
     p.add_argument("roi", help="ROI mask or label image on the map's grid")
     p.add_argument("--type", dest="stat_type", choices=["t", "z", "f"], type=str.lower,
                    help="statistic type (default: from the file name / SPM header)")
-    p.add_argument("--df", type=float, nargs="+", metavar="DF",
+    p.add_argument("--df", type=degrees_of_freedom, nargs="+", metavar="DF",
                    help="degrees of freedom (T: one value; F: two); default from the file")
-    p.add_argument("--contrast", type=int, metavar="N",
+    p.add_argument("--contrast", type=label, metavar="N",
                    help="contrast number when STAT is an analysis folder (default 1)")
     source = p.add_mutually_exclusive_group()
-    source.add_argument("--fwhm", type=float, nargs="+", metavar="MM",
+    source.add_argument("--fwhm", type=positive_mm, nargs="+", metavar="MM",
                         help="smoothness FWHM in mm: one value or three (voxel axes i, j, k)")
     source.add_argument("--smoothness", metavar="FILE",
                         help="FSL stats/smoothness file (DLH, VOLUME, RESELS)")
     source.add_argument("--residuals", nargs="+", metavar="FILE",
                         help="residual images: one 4D file (FSL res4d) or SPM ResI_*.nii files")
     p.add_argument("--mask", help="analysis mask (default: the map's non-zero, non-NaN voxels)")
-    p.add_argument("--alpha", type=float, default=SVC_ALPHA,
+    p.add_argument("--alpha", type=level, default=SVC_ALPHA,
                    help="FWE level (default %(default)s)")
     p.add_argument("--two-sided", action="store_true",
                    help="search both tails (alpha/2 per tail); peaks report their sign")
-    p.add_argument("--label", type=int, help="use only this label of a label-image ROI")
-    p.add_argument("--height-p", type=float, default=SVC_HEIGHT_P,
+    p.add_argument("--label", type=label, help="use only this label of a label-image ROI")
+    p.add_argument("--height-p", type=level, default=SVC_HEIGHT_P,
                    help="uncorrected p defining clusters and listed peaks (default %(default)s)")
-    p.add_argument("--min-distance", type=float, default=SVC_MIN_DISTANCE_MM, metavar="MM",
+    p.add_argument("--min-distance", type=length_mm, default=SVC_MIN_DISTANCE_MM, metavar="MM",
                    help="minimum distance between listed peaks of a cluster (SPM SVC: 4 mm)")
     p.add_argument("--connectivity", type=int, choices=[6, 18, 26], default=SVC_CONNECTIVITY,
                    help="cluster connectivity (SPM: 18)")
@@ -61,16 +70,16 @@ def add_parser(subparsers) -> None:
                    help="resample an ROI on another grid onto the map's grid (nearest neighbour)")
     p.add_argument("--resample-mask", action="store_true",
                    help="resample a mask on another grid onto the map's grid (nearest neighbour)")
-    p.add_argument("--extent", type=int, default=0, metavar="K",
+    p.add_argument("--extent", type=count, default=0, metavar="K",
                    help="cluster extent threshold in voxels for the results table (default 0)")
     p.add_argument("--rpv", metavar="FILE",
                    help="SPM resels-per-voxel image: non-stationary cluster extents (default: "
                    "the folder's RPV.nii)")
     p.add_argument("--stationary", action="store_true",
                    help="stationary cluster extents (k x V2R) even when the folder has RPV.nii")
-    p.add_argument("--table-peaks", type=int, default=3, metavar="N",
+    p.add_argument("--table-peaks", type=positive_count, default=3, metavar="N",
                    help="maxima per cluster in the results table (SPM: 3)")
-    p.add_argument("--table-distance", type=float, default=8.0, metavar="MM",
+    p.add_argument("--table-distance", type=length_mm, default=8.0, metavar="MM",
                    help="their minimum distance (SPM: 8 mm)")
     p.add_argument("--atlas", metavar="FILE",
                    help="atlas for a label per peak: a label image or 4D probabilistic atlas "
@@ -82,11 +91,6 @@ def add_parser(subparsers) -> None:
                    help="also write the table of peaks and clusters as CSV (the SVC tab's "
                    "export)")
     finish(p, run, overwrite="replace an existing --csv file")
-
-
-def _check_level(name: str, value: float) -> None:
-    if not 0 < value < 1:
-        raise input_error(None, f"{name} must lie strictly between 0 and 1, got {value:g}")
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -103,12 +107,11 @@ def run(args: argparse.Namespace) -> dict:
         smoothness_from_fwhm_mm,
     )
 
-    _check_level("--alpha", args.alpha)
-    _check_level("--height-p", args.height_p)
-    if args.extent < 0:
-        raise input_error(None, f"--extent must be 0 or more voxels, got {args.extent}")
-    if args.table_peaks < 1:
-        raise input_error(None, f"--table-peaks must be 1 or more, got {args.table_peaks}")
+    if args.fwhm is not None and len(args.fwhm) not in (1, 3):
+        raise input_error(None, f"--fwhm takes one FWHM in mm or three (voxel axes i, j, k), "
+                                f"not {len(args.fwhm)} values")
+    if args.df is not None and len(args.df) > 2:
+        raise input_error(None, f"--df takes one value (T) or two (F), not {len(args.df)}")
     if args.csv:
         from ..core.io.atomic import check_writable
 
