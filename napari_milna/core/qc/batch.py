@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import glob
 import html
 import io
@@ -316,8 +317,9 @@ def run_batch(
     mosaic : bool
         Render the PNG mosaic of each run.
     progress : callable, optional
-        ``progress(runs_done, n_runs)``; returning True cancels (local pools stop
-        after the runs under way).
+        ``progress(runs_done, n_runs)``; returning True cancels: the local worker
+        processes are ended at once, as they are when this process is interrupted
+        (Ctrl-C, SIGTERM) or killed (:func:`local_pool`).
 
     Returns
     -------
@@ -357,8 +359,55 @@ def run_batch(
         if scheduler in ("sync", "threads"):
             results = dask.compute(*tasks, scheduler=scheduler)
         else:
-            results = dask.compute(*tasks, scheduler="processes", num_workers=workers)
+            with local_pool(workers) as pool:
+                results = dask.compute(*tasks, scheduler="processes", pool=pool)
     return list(results)
+
+
+def end_with_parent(parent: int) -> None:
+    """Worker start-up: die with the process that started the batch (Linux ``prctl``).
+
+    A worker of a batch whose process is killed (SIGKILL included) gets SIGKILL too,
+    instead of waiting forever for work that will never come.
+    """
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent:  # the batch ended before this worker started
+        os._exit(1)
+
+
+@contextlib.contextmanager
+def local_pool(n_workers: int):
+    """A process pool for dask whose workers never outlive the batch.
+
+    Workers die with this process (:func:`end_with_parent`); when the batch ends with an
+    exception (bad input, Cancel, Ctrl-C, SIGTERM turned into an exception by the
+    command line), the queued runs are dropped and the workers are terminated at once
+    instead of finishing the runs under way.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=end_with_parent, initargs=(os.getpid(),))
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in set(multiprocessing.active_children()) - before:
+            worker.terminate()
+        for worker in set(multiprocessing.active_children()) - before:
+            worker.join(timeout=5)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _run_distributed(runs, kwargs, address: str, progress) -> list[dict]:
