@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from napari_milna.core.errors import input_error
+from napari_milna.core.io.atomic import process_alive, write_error
 
 from .layout import COMPLETE_MARKER, PATHS, SAMPLE_SEED, SAMPLE_VERSION
 
@@ -256,6 +258,47 @@ def generate_sample_study(root: str | os.PathLike, *, overwrite: bool = False) -
     return _generate(root, replace_old=overwrite, replace_complete=overwrite)
 
 
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)-[0-9a-f]{12}$")
+
+
+def remove_stale_temporaries(root: str | os.PathLike) -> list[Path]:
+    """Remove the ``.<name>.tmp-<pid>-*`` / ``.old-*`` folders that killed runs left.
+
+    A generation writes into such a folder beside ``root`` and renames it at the end; a
+    run killed on the way leaves it behind. Only folders whose process has ended are
+    removed (a generation still running keeps its own). Every generation and every reuse
+    of ``root`` calls this first.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    root = Path(root).expanduser().absolute()
+    removed = []
+    try:
+        entries = list(root.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match and match["name"] == root.name and not process_alive(int(match["pid"])):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _make_parent(root: Path) -> None:
+    """``root``'s folder, made when missing; a file on the way is one sentence."""
+    above = next((p for p in root.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise input_error(None, f"cannot write {root}: not a folder ({above} is a file)")
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(root, exc) from None
+
+
 def _generate(root, replace_old: bool, replace_complete: bool) -> SampleStudy:
     from .generate import write_study
 
@@ -264,9 +307,13 @@ def _generate(root, replace_old: bool, replace_complete: bool) -> SampleStudy:
         raise input_error(root, "already exists and is not a sample study; choose an empty folder")
     if not (replace_old or replace_complete) and _marker(root) is not None:
         raise input_error(root, "already holds a sample study; ask to overwrite it")
-    root.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(root)
+    remove_stale_temporaries(root)
     tmp = root.with_name(f".{root.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:12]}")
-    tmp.mkdir()  # the usual permissions (umask), unlike mkdtemp's private folder
+    try:
+        tmp.mkdir()  # the usual permissions (umask), unlike mkdtemp's private folder
+    except OSError as exc:
+        raise write_error(root, exc) from None
     try:
         start = time.perf_counter()
         write_study(tmp)
@@ -311,6 +358,7 @@ def ensure_sample_study(root: str | os.PathLike | None = None, force: bool = Fal
     SampleStudy
     """
     root = Path(root if root is not None else default_sample_dir()).expanduser().absolute()
+    remove_stale_temporaries(root)
     if not force and is_complete(root):
         return load_sample_study(root)
     with _lock(root):
