@@ -207,8 +207,8 @@ def names_one_of(line: str, names) -> bool:
         if name in line:
             return True
         if name.startswith("--"):
-            words = name[2:].replace("-", " ")
-            if re.search(rf"(?i)\b{re.escape(words)}", line):
+            words = r"[- ]".join(re.escape(w) for w in name[2:].split("-"))
+            if re.search(rf"(?i)\b{words}", line):
                 return True
     return False
 

@@ -15,6 +15,15 @@ from .cases import ANY, FOLDER
 
 NIFTI = [k for k in ANY if k != "missing"] + ["constant4d", "zero4d", "huge_run"]
 FOLDERS = [k for k in FOLDER if k not in ("folder_missing", "folder_is_file")]
+#: The CI run opens these (a viewer per case costs a second); the rest run with
+#: ``pytest -m fuzz_long tests/fuzz``.
+CI_NIFTI = ["gz_cut_header", "nii_cut_header", "hdr_no_img", "not_nifti", "truncated", "dim2",
+            "dim5", "rgb", "huge_dims", "singular_affine", "nan3d", "nan4d", "zero4d"]
+CI_FOLDERS = ["spm_garbage", "feat_empty"]
+
+
+def _cases(kinds, ci):
+    return [k if k in ci else pytest.param(k, marks=pytest.mark.fuzz_long) for k in kinds]
 
 
 @pytest.fixture
@@ -32,7 +41,7 @@ def _bad(kind):
     return kind not in ("constant4d", "zero4d")
 
 
-@pytest.mark.parametrize("kind", NIFTI)
+@pytest.mark.parametrize("kind", _cases(NIFTI, CI_NIFTI))
 def test_bad_nifti_one_notification_no_layer(kind, make_napari_viewer, notes, tmp_path):
     viewer = make_napari_viewer()
     path = badfiles.make(kind, tmp_path)
@@ -47,7 +56,7 @@ def test_bad_nifti_one_notification_no_layer(kind, make_napari_viewer, notes, tm
     assert kind_ == "error" and "bad-" in text and "\n" not in text.strip()
 
 
-@pytest.mark.parametrize("kind", FOLDERS)
+@pytest.mark.parametrize("kind", _cases(FOLDERS, CI_FOLDERS))
 def test_bad_analysis_folder_one_notification(kind, make_napari_viewer, notes, tmp_path):
     viewer = make_napari_viewer()
     path = badfiles.make(kind, tmp_path)
