@@ -1,4 +1,8 @@
-"""``milna view [FILES...] [--sample]``: open napari with the files and the milna panel."""
+"""``milna view [FILES...] [--sample] [--session FILE]``: open napari with the milna panel.
+
+The files, the sample study, or a saved session (its layers, display, choices and view;
+files it names that no longer exist are said, the rest opens).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,10 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("view", help="open the viewer on NIfTI files or the sample study")
     p.add_argument("files", nargs="*", help="NIfTI files to open (runs stay on disk)")
     p.add_argument("--sample", action="store_true", help="open the bundled sample study")
-    p.add_argument("--plane", choices=("axial", "coronal", "sagittal"), default="axial")
+    p.add_argument("--session", metavar="FILE",
+                   help="a saved napari-milna session (*.milna-session.json) to open")
+    p.add_argument("--plane", choices=("axial", "coronal", "sagittal"),
+                   help="plane shown (default axial, or the session's)")
     p.add_argument("--radiological", action="store_true", help="left on the right")
     p.add_argument("--ortho", action="store_true", help="show linked orthogonal views")
     p.set_defaults(func=run)
@@ -22,6 +29,14 @@ def run(args) -> None:
 
     for path in args.files:
         load_volume(path, allow_run=True)  # one clear sentence before any window opens
+    session = None
+    if args.session:
+        from ..core.session_file import read_session
+
+        if args.files or args.sample:
+            raise input_error(None, "--session opens a saved session in place of any other "
+                                    "layers; drop the files and --sample")
+        session = read_session(args.session)  # one sentence before any window opens
     try:
         import napari
     except ImportError as exc:  # pragma: no cover - napari is a core dependency
@@ -36,8 +51,16 @@ def run(args) -> None:
     if args.files:
         viewer.open(args.files, plugin="napari-milna")
     state = ViewerState.of(viewer)
-    state.set_radiological(args.radiological)
-    state.set_plane(args.plane)
+    if session is not None:
+        from .._napari.saved_session import restore_session
+        from ..widgets.panel.status import notify
+
+        restored = restore_session(viewer, session)
+        notify("warning" if restored.missing else "info", restored.message())
+    if session is None or args.radiological:
+        state.set_radiological(args.radiological)
+    if session is None or args.plane:
+        state.set_plane(args.plane or "axial")
     if args.ortho:
         panel.controls.ortho.setChecked(True)
     napari.run()

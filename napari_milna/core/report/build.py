@@ -63,6 +63,8 @@ class StudyReport:
         Parts left out, in words.
     created : str
         ISO date and time.
+    label : str or None
+        How the page names its source (default: the folder or session file).
     """
 
     inputs: StudyInputs
@@ -77,6 +79,12 @@ class StudyReport:
     seeds: list[PlacedSeed] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     created: str = ""
+    label: str | None = None
+
+    @property
+    def source_name(self) -> str:
+        """The report's source in words: its label, else the folder or session file."""
+        return self.label or str(self.inputs.source)
 
     @property
     def n_results(self) -> int:
@@ -118,7 +126,7 @@ class StudyReport:
                            else r for r in row["rois"]]
             qc.append(row)
         return {
-            "source": str(self.inputs.source),
+            "source": self.source_name,
             "mode": self.inputs.mode,
             "root": None if self.inputs.root is None else str(self.inputs.root),
             "created": self.created,
@@ -190,7 +198,8 @@ def _note(notes: list[str], what: str, exc: MilnaInputError) -> None:
     notes.append(f"{what}: {str(exc).rstrip('.')}")
 
 
-def build_report(source, rois=(), progress: Progress | None = None) -> StudyReport:
+def build_report(source, rois=(), progress: Progress | None = None,
+                 label: str | None = None) -> StudyReport:
     """Compute a study report of a folder or a session file.
 
     Parameters
@@ -201,6 +210,8 @@ def build_report(source, rois=(), progress: Progress | None = None) -> StudyRepo
         ROI files (default: the session's ROIs, or the PAG and RVM seeds).
     progress : callable, optional
         ``progress(done, total)``; Cancel stops at the next step (nothing is written).
+    label : str, optional
+        How the page names its source (the panel: "the napari viewer").
 
     Returns
     -------
@@ -215,7 +226,7 @@ def build_report(source, rois=(), progress: Progress | None = None) -> StudyRepo
 
     inputs = find_study(source, rois)
     out = StudyReport(inputs, notes=list(inputs.notes),
-                      created=_dt.datetime.now().isoformat(timespec="seconds"))
+                      created=_dt.datetime.now().isoformat(timespec="seconds"), label=label)
     with tempfile.TemporaryDirectory(prefix="milna-report-") as tmp:
         report(progress, 0, 1)
         out.seeds = place_seeds(inputs, Path(tmp), out.notes)

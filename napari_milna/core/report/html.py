@@ -300,7 +300,7 @@ def _rois_section(rep) -> str:
 def render_report(rep) -> str:
     """The whole page of a :class:`~.build.StudyReport`."""
     source = rep.inputs.source
-    title = f"Study report: {source.name}"
+    title = f"Study report: {rep.label or source.name}"
     parts = [
         ("summary", "Summary", _summary_section(rep)),
         ("methods", "Methods", "".join(f"<p>{esc(p)}</p>" for p in rep.methods())
@@ -312,7 +312,7 @@ def render_report(rep) -> str:
         ("physio", "Physiology", _physio_section(rep)),
     ]
     body = [f"<h1>{esc(title)}</h1>",
-            f'<p class="meta">{esc(rep.inputs.mode)}: {esc(source)}</p>',
+            f'<p class="meta">{esc(rep.inputs.mode)}: {esc(rep.source_name)}</p>',
             f'<p class="meta">study folder: {esc(rep.inputs.root or "none")}; made '
             f"{esc(rep.created)}</p>",
             "<nav><ol>" + "".join(f'<li><a href="#{key}">{esc(name)}</a></li>'

@@ -190,7 +190,7 @@ def methods_paragraphs(rep) -> list[str]:
                                                                          "Python"))
     software = (
         f"Computed with napari-milna {versions['napari-milna']} (Python {versions['Python']}; "
-        f"{main}) on {rep.created[:10]}, from {rep.inputs.source}. Every number here comes "
+        f"{main}) on {rep.created[:10]}, from {rep.source_name}. Every number here comes "
         "from the functions behind the milna command line and the napari panel."
     )
     parts = [software, _rois_paragraph(rep), _svc_paragraph(rep), _qc_paragraph(rep),

@@ -34,6 +34,7 @@ from ..._napari.compat import layer_controls_dock, layer_list_dock, main_window
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import unwrap_viewer
 from .dock_layout import ScrollingDock
+from .session_bar import SessionBar
 from .status import ERROR_COLOUR, StatusLabel, coloured, notify
 
 #: The plugin, and the panel's name in napari's Plugins menu (napari.yaml).
@@ -188,8 +189,11 @@ class MilnaPanel(QWidget):
         self.splitter.addWidget(self.strip)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        #: "Save session...", "Open session..." and "Report..." above the tabs.
+        self.session_bar = SessionBar(napari_viewer)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.session_bar)
         layout.addWidget(self.splitter)
         self._placed = False
 
