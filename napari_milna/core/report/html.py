@@ -30,7 +30,7 @@ td.fail{color:#c92a2a;font-weight:600}
 figure{margin:8px 0 16px}figure img{max-width:100%;border:1px solid #dee2e6}
 figcaption{font-size:12px;color:#495057}
 .foot{font-size:12px;color:#495057}.figs{display:flex;flex-wrap:wrap;gap:10px}
-.note{color:#862e9c}.row{display:flex;gap:18px;align-items:flex-start}
+.note{color:#862e9c}.row{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}
 figure.mosaic{flex:0 0 330px}figure.mosaic img{width:330px}
 div.scroll{overflow-x:auto}td[data-key=reason]{min-width:240px}
 table.kv th{background:#f8f9fa;font-weight:500}
