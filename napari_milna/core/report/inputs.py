@@ -322,6 +322,23 @@ def session_inputs(session: SessionFile, inputs: StudyInputs) -> None:
     inputs.notes.extend(m.rstrip(".") for m in session.missing())
 
 
+def file_rois(path) -> list[RoiInput]:
+    """The ROIs of a file: one per label of a dseg (named from its ``.tsv``), else the mask.
+
+    Raises
+    ------
+    MilnaInputError
+        The file is not an ROI file (one sentence).
+    """
+    from ..roi.io import load_roi
+
+    roi = load_roi(path)
+    if roi.kind == "dseg":
+        return [RoiInput(str(name), Path(path), int(label), origin="file")
+                for label, name in sorted(roi.names.items())]
+    return [RoiInput(roi.name, Path(path), None, origin="file")]
+
+
 # ------------------------------------------------------------------------- entry point
 def find_study(path, rois=()) -> StudyInputs:
     """What a report of ``path`` (a study folder or a session file) is made of.
@@ -370,7 +387,7 @@ def find_study(path, rois=()) -> StudyInputs:
         inputs = StudyInputs(path, "folder", path)
         search_folder(path, inputs)
     if rois:
-        inputs.rois = [RoiInput(nifti_stem(p), Path(p), None, origin="file") for p in rois]
+        inputs.rois = [r for p in rois for r in file_rois(p)]
     elif not inputs.rois:
         inputs.rois = [RoiInput(region, seed=(region, variant), origin="seed")
                        for region, variant in DEFAULT_SEEDS]
@@ -388,6 +405,7 @@ __all__ = [
     "ContrastInput",
     "RoiInput",
     "StudyInputs",
+    "file_rois",
     "find_study",
     "search_folder",
     "session_inputs",
