@@ -8,7 +8,7 @@ FSL stores it) of that label there. Both come with a lookup table of names
 the atlas as on the statistical map.
 
 A probabilistic atlas is read once, front to back, into a sparse voxel x label matrix
-(FSL's Harvard-Oxford: 113 labels at 1 mm, 500 MB as a dense array, about 14 MB sparse)
+(FSL's Harvard-Oxford: 113 labels at 1 mm, 500 MB as a dense array, 50 MB sparse)
 and a summary label image (the most probable label where its probability reaches
 :data:`SUMMARY_THRESHOLD`, as FSL's ``maxprob-thr25`` images) for display.
 """
