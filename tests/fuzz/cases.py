@@ -269,6 +269,11 @@ _add(Command(
     output="dir",
 ))
 _add(Command(
+    "report", lambda g, w: ["report", str(g.spm), "--out", _out_file(w, "report.html")],
+    slots={"source": Slot(1, FOLDER + ["not_nifti"]), "--roi": Slot("--roi", ROI)},
+    output="file", exists=lambda g, w: w / "out" / "report.html",
+))
+_add(Command(
     "sample", lambda g, w: ["sample", "--out", str(w / "out" / "study")],
     output="dir",
 ))
