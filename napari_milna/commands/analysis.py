@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from . import description
+from .values import contrast_number
 
 HELP = "list the contrasts, df, smoothness and masks of an SPM / FEAT / randomise / BIDS folder"
 
@@ -21,7 +22,8 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("analysis", help=HELP, description=description(__doc__))
     p.add_argument("folder", help="analysis folder (with SPM.mat, a .feat / .gfeat, randomise "
                    "outputs, or BIDS stat- maps)")
-    p.add_argument("--contrast", type=int, metavar="N", help="show only contrast N")
+    p.add_argument("--contrast", type=contrast_number, metavar="N",
+                   help="show only contrast N")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 

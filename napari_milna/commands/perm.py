@@ -14,7 +14,7 @@ import argparse
 
 from ..core.errors import input_error
 from . import description, finish
-from .values import label, permutations, random_seed, tfce_steps, workers
+from .values import label, neighbours, permutations, random_seed, tfce_steps, workers
 
 HELP = "sign-flip permutation test of subject images, FWE over an ROI (max t)"
 
@@ -41,7 +41,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--tfce", action="store_true",
                    help="also TFCE inside the search voxels, FWE p from the max TFCE of "
                    "every flip (all flips up to 2^15, else 10000 random ones)")
-    p.add_argument("--tfce-connectivity", type=int, choices=[6, 18, 26], default=26,
+    p.add_argument("--tfce-connectivity", type=neighbours, choices=[6, 18, 26], default=26,
                    help="TFCE cluster connectivity (FSL randomise -T: 26)")
     p.add_argument("--tfce-steps", type=tfce_steps, default=100, metavar="N",
                    help="TFCE heights per map, up to its maximum (fslmaths: 100)")

@@ -21,11 +21,13 @@ from ..core.errors import input_error
 from ..core.protocol import SVC_ALPHA, SVC_CONNECTIVITY, SVC_HEIGHT_P, SVC_MIN_DISTANCE_MM
 from . import description, finish
 from .values import (
+    contrast_number,
     count,
     degrees_of_freedom,
     label,
     length_mm,
     level,
+    neighbours,
     positive_count,
     positive_mm,
 )
@@ -43,7 +45,7 @@ def add_parser(subparsers) -> None:
                    help="statistic type (default: from the file name / SPM header)")
     p.add_argument("--df", type=degrees_of_freedom, nargs="+", metavar="DF",
                    help="degrees of freedom (T: one value; F: two); default from the file")
-    p.add_argument("--contrast", type=label, metavar="N",
+    p.add_argument("--contrast", type=contrast_number, metavar="N",
                    help="contrast number when STAT is an analysis folder (default 1)")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--fwhm", type=positive_mm, nargs="+", metavar="MM",
@@ -62,7 +64,8 @@ def add_parser(subparsers) -> None:
                    help="uncorrected p defining clusters and listed peaks (default %(default)s)")
     p.add_argument("--min-distance", type=length_mm, default=SVC_MIN_DISTANCE_MM, metavar="MM",
                    help="minimum distance between listed peaks of a cluster (SPM SVC: 4 mm)")
-    p.add_argument("--connectivity", type=int, choices=[6, 18, 26], default=SVC_CONNECTIVITY,
+    p.add_argument("--connectivity", type=neighbours, choices=[6, 18, 26],
+                   default=SVC_CONNECTIVITY,
                    help="cluster connectivity (SPM: 18)")
     p.add_argument("--resels-in-mask", action="store_true",
                    help="count resels over ROI voxels with data instead of the whole ROI")

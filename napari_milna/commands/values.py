@@ -95,8 +95,11 @@ echo_time_ms = _Number("an echo time in ms above 0 and at most 1000", 0.0, 1000.
 count = _Number("a whole number from 0", 0, 10**9, integer=True, name="count")
 #: A whole number from 1.
 positive_count = _Number("a whole number from 1", 1, 10**9, integer=True, name="positive_count")
-#: A label value or a contrast number.
+#: A label value of a label image.
 label = _Number("a label: a whole number from 1", 1, 2**31 - 1, integer=True, name="label")
+#: A contrast of an analysis folder.
+contrast_number = _Number("a contrast number: a whole number from 1", 1, 10**6, integer=True,
+                          name="contrast_number")
 #: Random flips: 0 (all flips, or 10000) up to a hundred million.
 permutations = _Number("0 (all flips) or a whole number of flips up to 100000000", 0, 10**8,
                        integer=True, name="permutations")
@@ -119,6 +122,8 @@ erosion = _Number("an erosion in voxels from 0 to 10", 0, 10, integer=True, name
 #: Heights of TFCE.
 tfce_steps = _Number("a number of heights from 1 to 10000", 1, 10_000, integer=True,
                      name="tfce_steps")
+#: Cluster connectivity (argparse's choices say which).
+neighbours = _Number("a connectivity: 6, 18 or 26 neighbours", integer=True, name="neighbours")
 #: A slice index (checked against the grid once it is known).
 slice_index = _Number("a slice index: a whole number from 0", 0, 10**6, integer=True,
                       name="slice_index")
