@@ -16,6 +16,7 @@ from __future__ import annotations
 from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
+from ..._napari.layers import source_of
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import unwrap_viewer
 from ..panel.dock_layout import ScrollingDock, add_sections
@@ -120,8 +121,6 @@ class PreprocessingDock(ScrollingDock):
         """The session's run changed: describe it, fill empty fields from the files by it."""
         self.run_form.describe_run()
         if layer is not None:
-            from ..._napari.layers import source_of
-
             self.fill_from(source_of(layer).source.path)
         self.physio.update_slice()
 
