@@ -108,9 +108,6 @@ def _child(request: dict) -> None:
         traceback.print_exc()
     finally:
         try:
-            import atexit
-
-            atexit._run_exitfuncs()  # as a process that ends normally would (multiprocessing)
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
