@@ -159,8 +159,12 @@ def check_writable(path: Path, overwrite: bool) -> None:
 
 
 def process_alive(pid: int) -> bool:
-    """True while process ``pid`` of this machine runs (a zombie counts as ended)."""
-    if pid == os.getpid():
+    """True while process ``pid`` of this machine runs (a zombie counts as ended).
+
+    Where that cannot be asked safely (Windows, whose ``os.kill`` ends the process), every
+    process counts as running: nothing of another process is ever removed there.
+    """
+    if pid == os.getpid() or os.name == "nt":
         return True
     try:
         os.kill(pid, 0)
