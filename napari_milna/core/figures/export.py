@@ -60,7 +60,8 @@ def save_figure(
     check_writable(path, overwrite)
     metadata = {"png": {"Software": "napari-milna"}, "svg": {"Creator": "napari-milna"},
                 "pdf": {"Creator": "napari-milna"}}[fmt]
-    with matplotlib.rc_context(_RC), atomic_target(path, suffix=path.suffix) as tmp:
+    # exclusive creation unless overwriting: a file that appears meanwhile is never replaced
+    with matplotlib.rc_context(_RC), atomic_target(path, overwrite=overwrite) as tmp:
         figure.savefig(
             tmp, format=fmt, dpi=dpi or DEFAULT_DPI, facecolor=figure.get_facecolor(),
             metadata=metadata,

@@ -98,3 +98,18 @@ def test_stat_labels_and_one_sided_colour_bar():
     assert cax.get_title() == "F (df 2, 30)"
     assert cax.get_ylim() == (0.0, 10.0)  # one-sided: no negative half
     assert list(cax.get_yticks()) == [4.0, 10.0]
+
+
+def test_a_file_that_appears_while_saving_is_kept(tmp_path):
+    """Exclusive creation: another writer's file, made during the save, is not replaced."""
+    target = tmp_path / "race.png"
+
+    class Racing(Figure):
+        def savefig(self, *args, **kwargs):
+            target.write_bytes(b"the other writer")
+            return super().savefig(*args, **kwargs)
+
+    with pytest.raises(MilnaInputError):
+        save_figure(Racing(figsize=(1, 1)), target)
+    assert target.read_bytes() == b"the other writer"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["race.png"]
