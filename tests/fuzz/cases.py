@@ -250,7 +250,7 @@ _add(Command(
     "connectivity",
     lambda g, w: ["connectivity", *map(str, g.rest), "--mask", str(g.rest_mask),
                   "--seed", "left", "-36", "0", "4", "--out", _out_dir(w)],
-    slots={"bold": Slot(1, RUN), "--mask": Slot("--mask", MASK + ["dim2"]),
+    slots={"bold": Slot(1, RUN), "--mask": Slot("--mask", MASK),
            "--confounds": Slot("--confounds", TABLE + list(badfiles.CONFOUNDS),
                                tail=("{rest_confounds}",))},
     options=[Option("--high-pass", NONNEG + ["0.2"]), Option("--low-pass", NONNEG + ["1.0"]),
