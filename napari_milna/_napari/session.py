@@ -13,7 +13,6 @@ crosshair, the time series and the status bar all show :attr:`cursor_mm`.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +22,8 @@ from psygnal import Signal
 
 from ..core.io.kinds import ImageKind
 from .layers import source_of
-from .viewer_state import ViewerState, unwrap_viewer
+from .per_viewer import OnePerViewer, unwrap_viewer
+from .viewer_state import ViewerState
 
 #: Mask roles a session knows.
 MASK_ROLES = ("brain", "csf", "analysis")
@@ -139,7 +139,7 @@ def csf_layers(viewer) -> list:
     ]
 
 
-class StudySession:
+class StudySession(OnePerViewer):
     """What the user has loaded and chosen in one viewer. Get it with :meth:`of`.
 
     Attributes
@@ -163,8 +163,6 @@ class StudySession:
         (:meth:`atlas_object` gives its :class:`~napari_milna.core.atlas.Atlas`).
     """
 
-    _registry: dict[int, StudySession] = {}
-
     #: The statistical map changed (the new layer or None).
     stat_map_changed = Signal(object)
     #: The smoothness changed (a :class:`Smoothness` or None).
@@ -187,7 +185,7 @@ class StudySession:
     atlas_changed = Signal(object)
 
     def __init__(self, viewer):
-        self._viewer_ref = weakref.ref(viewer)
+        super().__init__(viewer)
         self.stat_map = None
         self.smoothness: Smoothness | None = None
         self.roi_layer = None
@@ -203,23 +201,8 @@ class StudySession:
         viewer.layers.events.removed.connect(self._on_removed)
 
     # ------------------------------------------------------------------ access
-    @classmethod
-    def of(cls, viewer) -> StudySession:
-        """The session of ``viewer`` (created on first use; napari's plugin proxy unwrapped)."""
-        viewer = unwrap_viewer(viewer)
-        key = id(viewer)
-        session = cls._registry.get(key)
-        if session is None or session.viewer is not viewer:
-            session = cls(viewer)
-            cls._registry[key] = session
-            weakref.finalize(viewer, cls._registry.pop, key, None)
-            ViewerState.of(viewer)  # links the dims point to the cursor
-        return session
-
-    @property
-    def viewer(self):
-        """The napari viewer (None once it is gone)."""
-        return self._viewer_ref()
+    def _attached(self) -> None:
+        ViewerState.of(self.viewer)  # links the dims point to the cursor
 
     # ------------------------------------------------------------------ candidates
     def stat_maps(self) -> list:

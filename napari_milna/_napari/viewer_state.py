@@ -18,7 +18,6 @@ dims point.
 from __future__ import annotations
 
 import warnings
-import weakref
 
 import numpy as np
 from napari.layers import Labels
@@ -37,23 +36,18 @@ from .layers import (
     placement_kwargs,
     source_of,
 )
+from .per_viewer import OnePerViewer
+from .per_viewer import unwrap_viewer as unwrap_viewer  # the widgets import it from here
 
 
-def unwrap_viewer(viewer):
-    """The napari viewer behind a plugin's public-only proxy (or the viewer itself)."""
-    return getattr(viewer, "__wrapped__", viewer)
-
-
-class ViewerState:
-    """Display state of one viewer. Get it with :meth:`of`."""
-
-    _registry: dict[int, ViewerState] = {}
+class ViewerState(OnePerViewer):
+    """Display state of one viewer. Get it with :meth:`of` (:meth:`existing`: if it has one)."""
 
     #: Emitted with a short description whenever space, plane or convention change.
     changed = Signal(str)
 
     def __init__(self, viewer):
-        self._viewer_ref = weakref.ref(viewer)
+        super().__init__(viewer)
         self.space = DisplaySpace.world()
         self.reference_grid: Grid | None = None
         self.plane: Plane = "axial"
@@ -61,37 +55,8 @@ class ViewerState:
         self.session = None
         viewer.layers.events.inserted.connect(self._on_inserted)
 
-    @classmethod
-    def of(cls, viewer) -> ViewerState:
-        """The state attached to ``viewer`` (created on first use).
-
-        napari hands plugin docks a public-only proxy of the viewer; the state belongs
-        to the viewer itself, so the proxy is unwrapped first.
-        """
-        viewer = unwrap_viewer(viewer)
-        key = id(viewer)
-        state = cls._registry.get(key)
-        if state is None or state.viewer is not viewer:
-            state = cls(viewer)
-            cls._registry[key] = state
-            weakref.finalize(viewer, cls._registry.pop, key, None)
-            state._link_session()
-        return state
-
-    @classmethod
-    def existing(cls, viewer) -> ViewerState | None:
-        """The state attached to ``viewer``, or None if it has none."""
-        viewer = unwrap_viewer(viewer)
-        state = cls._registry.get(id(viewer))
-        return state if state is not None and state.viewer is viewer else None
-
-    @property
-    def viewer(self):
-        """The napari viewer (None once it is gone)."""
-        return self._viewer_ref()
-
     # ------------------------------------------------------------------ cursor
-    def _link_session(self) -> None:
+    def _attached(self) -> None:
         """Keep the dims point and the study session's cursor (world mm) in step."""
         from .session import StudySession  # the session module imports this one
 

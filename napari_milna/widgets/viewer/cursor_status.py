@@ -9,11 +9,9 @@ session atlas's label.
 
 from __future__ import annotations
 
-import weakref
-
 from ..._napari.layers import source_of
+from ..._napari.per_viewer import OnePerViewer
 from ..._napari.session import StudySession
-from ..._napari.viewer_state import unwrap_viewer
 from .atlas_choice import atlas_text
 from .cursor_panel import format_value, format_world, voxel_value
 
@@ -34,13 +32,11 @@ def cursor_status_text(viewer, world_xyz) -> str:
     return f"{text} | {layer.name}: {format_value(value)}{atlas}"
 
 
-class CursorStatus:
+class CursorStatus(OnePerViewer):
     """Writes the session cursor into napari's status bar. One per viewer: :meth:`install`."""
 
-    _registry: dict[int, CursorStatus] = {}
-
     def __init__(self, viewer):
-        self._viewer_ref = weakref.ref(viewer)
+        super().__init__(viewer)
         self.session = StudySession.of(viewer)
         self.session.cursor_changed.connect(self.show)
         self.session.stat_map_changed.connect(self.show)
@@ -51,23 +47,16 @@ class CursorStatus:
     @classmethod
     def install(cls, viewer) -> CursorStatus:
         """The status writer of ``viewer`` (created once)."""
-        viewer = unwrap_viewer(viewer)
-        key = id(viewer)
-        status = cls._registry.get(key)
-        if status is None or status._viewer_ref() is not viewer:
-            status = cls(viewer)
-            cls._registry[key] = status
-            weakref.finalize(viewer, cls._registry.pop, key, None)
-        return status
+        return cls.of(viewer)
 
     def _on_mouse_over(self, event=None) -> None:
-        viewer = self._viewer_ref()
+        viewer = self.viewer
         if viewer is not None and not viewer.mouse_over_canvas:
             self.show()
 
     def show(self, *args) -> None:
         """Put the cursor into the status bar unless the mouse is over the canvas."""
-        viewer = self._viewer_ref()
+        viewer = self.viewer
         if viewer is None or viewer.mouse_over_canvas or viewer.dims.ndim < 3:
             return
         viewer.status = cursor_status_text(viewer, self.session.cursor_mm)

@@ -20,7 +20,8 @@ from qtpy.QtCore import QEvent, QObject, Qt, QTimer
 from qtpy.QtWidgets import QSplitter
 
 from ..._napari.compat import camera
-from ..._napari.viewer_state import ViewerState, unwrap_viewer
+from ..._napari.per_viewer import OnePerViewer
+from ..._napari.viewer_state import ViewerState
 from ...core.io.geometry import plane_layout
 from .cursor_overlay import OVERLAY_NAME, show_cursor
 from .cursor_overlay import _overlays as _scene_overlays
@@ -43,46 +44,21 @@ def _manager(viewer):
     return _get_manager(viewer)
 
 
-class OrthoViews:
+class OrthoViews(OnePerViewer):
     """The orthogonal views of one viewer: built once, then shown and hidden.
 
-    Get it with :meth:`of`; :meth:`set_shown` shows or hides them.
+    Get it with :meth:`of` (:meth:`existing`: if they were ever asked for);
+    :meth:`set_shown` shows or hides them.
     """
-
-    _registry: dict[int, OrthoViews] = {}
 
     #: Shown (True) or hidden (False).
     shown_changed = Signal(bool)
 
     def __init__(self, viewer):
-        self._viewer_ref = weakref.ref(viewer)
+        super().__init__(viewer)
         self._manager_ref = None
         self.side: QSplitter | None = None
         self._shown = False
-
-    @classmethod
-    def of(cls, viewer) -> OrthoViews:
-        """The orthogonal views of ``viewer`` (the object is created on first use)."""
-        viewer = unwrap_viewer(viewer)
-        key = id(viewer)
-        views = cls._registry.get(key)
-        if views is None or views.viewer is not viewer:
-            views = cls(viewer)
-            cls._registry[key] = views
-            weakref.finalize(viewer, cls._registry.pop, key, None)
-        return views
-
-    @classmethod
-    def existing(cls, viewer) -> OrthoViews | None:
-        """The orthogonal views of ``viewer`` if they were ever asked for, else None."""
-        viewer = unwrap_viewer(viewer)
-        views = cls._registry.get(id(viewer))
-        return views if views is not None and views.viewer is viewer else None
-
-    @property
-    def viewer(self):
-        """The napari viewer (None once it is gone)."""
-        return self._viewer_ref()
 
     @property
     def manager(self):
