@@ -11,19 +11,16 @@ df and visibility, and is on by default (the Viewer tab's "Colour bar" switches 
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from qtpy.QtCore import QEvent, QObject, Qt, QTimer
+from qtpy.QtCore import QEvent, Qt, QTimer
 from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import QLabel
 
 from ..._napari.layers import source_of, stat_ramp
-from ..._napari.viewer_state import unwrap_viewer
 from ...core.figures import colorbar_figure, stat_label
 from .figure_scene import StatLayerWatch, shown_stat_layer
-from .orientation_labels import canvas_widget
+from .orientation_labels import OnCanvas
 
 #: Face of the colour bar picture: translucent black over the canvas.
 OVERLAY_STYLE = {"face": (0.0, 0.0, 0.0, 0.55), "text": "white", "hatch": "#888888"}
@@ -44,8 +41,8 @@ def render_colorbar(ramp, label: str) -> QImage:
     return image.copy()  # own the pixels (the buffer goes with the figure)
 
 
-class CanvasColorBar(QObject):
-    """The colour bar over one viewer's canvas. Get it with :meth:`install`.
+class CanvasColorBar(OnCanvas):
+    """The colour bar over one viewer's canvas. Get it with :meth:`install` (created once).
 
     Attributes
     ----------
@@ -57,21 +54,9 @@ class CanvasColorBar(QObject):
         The title shown (``"T (df 14)"``), empty when hidden.
     """
 
-    @classmethod
-    def install(cls, viewer) -> CanvasColorBar:
-        """The colour bar of ``viewer`` (created once, on its canvas)."""
-        viewer = unwrap_viewer(viewer)
-        canvas = canvas_widget(viewer)
-        if canvas is not None:
-            for existing in canvas.findChildren(cls):
-                return existing
-        return cls(viewer)
-
     def __init__(self, viewer):
-        viewer = unwrap_viewer(viewer)
-        super().__init__(canvas_widget(viewer))
-        self._viewer_ref = weakref.ref(viewer)
-        self.canvas = canvas_widget(viewer)
+        super().__init__(viewer)
+        viewer = self.viewer
         self.enabled = True
         self.layer = None
         self.text = ""
@@ -89,11 +74,6 @@ class CanvasColorBar(QObject):
         self.canvas.installEventFilter(self)
         self.watch = StatLayerWatch(viewer, self.schedule)
         viewer.dims.events.ndisplay.connect(self.schedule)
-
-    @property
-    def viewer(self):
-        """The napari viewer (None once it is gone)."""
-        return self._viewer_ref()
 
     def set_enabled(self, enabled: bool) -> None:
         """Show (when there is a statistical map) or hide the colour bar."""

@@ -22,16 +22,24 @@ def canvas_widget(viewer):
     return getattr(canvas, "native", None)
 
 
-class OrientationLabels(QObject):
-    """Keeps four letters on the canvas edges in step with the plane and convention.
+class OnCanvas(QObject):
+    """Something drawn over one viewer's main canvas, one per canvas, owned by the canvas.
 
-    One set per viewer, owned by its canvas: get it with :meth:`install` (the docks and
-    the panel share it).
+    Get it with :meth:`install` (the docks and the panel share it).
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+
+    Attributes
+    ----------
+    canvas : QWidget or None
+        napari's canvas widget (None without a Qt window).
     """
 
     @classmethod
-    def install(cls, viewer) -> OrientationLabels:
-        """The letters of ``viewer`` (created once)."""
+    def install(cls, viewer):
+        """The object of ``viewer``'s canvas (created once)."""
         viewer = unwrap_viewer(viewer)
         canvas = canvas_widget(viewer)
         if canvas is not None:
@@ -43,8 +51,24 @@ class OrientationLabels(QObject):
         viewer = unwrap_viewer(viewer)
         super().__init__(canvas_widget(viewer))
         self._viewer_ref = weakref.ref(viewer)
-        self.state = ViewerState.of(viewer)
         self.canvas = canvas_widget(viewer)
+
+    @property
+    def viewer(self):
+        """The napari viewer (None once it is gone)."""
+        return self._viewer_ref()
+
+
+class OrientationLabels(OnCanvas):
+    """Keeps four letters on the canvas edges in step with the plane and convention.
+
+    One set per viewer, owned by its canvas: get it with :meth:`install`.
+    """
+
+    def __init__(self, viewer):
+        super().__init__(viewer)
+        viewer = self.viewer
+        self.state = ViewerState.of(viewer)
         self.labels = {}
         if self.canvas is None:
             return
@@ -59,11 +83,6 @@ class OrientationLabels(QObject):
         viewer.dims.events.order.connect(self.update_labels)
         viewer.dims.events.ndisplay.connect(self.update_labels)
         self.update_labels()
-
-    @property
-    def viewer(self):
-        """The napari viewer (None once it is gone)."""
-        return self._viewer_ref()
 
     def text(self) -> dict[str, str]:
         """Letter shown at each edge (empty in 3D view or without 3 spatial axes)."""
