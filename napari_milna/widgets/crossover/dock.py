@@ -34,8 +34,6 @@ import numpy as np
 from qtpy.QtWidgets import QFileDialog, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from ..._napari.layers import find_result_layer
-from ..._napari.session import StudySession
-from ..._napari.viewer_state import ViewerState
 from ...core.crossover.analysis import (
     CrossoverResult,
     view_label,
@@ -90,10 +88,7 @@ class CrossoverDock(ScrollingDock):
     """
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent, min_width=500)
-        self.viewer = napari_viewer
-        self.state = ViewerState.of(napari_viewer)
-        self.session = StudySession.of(napari_viewer)
+        super().__init__(napari_viewer, parent, min_width=500)
         self.analysis: Analysis | None = None
         self.messages: list[str] = []
         self.current_subject: str | None = None

@@ -1,10 +1,13 @@
-"""Layout pieces every dock shares: a scrolling body never clipped sideways, sections, rows."""
+"""What every dock shares: its viewer, session and state; a scrolling body; sections, rows."""
 
 from __future__ import annotations
 
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 from superqt import QCollapsible
+
+from ..._napari.session import StudySession
+from ..._napari.viewer_state import ViewerState, unwrap_viewer
 
 
 def hbox(*widgets, stretch: bool = False) -> QWidget:
@@ -48,8 +51,32 @@ def add_sections(layout, sections) -> dict[str, QCollapsible]:
     return out
 
 
-class ScrollingDock(QWidget):
-    """A dock whose body scrolls vertically and is never narrower than its content.
+class ViewerWidget(QWidget):
+    """A milna widget of one viewer: the viewer, its study session and its display state.
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+        The viewer (napari's public-only plugin proxy is unwrapped: layer identity and the
+        per-viewer session and state key on the viewer itself).
+    parent : QWidget, optional
+
+    Attributes
+    ----------
+    viewer : napari.Viewer
+    session : StudySession
+    state : ViewerState
+    """
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(parent)
+        self.viewer = unwrap_viewer(napari_viewer)
+        self.session = StudySession.of(self.viewer)
+        self.state = ViewerState.of(self.viewer)
+
+
+class ScrollingDock(ViewerWidget):
+    """A dock of one viewer whose body scrolls vertically and is never narrower than its content.
 
     Subclasses build a body widget and call :meth:`set_body`; :meth:`fit_width`
     keeps the dock at least as wide as the body needs (so no column or button is
@@ -59,10 +86,17 @@ class ScrollingDock(QWidget):
     Inside the milna panel (:meth:`fit_to_panel`) the dock takes the panel's width
     instead: a body wider than that scrolls sideways rather than widening the panel
     (and narrowing napari's canvas).
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+    parent : QWidget, optional
+    min_width : int
+        The width asked for when there is room (pixels).
     """
 
-    def __init__(self, parent=None, min_width: int = 0):
-        super().__init__(parent)
+    def __init__(self, napari_viewer, parent=None, min_width: int = 0):
+        super().__init__(napari_viewer, parent)
         self._min_width = int(min_width)
         self._scroll: QScrollArea | None = None
         self._body: QWidget | None = None

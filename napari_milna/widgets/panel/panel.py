@@ -31,9 +31,8 @@ from qtpy.QtWidgets import (
 )
 
 from ..._napari.compat import layer_controls_dock, layer_list_dock, main_window
-from ..._napari.session import StudySession
 from ..._napari.viewer_state import unwrap_viewer
-from .dock_layout import ScrollingDock
+from .dock_layout import ScrollingDock, ViewerWidget
 from .session_bar import SessionBar
 from .status import ERROR_COLOUR, StatusLabel, coloured, notify
 
@@ -156,20 +155,13 @@ class CursorStrip(QWidget):
         self.cursor.refresh()
 
 
-class MilnaPanel(QWidget):
-    """The napari-milna panel: tabbed features over a permanent cursor / time-series strip.
-
-    Parameters
-    ----------
-    napari_viewer : napari.Viewer
-    """
+class MilnaPanel(ViewerWidget):
+    """The napari-milna panel: tabbed features over a permanent cursor / time-series strip."""
 
     def __init__(self, napari_viewer, parent=None):
         from ..viewer.controls import ViewerControls
 
-        super().__init__(parent)
-        self.viewer = napari_viewer
-        self.session = StudySession.of(napari_viewer)
+        super().__init__(napari_viewer, parent)
         self.controls = ViewerControls(napari_viewer)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -207,7 +199,7 @@ class MilnaPanel(QWidget):
     def _take_place(self) -> None:
         dock_widget = self.parentWidget()
         if isinstance(dock_widget, QDockWidget):
-            place_panel(unwrap_viewer(self.viewer), dock_widget)
+            place_panel(self.viewer, dock_widget)
 
     # ------------------------------------------------------------------ tabs
     def tab(self, title: str) -> QWidget | None:

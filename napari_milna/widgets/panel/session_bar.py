@@ -22,13 +22,11 @@ from qtpy.QtWidgets import (
     QProgressBar,
     QPushButton,
     QVBoxLayout,
-    QWidget,
 )
 
 from ..._napari.saved_session import default_session_path, open_session, save_session
-from ..._napari.session import StudySession
-from ..._napari.viewer_state import unwrap_viewer
 from ...core.errors import MilnaInputError
+from .dock_layout import ViewerWidget
 from .jobs import JobRunner
 from .status import StatusLabel, escape, notify
 
@@ -79,17 +77,11 @@ def _unsaved_roi_layers(viewer) -> list[str]:
 
 
 # --------------------------------------------------------------------------- the bar
-class SessionBar(QWidget):
-    """Save / open the session and write the study report.
-
-    Parameters
-    ----------
-    napari_viewer : napari.Viewer
-    """
+class SessionBar(ViewerWidget):
+    """Save / open the session and write the study report."""
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent)
-        self.viewer = unwrap_viewer(napari_viewer)
+        super().__init__(napari_viewer, parent)
         self.save_button = QPushButton("Save session...")
         self.save_button.setToolTip("Layers, display, ROIs (written beside it), choices, "
                                     "cursor and view, in a JSON file next to the data")
@@ -176,7 +168,7 @@ class SessionBar(QWidget):
         """The Viewer tab's "Drawn" choice follows the session's statistical map."""
         from ..viewer.stat_display import INTERPOLATIONS, set_stat_interpolation
 
-        stat = StudySession.of(self.viewer).stat_map
+        stat = self.session.stat_map
         mode = str(getattr(stat, "interpolation2d", "nearest")) if stat is not None else None
         if mode in INTERPOLATIONS:
             set_stat_interpolation(self.viewer, mode)

@@ -17,8 +17,6 @@ from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from ..._napari.layers import source_of
-from ..._napari.session import StudySession
-from ..._napari.viewer_state import unwrap_viewer
 from ..panel.dock_layout import ScrollingDock, add_sections
 from .connectivity_panel import ConnectivityPanel
 from .context import PreprocContext, default_output_dir
@@ -36,17 +34,12 @@ COMPANION_MASKS = (("brain_mask", "brain"), ("csf", "csf"))
 class PreprocessingDock(ScrollingDock):
     """The Preprocessing tab (also a dock of its own from napari's Plugins menu).
 
-    Parameters
-    ----------
-    napari_viewer : napari.Viewer
-        The viewer whose study session the tab reads and writes.
-    parent : QWidget, optional
+    Built with the viewer whose study session the tab reads and writes.
     """
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent)
-        self.viewer = viewer = unwrap_viewer(napari_viewer)
-        self.session = session = StudySession.of(viewer)
+        super().__init__(napari_viewer, parent)
+        viewer, session = self.viewer, self.session
         self._docked = self._closed = False
         self.run_form = RunForm(session)
         self.ctx = PreprocContext(viewer, self.run_form, parent=self)

@@ -26,8 +26,6 @@ import numpy as np
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QFileDialog, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from ..._napari.session import StudySession
-from ..._napari.viewer_state import ViewerState
 from ...core.errors import MilnaInputError
 from ...core.multiecho.combine import output_paths
 from ...core.multiecho.echoes import read_echo_set
@@ -102,9 +100,7 @@ def ask_roi_files(parent) -> list[str]:
 class QCDock(ScrollingDock):
     """Coverage & dropout QC of a run, per ROI, and multi-echo T2* / optimal combination.
 
-    Parameters
-    ----------
-    napari_viewer : napari.Viewer
+    Built with the viewer.
     """
 
     #: A QC run ended: ``done``, ``cancelled`` or ``error``.
@@ -113,10 +109,8 @@ class QCDock(ScrollingDock):
     multiecho_finished = Signal(str)
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent, min_width=MIN_WIDTH)
-        self.viewer = napari_viewer
-        self.session = StudySession.of(napari_viewer)
-        self.state = ViewerState.of(napari_viewer)
+        super().__init__(napari_viewer, parent, min_width=MIN_WIDTH)
+        napari_viewer = self.viewer
         self.messages: list[str] = []
         self.result: QCResult | None = None
         self.rois: dict[str, RoiMask] = {}

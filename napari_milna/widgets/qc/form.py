@@ -10,7 +10,6 @@ or files to check as well, the detrend order and the dropout threshold.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from magicgui.widgets import ComboBox, Container, FloatSpinBox, Select, SpinBox
@@ -19,7 +18,7 @@ from qtpy.QtWidgets import QComboBox
 from ..._napari.layers import source_of
 from ...core.io.nifti import nifti_stem
 from ...core.qc.coverage import DROPOUT_THRESHOLD
-from ..panel.session_picker import SessionPicker
+from ..panel.session_picker import SessionPicker, unique_labels
 from .inputs import looks_like_roi, preferred_brain_mask, preferred_csf, run_candidates
 
 #: Text of the empty entry of each picker.
@@ -27,17 +26,6 @@ NONE_TEXT = {"run": "(none)", "brain": "compute (nilearn)", "csf": "(none)",
              "roi_layer": "(none)"}
 #: Characters a picker shows before it scrolls (the panel is about 500 px wide).
 PICKER_CHARS = 22
-
-
-def unique_labels(items, describe: Callable[[object], str]) -> list[tuple[str, object]]:
-    """``(label, item)`` pairs with labels made unique (``name``, ``name [2]``)."""
-    seen: dict[str, int] = {}
-    out = []
-    for item in items:
-        text = describe(item)
-        seen[text] = seen.get(text, 0) + 1
-        out.append((text if seen[text] == 1 else f"{text} [{seen[text]}]", item))
-    return out
 
 
 def compact(widget) -> None:
@@ -81,30 +69,6 @@ def nullable_combo(label: str, choices, none_text: str, tooltip: str = "") -> Co
     return widget
 
 
-class QCPicker(SessionPicker):
-    """The panel's session picker, with QC's labels: 3D images said, same names told apart.
-
-    Parameters
-    ----------
-    session : StudySession
-    role : str
-        ``"run"``, ``"brain"``, ``"csf"`` or ``"roi_layer"``.
-    label : str
-    describe : callable, optional
-        Text of a layer (default its name).
-    **kwargs
-        :class:`~napari_milna.widgets.panel.session_picker.SessionPicker`'s.
-    """
-
-    def __init__(self, session, role: str, label: str, describe=None, **kwargs):
-        self.describe = describe or (lambda layer: layer.name)
-        super().__init__(session, role, label, none_text=NONE_TEXT[role],
-                         min_chars=PICKER_CHARS, **kwargs)
-
-    def _choices(self, widget=None) -> list[tuple[str, object]]:
-        return unique_labels([layer for _, layer in super()._choices(widget)], self.describe)
-
-
 class QCForm:
     """Run, masks, ROIs and settings of a QC run (magicgui), bound to the session.
 
@@ -123,27 +87,32 @@ class QCForm:
     def __init__(self, viewer, session):
         self.viewer, self.session = viewer, session
         self.roi_files: list[str] = []
+
+        def picker(role: str, label: str, **kwargs) -> SessionPicker:
+            return SessionPicker(session, role, label, none_text=NONE_TEXT[role],
+                                 min_chars=PICKER_CHARS, **kwargs)
+
         self.pickers = {
-            "run": QCPicker(
-                session, "run", "Run", candidates=lambda: run_candidates(viewer),
+            "run": picker(
+                "run", "Run", candidates=lambda: run_candidates(viewer),
                 describe=lambda lay: lay.name if source_of(lay).is_run else f"{lay.name} (3D)",
                 tooltip="The session's run (4D EPI), shared with the time series and the "
                         "preprocessing tab",
             ),
-            "brain": QCPicker(
-                session, "brain", "Brain mask",
+            "brain": picker(
+                "brain", "Brain mask",
                 tooltip="The session's brain mask (fMRIPrep desc-brain_mask, SPM mask.nii), or "
                         "computed from the mean EPI with nilearn's compute_epi_mask (which "
                         "follows the signal, so it leaves out regions that drop out: give "
                         "the anatomical mask where there is one)",
             ),
-            "csf": QCPicker(
-                session, "csf", "CSF map",
+            "csf": picker(
+                "csf", "CSF map",
                 tooltip="The session's CSF map: probability (fMRIPrep label-CSF_probseg, SPM "
                         "c3, FSL pve_0) or binary mask",
             ),
-            "roi_layer": QCPicker(
-                session, "roi_layer", "ROIs",
+            "roi_layer": picker(
+                "roi_layer", "ROIs",
                 tooltip="The session's ROI layer: every label in it is checked (each label "
                         "is an ROI); the current ROI's row is selected in the table",
             ),

@@ -10,18 +10,18 @@ picker is a magicgui widget bound to the session.
 
 from __future__ import annotations
 
-from magicgui.widgets import CheckBox, ComboBox, PushButton
+from magicgui.widgets import CheckBox, PushButton
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from ..._napari.layers import source_of
 from ..._napari.roi_layers import roi_grid
-from ..._napari.viewer_state import unwrap_viewer
 from ..panel.dock_layout import ScrollingDock, add_sections
+from ..panel.session_picker import ChoicePicker
 from ..panel.status import ERROR_COLOUR, WARN_COLOUR, StatusLabel, coloured, escape
 from .facts_panel import RoiFactsPanel
 from .files import RoiFilesPanel
-from .forms import LayerPicker, bind, compact, form, row, text
+from .forms import compact, form, row, text
 from .guard import UnsavedGuard
 from .links import connect_while
 from .refine_panel import RoiRefinePanel
@@ -29,70 +29,57 @@ from .seed_panel import RoiSeedPanel
 from .session import RoiSession
 
 
-class RoiPicker(ComboBox):
-    """The ROIs of the layer shown (by name); bound to the selected ROI and the session's."""
-
-    null_string = "(none)"
-
-    def __init__(self, session: RoiSession, **kwargs):
-        self.session = session
-        super().__init__(choices=self._rois, nullable=True, **kwargs)
-        compact(self)
-        self.changed.connect(self._on_pick)
-        for signal in (session.selection_changed, session.labels_changed,
-                       session.roi_layer_changed):
-            signal.connect(self.show_selected)
-        self.show_selected()
-
-    def _rois(self, widget=None) -> list:
-        s = self.session
-        names = s.names
-        labels = sorted(set(names) | ({s.selected_label} - {0}))
-        return [(f"{names.get(k, f'label {k}')} ({k})", k) for k in labels]
-
-    def show_selected(self, *args) -> None:
-        """Show the selected ROI (not a choice)."""
-        label = self.session.selected_label
-        with self.changed.blocked():
-            self.native.clear()
-            self.reset_choices()
-            self.value = label if label in self.choices else None
-
-    def _on_pick(self, label) -> None:
-        if label:
-            self.session.select(int(label))
+def roi_choice_text(session: RoiSession):
+    """Text of an ROI in the ROI picker: ``"PAG (1)"``."""
+    return lambda label: f"{session.roi_name(label)} ({label})"
 
 
 class RoiWorkbench(ScrollingDock):
     """ROI workbench dock of napari-milna (the panel's ROIs tab).
 
-    Parameters
+    Attributes
     ----------
-    napari_viewer : napari.Viewer
+    session : RoiSession
+        What the workbench keeps over the viewer's study session (``session.study``).
     """
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent)
-        # the viewer itself, not napari's public-only proxy: state and guard key on it
-        self.viewer = napari_viewer = unwrap_viewer(napari_viewer)
+        super().__init__(napari_viewer, parent)
+        napari_viewer = self.viewer  # the viewer itself: the guard keys on it
         self.session = session = RoiSession(napari_viewer, self)
         self.guard = UnsavedGuard.install(napari_viewer)
+        layer_list = (session.study.layers_changed, napari_viewer.layers.events.moved)
 
-        self.reference = LayerPicker(
-            napari_viewer, session.image_layers,
-            tooltip="The image the ROIs will be tested on (stat map or EPI): ROIs live on its "
-            "grid, at its native resolution. Follows the study's statistical map until you "
-            "pick one.",
-        )
+        #: The pickers of the header (their widgets are ``reference``, ``roi_layer``, ``roi``).
+        self.pickers = {
+            "reference": ChoicePicker(
+                session.image_layers, lambda: session.reference_layer, session.set_reference,
+                (session.reference_changed, *layer_list), nullable=False,
+                tooltip="The image the ROIs will be tested on (stat map or EPI): ROIs live on "
+                "its grid, at its native resolution. Follows the study's statistical map until "
+                "you pick one.",
+            ),
+            "roi_layer": ChoicePicker(
+                session.layer_choices, lambda: session.roi_layer, session.set_roi_layer,
+                (session.roi_layer_changed, session.reference_changed, *layer_list),
+                tooltip="The labels layer holding the ROIs (one label per ROI)",
+            ),
+            "roi": ChoicePicker(
+                session.roi_labels, lambda: session.selected_label or None,
+                lambda label: session.select(int(label)) if label else None,
+                (session.selection_changed, session.labels_changed,
+                 session.roi_layer_changed), describe=roi_choice_text(session),
+                tooltip="The selected ROI: what the tools act on, napari's brush label and the "
+                "ROI the SVC, QC and Crossover tabs use",
+            ),
+        }
+        self.reference, self.roi_layer, self.roi = (
+            compact(picker.widget) for picker in self.pickers.values())
         self.show_grid_button = PushButton(
             text="Show its grid",
             tooltip="Display the reference's voxel grid, so that its voxels can be painted",
         )
         self.grid_label = text()
-        self.roi_layer = LayerPicker(
-            napari_viewer, session.layer_choices, nullable=True,
-            tooltip="The labels layer holding the ROIs (one label per ROI)",
-        )
         self.new_layer_button = PushButton(
             text="New", tooltip="A new, empty ROI layer on the reference grid"
         )
@@ -100,11 +87,6 @@ class RoiWorkbench(ScrollingDock):
             text="outlines", value=True,
             tooltip="Draw ROIs as outlines so that the statistical colours stay visible; "
             "untick to fill them",
-        )
-        self.roi = RoiPicker(
-            session,
-            tooltip="The selected ROI: what the tools act on, napari's brush label and the "
-            "ROI the SVC, QC and Crossover tabs use",
         )
         self.undo_button = PushButton(text="Undo")
         self.redo_button = PushButton(text="Redo")
@@ -145,10 +127,6 @@ class RoiWorkbench(ScrollingDock):
         self.status.setFixedHeight(2 * self.status.fontMetrics().lineSpacing() + 12)
         self.set_body(body, footer=self.status)
 
-        bind(self.reference, lambda: session.reference_layer, session.set_reference,
-             session.reference_changed)
-        bind(self.roi_layer, lambda: session.roi_layer, session.set_roi_layer,
-             session.roi_layer_changed, session.reference_changed)
         self.show_grid_button.clicked.connect(lambda *a: self._show_grid())
         self.new_layer_button.clicked.connect(lambda *a: session.new_layer())
         self.outline.changed.connect(session.set_outline)

@@ -1,21 +1,15 @@
-"""magicgui pieces of the ROI tab: layer pickers bound to the study session, compact rows.
+"""magicgui pieces of the ROI tab: compact combo boxes, rows of fixed-width titles, texts.
 
 Every parameter form of the tab is a magicgui :class:`~magicgui.widgets.Container` of
-magicgui widgets. :class:`LayerPicker` is a magicgui combo box of layers that follows
-the viewer's layer list; :func:`bind` ties a picker both ways to a choice held
-elsewhere (the study session): a change there shows in the picker, a choice in the
-picker goes there.
+magicgui widgets; its pickers are the panel's
+:class:`~napari_milna.widgets.panel.session_picker.ChoicePicker` (bound both ways to the
+study session or the workbench).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from magicgui.widgets import ComboBox, Container, Label
-from qtpy.QtCore import Qt
+from magicgui.widgets import Container, Label
 from qtpy.QtWidgets import QComboBox, QSizePolicy
-
-from .links import connect_while
 
 #: Width of a layer picker, in characters, below which it never shrinks.
 PICKER_CHARS = 12
@@ -76,101 +70,4 @@ def text(value: str = "", tooltip: str | None = None) -> Label:
     return label
 
 
-class LayerPicker(ComboBox):
-    """A magicgui combo box of the layers ``candidates()`` returns, following the viewer.
-
-    Entries follow layers being added, removed, moved and renamed; the choice is kept
-    by identity (a picker tied by :func:`bind` shows its bound choice instead). With
-    ``nullable`` the first entry is "(none)" (value None).
-
-    Parameters
-    ----------
-    viewer : napari.Viewer
-    candidates : callable
-        The layers to offer, in order.
-    nullable : bool
-        Offer "(none)".
-    **kwargs
-        magicgui widget options (``label``, ``tooltip`` ...).
-    """
-
-    null_string = "(none)"
-
-    def __init__(self, viewer, candidates: Callable[[], list], nullable: bool = False, **kwargs):
-        self._viewer = viewer
-        self._candidates = candidates
-        self._follow: Callable | None = None
-        super().__init__(choices=self._layer_choices, nullable=nullable, **kwargs)
-        compact(self)
-        events = viewer.layers.events
-        signals = [events.inserted, events.removed, events.moved]
-        signals += [layer.events.name for layer in viewer.layers]
-        connect_while(self.native, *((signal, self.refresh) for signal in signals))
-
-    def _layer_choices(self, widget=None) -> list:
-        return [(layer.name, layer) for layer in self._candidates()]
-
-    def refresh(self, event=None) -> None:
-        """Rebuild the entries in the viewer's order; keep the current layer if it is offered."""
-        if event is not None and getattr(event, "type", "") == "inserted":
-            connect_while(self.native, (event.value.events.name, self.refresh))
-        current = self.value
-        wanted = self._follow() if self._follow is not None else current
-        with self.changed.blocked():
-            self.native.clear()
-            self.reset_choices()
-            if any(wanted is c for c in self.choices):
-                self.value = wanted
-        for i in range(self.native.count()):
-            self.native.setItemData(i, self.native.itemText(i), Qt.ItemDataRole.ToolTipRole)
-        if self._follow is None and self.value is not current:
-            self.changed.emit(self.value)
-
-    def show(self, layer) -> None:
-        """Show ``layer`` (None: "(none)" or the first entry) without announcing a choice."""
-        with self.changed.blocked():
-            if not any(layer is c for c in self.choices):
-                self.native.clear()
-                self.reset_choices()
-            if any(layer is c for c in self.choices):
-                self.value = layer
-            elif None in self.choices:
-                self.value = None
-
-
-def bind(picker: LayerPicker, get: Callable, put: Callable, *signals) -> Callable:
-    """Tie ``picker`` both ways to a choice: it shows ``get()``; a user's pick calls ``put``.
-
-    Parameters
-    ----------
-    picker : LayerPicker
-    get : callable
-        The current choice (a layer or None).
-    put : callable
-        Records the user's choice (a layer or None).
-    *signals
-        Signals (psygnal or Qt) announcing a change of the choice.
-
-    Returns
-    -------
-    callable
-        The function that shows the current choice in the picker.
-    """
-
-    def show(*args) -> None:
-        picker.show(get())
-
-    def chosen(value) -> None:
-        if value is not get():
-            put(value)
-        if picker.value is not get():
-            show()  # the choice was refused or changed on its way
-
-    picker._follow = get
-    picker.changed.connect(chosen)
-    connect_while(picker.native, *((signal, show) for signal in signals))
-    show()
-    return show
-
-
-__all__ = ["LayerPicker", "bind", "compact", "form", "narrow", "row", "text"]
+__all__ = ["compact", "form", "narrow", "row", "text"]

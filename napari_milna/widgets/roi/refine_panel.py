@@ -20,7 +20,8 @@ from ...core.errors import MilnaInputError
 from ...core.io.kinds import ImageKind
 from ...core.roi import refine as rules
 from ...core.roi.transfer import mirror_left_right, resample_roi
-from .forms import LayerPicker, compact, form, narrow, row, text
+from ..panel.session_picker import ChoicePicker
+from .forms import compact, form, narrow, row, text
 from .links import connect_while
 from .session import RoiSession
 
@@ -94,10 +95,13 @@ class RoiRefinePanel(QWidget):
         self.mirror_keep = CheckBox(text="keep both", value=True)
         self.mirror_button = _button("Mirror x = 0")
         # resample
-        self.resample_layer = LayerPicker(
-            session.viewer, lambda: session.image_layers(False),
-            tooltip="The image whose grid the ROI is copied onto",
+        #: The image whose grid "Resample" uses (a free pick that follows the layer list).
+        self.resample_picker = ChoicePicker(
+            lambda: session.image_layers(False),
+            signals=(session.study.layers_changed, session.viewer.layers.events.moved),
+            nullable=False, tooltip="The image whose grid the ROI is copied onto",
         )
+        self.resample_layer = compact(self.resample_picker.widget)
         self.resample_method = _choice(_METHODS, "nearest")
         self.resample_fraction = _spin(
             0.5, 0.05, 1.0, 0.05, tooltip="Fraction threshold of the 'fraction' method"

@@ -506,6 +506,10 @@ class RoiSession(QObject):
         """Label value -> name of the ROI layer shown."""
         return roi_names(self.roi_layer) if self.roi_layer is not None else {}
 
+    def roi_labels(self) -> list[int]:
+        """Labels the ROI picker offers: the named ROIs of the layer shown and the selected one."""
+        return sorted(set(self.names) | ({self.selected_label} - {0}))
+
     def roi_name(self, label: int) -> str:
         """Name of ``label`` (``label <k>`` when unnamed)."""
         return self.names.get(int(label), f"label {int(label)}")

@@ -23,8 +23,6 @@ from qtpy.QtCore import QTimer, Signal
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from ..._napari.layers import source_of
-from ..._napari.session import StudySession
-from ..._napari.viewer_state import ViewerState, unwrap_viewer
 from ...core.errors import MilnaInputError
 from ...core.io.nifti import load_volume, nifti_stem
 from ...core.svc.correction import (
@@ -93,22 +91,14 @@ class _Inputs:
 
 
 class SvcDock(ScrollingDock):
-    """Small-volume correction tab of napari-milna.
-
-    Parameters
-    ----------
-    napari_viewer : napari.Viewer
-    """
+    """Small-volume correction tab of napari-milna (built with the viewer)."""
 
     #: Emitted after each recomputation with the new :class:`SvcResult` (None on a problem).
     computed = Signal(object)
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent, min_width=PREFERRED_WIDTH)
-        # the viewer itself, not napari's public-only plugin proxy (layer identity matters)
-        self.viewer = viewer = unwrap_viewer(napari_viewer)
-        self.state = ViewerState.of(viewer)
-        self.session = session = StudySession.of(viewer)
+        super().__init__(napari_viewer, parent, min_width=PREFERRED_WIDTH)
+        viewer, session = self.viewer, self.session
         self.messages: list[str] = []
         self.result: SvcResult | None = None
         self.inputs: _Inputs | None = None

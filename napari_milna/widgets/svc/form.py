@@ -35,14 +35,6 @@ STAT_TYPES = (("T", "T"), ("Z", "Z"), ("F", "F"), ("?", None))
 NONE_TEXT = "(none)"
 
 
-class MapPicker(SessionPicker):
-    """The panel's session picker of the statistical map (``layer()`` reads the choice)."""
-
-    def layer(self):
-        """The session's statistical map, or None."""
-        return self.value
-
-
 def _row(label: str, *widgets) -> Container:
     """Widgets side by side as one labelled row of the form."""
     row = Container(widgets=list(widgets), layout="horizontal", labels=False, label=label)
@@ -94,8 +86,8 @@ class SvcForm:
         self.smoothness = smoothness
         self._syncing = False
         self.pickers = {
-            "stat_map": MapPicker(session, "stat_map", "Map", tooltip="Statistical map (T, Z "
-                                  "or F) to correct within the ROI"),
+            "stat_map": SessionPicker(session, "stat_map", "Map", tooltip="Statistical map (T, "
+                                      "Z or F) to correct within the ROI"),
             "roi_layer": SessionPicker(session, "roi_layer", tooltip="Labels layer holding "
                                        "the ROI (one label value per ROI)", min_chars=10),
             "analysis": SessionPicker(session, "analysis", "Mask", tooltip="Analysis mask "
@@ -271,4 +263,4 @@ def df_words(folder_map, src) -> str:
     return ""
 
 
-__all__ = ["MapPicker", "STAT_TYPES", "SvcForm", "df_words", "folder_gives_stat"]
+__all__ = ["STAT_TYPES", "SvcForm", "df_words", "folder_gives_stat"]

@@ -7,10 +7,10 @@ Viewer tab of the milna panel and the "Brainstem viewer" dock show them.
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QCheckBox, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QCheckBox, QVBoxLayout
 
 from ..._napari.viewer_state import ViewerState, unwrap_viewer
-from ..panel.dock_layout import add_sections, hbox, vbox
+from ..panel.dock_layout import ViewerWidget, add_sections, hbox, vbox
 from .cursor_overlay import OVERLAY_NAME, show_cursor
 from .cursor_overlay import _overlays as _scene_overlays
 from .cursor_status import CursorStatus
@@ -68,22 +68,15 @@ def install_viewer_links(viewer) -> OrientationLabels:
     return OrientationLabels.install(viewer)
 
 
-class ViewerControls(QWidget):
-    """Display, crosshair / orthogonal views, statistical threshold, figures and lightbox.
-
-    Parameters
-    ----------
-    napari_viewer : napari.Viewer
-    """
+class ViewerControls(ViewerWidget):
+    """Display, crosshair / orthogonal views, statistical threshold, figures and lightbox."""
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent)
-        self.viewer = napari_viewer
-        self.state = ViewerState.of(napari_viewer)
+        super().__init__(napari_viewer, parent)
         self.orientation = install_viewer_links(napari_viewer)
         self.display = DisplayControls(napari_viewer)
         self.crosshair = QCheckBox("Cursor crosshair")
-        overlay = _scene_overlays(unwrap_viewer(napari_viewer)).get(OVERLAY_NAME)
+        overlay = _scene_overlays(self.viewer).get(OVERLAY_NAME)
         self.crosshair.setChecked(overlay is None or overlay.visible)
         self.crosshair.toggled.connect(self._on_crosshair)
         self.ortho = QCheckBox("Orthogonal views")

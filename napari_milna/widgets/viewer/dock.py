@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
-from ..._napari.viewer_state import ViewerState
 from ..panel.dock_layout import ScrollingDock, add_sections
 from .controls import ViewerControls, click_sets_cursor, install_cursor_click
 from .cursor_panel import CursorPanel
@@ -17,17 +16,10 @@ from .timeseries_plot import TimeSeriesPlot
 
 
 class ViewerDock(ScrollingDock):
-    """Brainstem viewer dock of napari-milna.
-
-    Parameters
-    ----------
-    napari_viewer : napari.Viewer
-    """
+    """Brainstem viewer dock of napari-milna (built with the viewer)."""
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent)
-        self.viewer = napari_viewer
-        self.state = ViewerState.of(napari_viewer)
+        super().__init__(napari_viewer, parent)
         self.controls = ViewerControls(napari_viewer)
         self.display = self.controls.display
         self.crosshair = self.controls.crosshair
