@@ -8,56 +8,9 @@ version and paths relative to the session file. ROIs are written beside the sess
 the napari glue through :mod:`napari_milna.core.roi.io`.
 """
 
-from .io import (
-    SESSION_FORMAT,
-    SESSION_SUFFIX,
-    SESSION_VERSION,
-    looks_like_session,
-    read_session,
-    resolved_path,
-    session_from_dict,
-    session_stem,
-    session_to_dict,
-    stored_path,
-    with_session_suffix,
-    write_session,
-)
-from .model import (
-    LAYER_TYPES,
-    MASK_ROLES,
-    ORIGINS,
-    PLANES,
-    LayerDisplay,
-    LayerRecord,
-    SessionChoices,
-    SessionFile,
-    SmoothnessRecord,
-    StatDisplay,
-    ViewRecord,
-)
+from . import io, model
+from .io import *  # noqa: F403 (the names of io.__all__)
+from .model import *  # noqa: F403 (the names of model.__all__)
 
-__all__ = [
-    "LAYER_TYPES",
-    "MASK_ROLES",
-    "ORIGINS",
-    "PLANES",
-    "SESSION_FORMAT",
-    "SESSION_SUFFIX",
-    "SESSION_VERSION",
-    "LayerDisplay",
-    "LayerRecord",
-    "SessionChoices",
-    "SessionFile",
-    "SmoothnessRecord",
-    "StatDisplay",
-    "ViewRecord",
-    "looks_like_session",
-    "read_session",
-    "resolved_path",
-    "session_from_dict",
-    "session_stem",
-    "session_to_dict",
-    "stored_path",
-    "with_session_suffix",
-    "write_session",
-]
+#: What the package gives: the model's names, then those of reading and writing.
+__all__ = [*model.__all__, *io.__all__]
