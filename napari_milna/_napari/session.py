@@ -224,13 +224,16 @@ class StudySession(OnePerViewer):
         return mask_layers(self.viewer)
 
     # ------------------------------------------------------------------ choices
+    def _set_layer(self, attr: str, layer, changed) -> None:
+        """Make ``layer`` (None: none) the ``attr`` choice; ``changed`` announces a change."""
+        layer = unwrap_viewer(layer) if layer is not None else None
+        if layer is not getattr(self, attr):
+            setattr(self, attr, layer)
+            changed.emit(layer)
+
     def set_stat_map(self, layer) -> None:
         """Choose the statistical map (None: none)."""
-        layer = unwrap_viewer(layer) if layer is not None else None
-        if layer is self.stat_map:
-            return
-        self.stat_map = layer
-        self.stat_map_changed.emit(layer)
+        self._set_layer("stat_map", layer, self.stat_map_changed)
 
     def set_smoothness(self, smoothness: Smoothness | None) -> None:
         """Choose the smoothness the map is tested with."""
@@ -252,11 +255,7 @@ class StudySession(OnePerViewer):
 
     def set_run(self, layer) -> None:
         """Choose the run (None: none)."""
-        layer = unwrap_viewer(layer) if layer is not None else None
-        if layer is self.run:
-            return
-        self.run = layer
-        self.run_changed.emit(layer)
+        self._set_layer("run", layer, self.run_changed)
 
     def set_mask(self, role: str, layer) -> None:
         """Choose the ``role`` mask (``"brain"``, ``"csf"`` or ``"analysis"``; None: none)."""
@@ -282,11 +281,7 @@ class StudySession(OnePerViewer):
 
     def set_atlas(self, layer) -> None:
         """Choose the atlas layer whose labels the read-out names (None: none)."""
-        layer = unwrap_viewer(layer) if layer is not None else None
-        if layer is self.atlas:
-            return
-        self.atlas = layer
-        self.atlas_changed.emit(layer)
+        self._set_layer("atlas", layer, self.atlas_changed)
 
     def atlas_object(self):
         """The :class:`~napari_milna.core.atlas.Atlas` of the atlas layer, or None."""
