@@ -199,6 +199,8 @@ class StudySession(OnePerViewer):
         self.atlas = None
         viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.removed.connect(self._on_removed)
+        for layer in viewer.layers:
+            layer.events.name.connect(self._on_renamed)
 
     # ------------------------------------------------------------------ access
     def _attached(self) -> None:
@@ -345,6 +347,7 @@ class StudySession(OnePerViewer):
     # ------------------------------------------------------------------ layer events
     def _on_inserted(self, event) -> None:
         layer = event.value
+        layer.events.name.connect(self._on_renamed)
         src = source_of(layer)
         if src is not None and src.session_role is not None:
             role, src.session_role = src.session_role, None
@@ -369,8 +372,12 @@ class StudySession(OnePerViewer):
         else:
             self.set_mask(role, layer)
 
+    def _on_renamed(self, event=None) -> None:
+        self.layers_changed.emit()
+
     def _on_removed(self, event) -> None:
         layer = event.value
+        layer.events.name.disconnect(self._on_renamed)
         if layer is self.stat_map:
             self.set_stat_map(None)
         if layer is self.roi_layer:

@@ -143,7 +143,7 @@ class QCForm:
             widgets=[self.run, self.brain, self.csf, self.roi, self.other_rois, settings],
         )
         self.widget.margins = (0, 0, 0, 0)
-        # the pickers follow the session themselves; the other ROIs and renames are ours
+        # the pickers follow the session (layers added, removed, renamed); the other ROIs are ours
         self._links = [(session.roi_changed, self._reset_others),
                        (session.mask_changed, self._reset_others),
                        (session.layers_changed, self._reset_others)]
@@ -151,8 +151,6 @@ class QCForm:
             signal.connect(slot)
         viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.moved.connect(self.refresh)
-        for layer in viewer.layers:
-            layer.events.name.connect(self.refresh)
         self.propose_defaults()
 
     # ------------------------------------------------------------------ other ROIs
@@ -201,18 +199,14 @@ class QCForm:
             signal.disconnect(slot)
         self.viewer.layers.events.inserted.disconnect(self._on_inserted)
         self.viewer.layers.events.moved.disconnect(self.refresh)
-        for layer in self.viewer.layers:
-            layer.events.name.disconnect(self.refresh)
 
     def refresh(self, *args) -> None:
-        """Follow the layer list (added, removed, moved, renamed layers)."""
+        """Follow the order of the layer list (the session says what is added or renamed)."""
         for picker in self.pickers.values():
             picker.sync()
         self._reset_others()
 
     def _on_inserted(self, event=None) -> None:
-        if event is not None:
-            event.value.events.name.connect(self.refresh)
         self.propose_defaults()
 
     def propose_defaults(self) -> None:
