@@ -205,6 +205,34 @@ def check_search_volume(
         )
 
 
+def check_settings(alpha: float, height_p: float | None, min_distance_mm: float,
+                   extent_voxels: int = 0, table_peaks=None) -> None:
+    """Refuse levels outside (0, 1), negative or non-finite distances, a negative extent.
+
+    Raises
+    ------
+    MilnaInputError
+    """
+    levels = [("the FWE level alpha", alpha)]
+    if height_p is not None:
+        levels.append(("the cluster-forming p", height_p))
+    for what, value in levels:
+        if not (np.isfinite(value) and 0 < value < 1):
+            raise input_error(None, f"{what} must lie strictly between 0 and 1, not {value}")
+    distances = [("the minimum distance between peaks", min_distance_mm)]
+    if table_peaks is not None:
+        distances.append(("the distance between table maxima", table_peaks[1]))
+        if int(table_peaks[0]) < 1:
+            raise input_error(None, f"the table needs at least 1 maximum per cluster, not "
+                                    f"{table_peaks[0]}")
+    for what, value in distances:
+        if not (np.isfinite(value) and 0 <= value <= 1000):
+            raise input_error(None, f"{what} must lie between 0 and 1000 mm, not {value}")
+    if int(extent_voxels) < 0:
+        raise input_error(None, f"the cluster extent threshold must be 0 voxels or more, not "
+                                f"{extent_voxels}")
+
+
 def small_volume_correction(
     stat: np.ndarray,
     roi: np.ndarray,
@@ -274,6 +302,7 @@ def small_volume_correction(
     stat_type = stat_type.upper()
     if stat_type == "F" and two_sided:
         raise input_error(None, "an F map has one tail only; a two-sided search does not apply")
+    check_settings(alpha, height_p, min_distance_mm, extent_voxels, table_peaks)
     stat = np.asarray(stat)
     roi = np.asarray(roi, dtype=bool)
     if stat.shape != grid.shape or roi.shape != grid.shape:

@@ -87,6 +87,9 @@ def smoothness_from_fwhm_mm(fwhm_mm, grid: Grid) -> Smoothness:
         raise input_error(
             None, f"the FWHM must be one or three positive values in mm, got {list(values)}"
         )
+    if np.any(values > 1000):  # 1e300 mm made the resel counts divide by zero
+        raise input_error(None, f"the FWHM must be at most 1000 mm (a smoothness wider than "
+                                f"a head), got {[float(v) for v in values]}")
     mm = np.broadcast_to(values, (3,))
     return _make(mm / grid.zooms, grid, "fwhm_mm", {})
 
