@@ -18,7 +18,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
-from qtpy.QtWidgets import QFileDialog, QMessageBox
 
 from ..._napari.layers import grid_data, source_of
 from ..._napari.session import StudySession, roi_name
@@ -26,6 +25,7 @@ from ..._napari.viewer_state import ViewerState
 from ...core.errors import MilnaInputError, input_error
 from ...core.io.tables import bids_entities
 from ...core.roi.seeds import PAG_CENTROID_MM
+from ..panel.dialogs import ask_save_file, ask_yes_no, replace_question
 from ..panel.status import notify
 
 #: How the tab names the literature PAG when the session's ROI is not a PAG.
@@ -252,12 +252,7 @@ class PreprocContext:
     # ------------------------------------------------------------------ dialogs
     def confirm(self, title: str, text: str) -> bool:
         """Ask a yes / no question (No is the default)."""
-        answer = QMessageBox.question(
-            self.parent, title, text,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
+        return ask_yes_no(self.parent, title, text)
 
     def confirm_overwrite(self, paths: Sequence[Path]) -> bool | None:
         """Ask before replacing files.
@@ -268,19 +263,11 @@ class PreprocContext:
         existing = [Path(p) for p in paths if Path(p).exists()]
         if not existing:
             return False
-        names = "\n".join(p.name for p in existing[:6])
-        more = f"\n... and {len(existing) - 6} more" if len(existing) > 6 else ""
-        ok = self.confirm("Replace files?",
-                          f"These files already exist in {existing[0].parent}:\n{names}{more}\n\n"
-                          "Replace them?")
-        return True if ok else None
+        return True if self.confirm(*replace_question(existing)) else None
 
     def ask_save_path(self, title: str, default: Path, file_filter: str) -> Path | None:
         """A save dialog (the overwrite question is asked by :meth:`confirm_overwrite`)."""
-        chosen, _ = QFileDialog.getSaveFileName(
-            self.parent, title, str(default), file_filter,
-            options=QFileDialog.Option.DontConfirmOverwrite,
-        )
+        chosen = ask_save_file(self.parent, title, str(default), file_filter)
         return Path(chosen) if chosen else None
 
     def save_tsv(self, path, title: str, default, write, refuse) -> Path | None:

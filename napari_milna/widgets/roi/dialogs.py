@@ -9,6 +9,8 @@ from pathlib import Path
 
 from qtpy.QtWidgets import QFileDialog, QMessageBox
 
+from ..panel import dialogs as panel_dialogs
+
 NIFTI_FILTER = "NIfTI (*.nii.gz *.nii)"
 
 
@@ -20,10 +22,7 @@ def ask_folder(parent, title: str, start: str = "") -> str | None:
 
 def ask_save_file(parent, title: str, start: str = "", filter: str = NIFTI_FILTER) -> str | None:
     """A file name to write, or None when cancelled (overwriting is asked separately)."""
-    path, _ = QFileDialog.getSaveFileName(
-        parent, title, start, filter, options=QFileDialog.Option.DontConfirmOverwrite
-    )
-    return path or None
+    return panel_dialogs.ask_save_file(parent, title, start, filter)
 
 
 def ask_open_files(parent, title: str, start: str = "") -> list[str]:
@@ -33,16 +32,8 @@ def ask_open_files(parent, title: str, start: str = "") -> list[str]:
 
 
 def ask_overwrite(parent, paths: list[Path]) -> bool:
-    """Whether to replace existing files (default: no)."""
-    listing = "\n".join(str(p) for p in paths[:8]) + ("\n..." if len(paths) > 8 else "")
-    answer = QMessageBox.question(
-        parent,
-        "Replace existing files?",
-        f"These files already exist:\n{listing}\n\nReplace them?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
-    )
-    return answer == QMessageBox.StandardButton.Yes
+    """Whether to replace existing files (default: no): the panel's question."""
+    return panel_dialogs.ask_overwrite(parent, paths)
 
 
 def ask_grid_mismatch(parent, text: str) -> str | None:

@@ -9,33 +9,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qtpy.QtWidgets import QFileDialog, QMessageBox
-
 from ...core.io.tables import atomic_write_text
 from ...core.svc.export import csv_text
+from ..panel.dialogs import ask_overwrite, ask_save_file
 
 FILTERS = {"csv": "CSV table (*.csv)", "json": "JSON (*.json)"}
 
 
 def ask_save_path(parent, kind: str, start: str = "") -> str | None:
     """File name to write (None when cancelled); overwriting is asked separately."""
-    path, _ = QFileDialog.getSaveFileName(
-        parent, f"Export the SVC result as {kind.upper()}", start, FILTERS[kind],
-        options=QFileDialog.Option.DontConfirmOverwrite,
-    )
-    return path or None
-
-
-def ask_overwrite(parent, path: Path) -> bool:
-    """Whether to replace an existing file (default: no)."""
-    answer = QMessageBox.question(
-        parent,
-        "Replace the file?",
-        f"{path} already exists.\n\nReplace it?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
-    )
-    return answer == QMessageBox.StandardButton.Yes
+    return ask_save_file(parent, f"Export the SVC result as {kind.upper()}", start, FILTERS[kind])
 
 
 def export_dict(result, inputs: dict, permutation: dict | None = None) -> dict:
@@ -69,7 +52,7 @@ def write_export(parent, kind: str, data: dict, path: str | Path) -> Path | None
         path = path.with_name(path.name + ".json")
     overwrite = False
     if path.exists():
-        if not ask_overwrite(parent, path):
+        if not ask_overwrite(parent, [path]):
             return None
         overwrite = True
     return atomic_write_text(path, export_text(kind, data), overwrite=overwrite)
