@@ -243,19 +243,9 @@ def sign_flip_test(
         )
     if n_vox == 0:
         raise input_error(None, "there is no voxel to test")
-    if not np.all(np.isfinite(x)):
-        raise input_error(None, "the subject data hold NaN or infinite values")
-    check_subject_variance(x)
+    xn = normalised_subjects(x)
+    exhaustive, n_random = flip_plan(n, n_perm, exhaustive_limit)
     total_flips = 2**n
-    if n_perm == 0:
-        exhaustive = total_flips <= exhaustive_limit
-        n_random = 0 if exhaustive else DEFAULT_RANDOM_FLIPS
-    else:
-        exhaustive = total_flips <= n_perm
-        n_random = 0 if exhaustive else int(n_perm)
-
-    norm = np.sqrt((x * x).sum(0))
-    xn = np.ascontiguousarray(np.divide(x, norm, out=np.zeros_like(x), where=norm > 0))
     r_obs = (np.ones((1, n)) @ xn)[0]
     key_obs = (np.abs(r_obs) if two_sided else r_obs) - TIE_TOLERANCE
     total = total_flips if exhaustive else n_random
@@ -266,12 +256,8 @@ def sign_flip_test(
     max_r = np.concatenate(maxima)
     sorted_max = np.sort(max_r)
     n_ge = sorted_max.size - np.searchsorted(sorted_max, key_obs, side="left")
-    if exhaustive:
-        p_fwe = n_ge / total_flips
-        p_unc = counts / total_flips if uncorrected else np.full(n_vox, np.nan)
-    else:
-        p_fwe = (1.0 + n_ge) / (1.0 + n_random)
-        p_unc = (1.0 + counts) / (1.0 + n_random) if uncorrected else np.full(n_vox, np.nan)
+    p_fwe = flip_p(n_ge, n, exhaustive, n_random)
+    p_unc = flip_p(counts, n, exhaustive, n_random) if uncorrected else np.full(n_vox, np.nan)
     return SignFlipResult(
         t=_t_from_r(r_obs, n),
         p_fwe=p_fwe,
@@ -285,15 +271,65 @@ def sign_flip_test(
     )
 
 
-def flip_blocks(n: int, n_vox: int, exhaustive: bool, n_random: int, seed) -> list:
+def normalised_subjects(x: np.ndarray) -> np.ndarray:
+    """Subject data (subjects x voxels) checked, each voxel's column scaled to unit length.
+
+    The one-sample t of a flip is a monotone function of the sum of the flipped
+    normalised column (:func:`_t_from_r`); a column of zeros stays zero.
+
+    Raises
+    ------
+    MilnaInputError
+        Non-finite data, or subjects without variance (:func:`check_subject_variance`).
+    """
+    if not np.all(np.isfinite(x)):
+        raise input_error(None, "the subject data hold NaN or infinite values")
+    check_subject_variance(x)
+    norm = np.sqrt((x * x).sum(0))
+    return np.ascontiguousarray(np.divide(x, norm, out=np.zeros_like(x), where=norm > 0))
+
+
+def flip_plan(n: int, n_perm: int, exhaustive_limit: int) -> tuple[bool, int]:
+    """Whether all ``2^n`` sign flips are enumerated, and how many random flips otherwise.
+
+    ``n_perm`` 0: every flip when ``2^n <= exhaustive_limit``, else
+    :data:`DEFAULT_RANDOM_FLIPS` random flips. Otherwise: every flip when
+    ``2^n <= n_perm``, else ``n_perm`` random flips.
+    """
+    total_flips = 2**n
+    if n_perm == 0:
+        exhaustive = total_flips <= exhaustive_limit
+        return exhaustive, 0 if exhaustive else DEFAULT_RANDOM_FLIPS
+    exhaustive = total_flips <= n_perm
+    return exhaustive, 0 if exhaustive else int(n_perm)
+
+
+def flip_p(n_ge, n: int, exhaustive: bool, n_random: int):
+    """p from the count of flips reaching the observed statistic.
+
+    Enumerated: ``n_ge / 2^n`` (the identity is among the flips); random:
+    ``(1 + n_ge) / (1 + n_random)`` (FSL randomise, SnPM).
+    """
+    return n_ge / 2**n if exhaustive else (1.0 + n_ge) / (1.0 + n_random)
+
+
+def report_flips(progress: Progress | None, done: int, total: int) -> None:
+    """Report ``done`` of ``total`` flips; a true answer stops with :class:`Cancelled`."""
+    if progress is not None and progress(done, total):
+        raise Cancelled(f"stopped after {done} of {total} sign flips")
+
+
+def flip_blocks(n: int, n_vox: int, exhaustive: bool, n_random: int, seed,
+                rows: int | None = None) -> list:
     """The blocks of flips a test evaluates, in order.
 
     A block is ``("enumerated", start, stop)`` (flips ``start..stop-1`` of the first half
-    and their mirrors) or ``("random", flips)``. Random flips are drawn here, block by
+    and their mirrors) or ``("random", flips)`` of at most ``rows`` flips (default: what
+    keeps a block of ``n_vox`` voxels in cache). Random flips are drawn here, block by
     block from one seeded generator, so the same seed gives the same flips however the
-    blocks are later spread over workers.
+    blocks are sized or later spread over workers.
     """
-    rows = _block_rows(n_vox)
+    rows = rows or _block_rows(n_vox)
     if exhaustive:
         half = 2**n // 2
         return [("enumerated", start, min(start + rows, half))
@@ -372,9 +408,7 @@ def run_blocks(xn, blocks, key_obs, two_sided, uncorrected, progress=None, total
                         counts[cols] += np.add.reduce(r >= key, axis=0, dtype=np.int64)
                         if mirrored:
                             counts[cols] += np.add.reduce(r <= -key, axis=0, dtype=np.int64)
-            done = g1 * (2 if mirrored else 1)
-            if progress is not None and progress(done, total):
-                raise Cancelled(f"stopped after {done} of {total} sign flips")
+            report_flips(progress, g1 * (2 if mirrored else 1), total)
     maxima, at = [], 0
     for f, _ in parts:
         sel = slice(at, at + f.shape[0])

@@ -26,15 +26,18 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import input_error
-from ..jobs import Cancelled, Progress
+from ..jobs import Progress
 from .peaks import structure
 from .permutation import (
-    DEFAULT_RANDOM_FLIPS,
     MIN_SUBJECTS,
-    _enumerated_flips,
-    _random_flips,
     _t_from_r,
-    check_subject_variance,
+    block_flips,
+    block_size,
+    flip_blocks,
+    flip_p,
+    flip_plan,
+    normalised_subjects,
+    report_flips,
 )
 
 #: FSL randomise -T defaults (3-D).
@@ -243,18 +246,8 @@ def tfce_sign_flip_test(
                           f"subject images, got {n}")
     if n_vox == 0 or int(kept.sum()) != n_vox:
         raise input_error(None, "the search voxels and the data columns do not match")
-    if not np.all(np.isfinite(x)):
-        raise input_error(None, "the subject data hold NaN or infinite values")
-    check_subject_variance(x)
-    total_flips = 2**n
-    if n_perm == 0:
-        exhaustive = total_flips <= exhaustive_limit
-        n_random = 0 if exhaustive else DEFAULT_RANDOM_FLIPS
-    else:
-        exhaustive = total_flips <= n_perm
-        n_random = 0 if exhaustive else int(n_perm)
-    norm = np.sqrt((x * x).sum(0))
-    xn = np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
+    xn = normalised_subjects(x)
+    exhaustive, n_random = flip_plan(n, n_perm, exhaustive_limit)
     lo, shape = _box(kept)
     local = np.argwhere(kept) - lo
     flat = np.ravel_multi_index(tuple(local.T), shape)
@@ -282,7 +275,7 @@ def tfce_sign_flip_test(
     rows = int(max(1, min(512, BATCH_BYTES // (8 * 6 * max(int(np.prod(shape)), 1)))))
     maxima: list[np.ndarray] = []
     done = 0
-    total = total_flips if exhaustive else n_random
+    total = 2**n if exhaustive else n_random
 
     def tally(flips: np.ndarray, mirrored: bool) -> None:
         t_rows = _t_from_r(flips @ xn, n)
@@ -295,30 +288,14 @@ def tfce_sign_flip_test(
             if mirrored:
                 maxima.append(q.max(axis=1))
 
-    def report(k: int) -> None:
-        nonlocal done
-        done += k
-        if progress is not None and progress(done, total):
-            raise Cancelled(f"stopped after {done} of {total} sign flips")
-
-    if exhaustive:
-        half = total_flips // 2
-        for start in range(0, half, rows):
-            stop = min(start + rows, half)
-            tally(_enumerated_flips(start, stop, n), mirrored=True)
-            report(2 * (stop - start))
-    else:
-        rng = np.random.default_rng(seed)
-        for start in range(0, n_random, 1024):
-            stop = min(start + 1024, n_random)
-            flips = _random_flips(rng, stop - start, n)
-            for a in range(0, flips.shape[0], rows):
-                tally(flips[a:a + rows], mirrored=False)
-            report(stop - start)
+    for block in flip_blocks(n, n_vox, exhaustive, n_random, seed, rows=rows):
+        tally(*block_flips(block, n))
+        done += block_size(block)
+        report_flips(progress, done, total)
     max_null = np.sort(np.concatenate(maxima))
     slack = 1e-10 * max(float(np.abs(key).max()), 1.0)
     n_ge = max_null.size - np.searchsorted(max_null, key - slack, side="left")
-    p = n_ge / total_flips if exhaustive else (1.0 + n_ge) / (1.0 + n_random)
+    p = flip_p(n_ge, n, exhaustive, n_random)
     settings = {"E": float(E), "H": float(H), "connectivity": int(connectivity),
                 "n_steps": int(n_steps), "dh": dh}
     return TfceResult(t_obs, tfce_obs, p, max_null, int(total), n, bool(exhaustive),
