@@ -26,14 +26,19 @@ def scale_bar(viewer):
     return overlays.scale_bar if overlays is not None else viewer.scale_bar
 
 
-def qt_viewer(viewer):
-    """napari's QtViewer of a viewer window (private in napari; None without a window)."""
+def _window_part(viewer, name: str):
+    """A private attribute of the viewer's window, napari's FutureWarning about it silenced."""
     window = getattr(viewer, "window", None)
     if window is None:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        return getattr(window, "_qt_viewer", None)
+        return getattr(window, name, None)
+
+
+def qt_viewer(viewer):
+    """napari's QtViewer of a viewer window (private in napari; None without a window)."""
+    return _window_part(viewer, "_qt_viewer")
 
 
 def layer_controls_dock(viewer):
@@ -50,12 +55,7 @@ def layer_list_dock(viewer):
 
 def main_window(viewer):
     """The Qt main window of a viewer (private in napari; None without a window)."""
-    window = getattr(viewer, "window", None)
-    if window is None:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return getattr(window, "_qt_window", None)
+    return _window_part(viewer, "_qt_window")
 
 
 def set_dims_point(dims, point) -> None:
