@@ -1,13 +1,15 @@
-"""Connections that end with the ROIs tab.
+"""Connections that end with a tab's widget, and the tabs' debounce timer.
 
-The viewer's layer list, its study session and its view state outlive the tab; their
-(napari / psygnal) signals must stop calling into the tab's widgets once Qt has
-deleted them. Qt signals of objects that die with the tab are connected as they are.
+The viewer's layer list, its study session and its view state outlive the tabs; their
+(napari / psygnal) signals must stop calling into a tab's widgets once Qt has deleted
+them. Qt signals of objects that die with the tab are connected as they are.
 """
 
 from __future__ import annotations
 
-from qtpy.QtCore import SignalInstance
+from collections.abc import Callable
+
+from qtpy.QtCore import QTimer, SignalInstance
 
 
 def disconnect(links) -> None:
@@ -30,4 +32,16 @@ def connect_while(owner, *links) -> None:
         owner.destroyed.connect(lambda *args: disconnect(kept))
 
 
-__all__ = ["connect_while", "disconnect"]
+def debounce_timer(owner, interval_ms: int, slot: Callable) -> QTimer:
+    """A single-shot timer of ``owner`` that calls ``slot`` ``interval_ms`` after its last start.
+
+    Several changes in a row (paint strokes, slider steps) then do the work once.
+    """
+    timer = QTimer(owner)
+    timer.setSingleShot(True)
+    timer.setInterval(int(interval_ms))
+    timer.timeout.connect(slot)
+    return timer
+
+
+__all__ = ["connect_while", "debounce_timer", "disconnect"]

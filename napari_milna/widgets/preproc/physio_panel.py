@@ -24,13 +24,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QPushButton
 
 from ...core.errors import MilnaInputError
 from ...core.io.tables import derivative_prefix
 from ...core.preproc.physio import read_bids_physio
 from ...core.preproc.retroicor import compute_retroicor, retroicor_variance_map, write_regressors
+from ..panel.links import debounce_timer
 from ..panel.status import WARN_COLOUR, coloured, escape
 from .layers import show_r2_map
 from .peak_editor import PeakEditor
@@ -67,10 +67,7 @@ class PhysioPanel(StepPanel):
         self.r2_limits: tuple[float, float] | None = None
         #: The GLM columns the R^2 map was computed with (None: no map).
         self.map_frame = None
-        self._rebuild = QTimer(self)
-        self._rebuild.setSingleShot(True)
-        self._rebuild.setInterval(REBUILD_DELAY_MS)
-        self._rebuild.timeout.connect(self.rebuild_regressors)
+        self._rebuild = debounce_timer(self, REBUILD_DELAY_MS, self.rebuild_regressors)
 
         form.physio.changed.connect(self._on_physio)
         form.sidecar.changed.connect(self._on_physio)

@@ -17,13 +17,13 @@ from qtpy.QtWidgets import QVBoxLayout, QWidget
 from ..._napari.layers import source_of
 from ..._napari.roi_layers import roi_grid
 from ..panel.dock_layout import ScrollingDock, add_sections
+from ..panel.links import connect_while
 from ..panel.session_picker import ChoicePicker
 from ..panel.status import ERROR_COLOUR, WARN_COLOUR, StatusLabel, coloured, escape
 from .facts_panel import RoiFactsPanel
 from .files import RoiFilesPanel
 from .forms import compact, form, row, text
 from .guard import UnsavedGuard
-from .links import connect_while
 from .refine_panel import RoiRefinePanel
 from .seed_panel import RoiSeedPanel
 from .session import RoiSession

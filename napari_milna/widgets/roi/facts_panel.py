@@ -29,11 +29,11 @@ from qtpy.QtWidgets import (
 from ..._napari.roi_layers import roi_colour, roi_grid, roi_state
 from ...core.errors import MilnaInputError
 from ...core.roi.facts import RoiFacts, roi_facts_table, write_facts_csv
+from ..panel.links import connect_while
 from ..panel.session_picker import SessionPicker
 from ..panel.status import StatusLabel
 from . import dialogs as roi_dialogs
 from .forms import compact, form, row
-from .links import connect_while
 from .session import RoiSession
 
 COLUMNS = (

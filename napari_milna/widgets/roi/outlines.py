@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 from napari.layers import Vectors
-from qtpy.QtCore import QObject, QTimer
+from qtpy.QtCore import QObject
 
 from ..._napari.compat import camera
 from ..._napari.layers import add_quietly
 from ..._napari.roi_layers import ROI_OUTLINE
-from .links import connect_while
+from ..panel.links import connect_while, debounce_timer
 
 #: Width of the outline lines (screen pixels).
 LINE_WIDTH = 2.0
@@ -133,10 +133,7 @@ class RoiOutlines(QObject):
         self._version: dict[int, int] = {}
         self._declined: set[int] = set()  # ROI layers whose outline the user removed
         self._updating = False
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(10)
-        self._timer.timeout.connect(self.refresh)
+        self._timer = debounce_timer(self, 10, self.refresh)
         events, dims = viewer.layers.events, viewer.dims.events
         connect_while(
             self,

@@ -20,9 +20,9 @@ from ...core.errors import MilnaInputError
 from ...core.io.kinds import ImageKind
 from ...core.roi import refine as rules
 from ...core.roi.transfer import mirror_left_right, resample_roi
+from ..panel.links import connect_while
 from ..panel.session_picker import ChoicePicker
 from .forms import compact, form, narrow, row, text
-from .links import connect_while
 from .session import RoiSession
 
 #: Mask roles the restriction tool offers (study session roles).

