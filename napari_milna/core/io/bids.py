@@ -9,6 +9,9 @@ this module stays cheap). On top of it:
 * a name whose last part is itself ``key-value`` (``sub-01_task-pain.nii.gz``) has no
   suffix, and that part is an entity;
 * a name without an extension (a stem such as ``sub-01_task-pain_bold``) is accepted.
+
+:func:`sidecar_number` reads a numeric field of a BIDS JSON sidecar (``EchoTime``,
+``SamplingFrequency``) with one sentence when it is missing or not a number.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["BidsName", "bids_entities", "bids_name", "derivative_prefix", "parse_bids_name"]
+__all__ = ["BidsName", "bids_entities", "bids_name", "derivative_prefix", "parse_bids_name",
+           "sidecar_number"]
 
 
 @dataclass(frozen=True)
@@ -109,3 +113,39 @@ def derivative_prefix(path: str | os.PathLike, drop=("desc",)) -> str:
         return "_".join(f"{k}-{v}" for k, v in ent.items())
     stem = Path(path).name.split(".", 1)[0]
     return stem.removesuffix("_bold") or stem
+
+
+def sidecar_number(meta: dict, key: str, side, needed: str | None = None,
+                   default: float | None = None) -> float:
+    """The number ``meta[key]`` of a JSON sidecar ``side``.
+
+    Parameters
+    ----------
+    meta : dict
+        The sidecar's object.
+    key : str
+        The BIDS field (``"EchoTime"``).
+    side : path-like
+        The sidecar, named in the sentence.
+    needed : str, optional
+        Why the field is required, said when it is missing or null (``"give the echo
+        times in ms"``); without it a missing field gives ``default``.
+    default : float, optional
+        The value of a missing field that is not required (a null one is not a number).
+
+    Raises
+    ------
+    MilnaInputError
+        ``"<side>: has no EchoTime; <needed>"`` or ``"<side>: has an EchoTime 'x' that is
+        not a number"``.
+    """
+    from ..errors import input_error
+
+    value = meta.get(key) if needed is not None else meta.get(key, default)
+    if value is None and needed is not None:
+        raise input_error(side, f"has no {key}; {needed}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        article = "an" if key[:1] in "AEIOU" else "a"
+        raise input_error(side, f"has {article} {key} {value!r} that is not a number") from None

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import input_error
+from ..io.bids import sidecar_number
 from ..io.nifti import NiftiSource, nifti_stem, open_nifti
 from ..io.tables import read_json_object
 
@@ -44,12 +45,7 @@ def sidecar_echo_time_ms(path: str | os.PathLike) -> float:
         side, "a multi-echo run needs each echo's EchoTime (or give the echo times in ms)"
     )
     value = meta.get("EchoTime")
-    if value is None:
-        raise input_error(side, "has no EchoTime; give the echo times in ms")
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise input_error(side, f"has an EchoTime {value!r} that is not a number") from None
+    seconds = sidecar_number(meta, "EchoTime", side, "give the echo times in ms")
     if not (np.isfinite(seconds) and 0 < seconds <= MAX_ECHO_TIME_S):
         raise input_error(
             side, f"has an EchoTime of {value}, which is not a positive time in seconds "

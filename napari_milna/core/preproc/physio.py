@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import input_error
+from ..io.bids import sidecar_number
 from ..io.tables import read_json_object
 from ..results import FieldsToDict
 
@@ -240,20 +241,10 @@ def read_bids_physio(
         raise input_error(path, "does not exist")
     side = Path(sidecar) if sidecar is not None else sidecar_path(path)
     meta = _read_sidecar(side)
-    fs = meta.get("SamplingFrequency")
-    if fs is None:
-        raise input_error(side, "has no SamplingFrequency; the physio sampling rate is needed")
-    try:
-        fs = float(fs)
-    except (TypeError, ValueError):
-        raise input_error(side, f"has a SamplingFrequency {fs!r} that is not a number") from None
+    fs = sidecar_number(meta, "SamplingFrequency", side, "the physio sampling rate is needed")
     if not (np.isfinite(fs) and fs > 0):
         raise input_error(side, f"has a SamplingFrequency of {fs}, which is not positive")
-    start = meta.get("StartTime", 0.0)
-    try:
-        start = float(start)
-    except (TypeError, ValueError):
-        raise input_error(side, f"has a StartTime {start!r} that is not a number") from None
+    start = sidecar_number(meta, "StartTime", side, default=0.0)
     columns = meta.get("Columns")
     if not (isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns)):
         raise input_error(side, "has no Columns list naming the physio columns")
