@@ -47,6 +47,7 @@ from ..errors import input_error
 from ..jobs import Progress
 from ..protocol import CONNECTIVITY_HIGH_PASS_HZ, CONNECTIVITY_LOW_PASS_HZ
 from ..results import FieldsToDict
+from .first_level import check_below_nyquist, check_smoothing_fwhm
 
 #: Documented insula seeds: name -> (MNI mm, Seitzman network, description).
 INSULA_SEEDS = {
@@ -255,16 +256,10 @@ def check_cleaning(source, tr: float, high_pass, low_pass, smoothing_fwhm, n_kep
     if high and low and high >= low:
         raise input_error(None, f"the high-pass cut-off {high:g} Hz must lie below the "
                                 f"low-pass cut-off {low:g} Hz")
-    nyquist = 0.5 / tr
     for what, value in (("high-pass", high), ("low-pass", low)):
-        if value and value >= nyquist:
-            raise input_error(source.path, f"has a TR of {tr:g} s, so a {what} cut-off of "
-                                           f"{value:g} Hz lies at or above its Nyquist "
-                                           f"frequency {nyquist:g} Hz")
-    if smoothing_fwhm is not None and not (np.isfinite(smoothing_fwhm)
-                                           and 0 <= smoothing_fwhm <= 1000):
-        raise input_error(None, f"the smoothing FWHM must lie between 0 and 1000 mm, not "
-                                f"{smoothing_fwhm}")
+        if value:
+            check_below_nyquist(source, tr, what, value)
+    check_smoothing_fwhm(smoothing_fwhm)
     padding = filter_padding(high, low, tr)
     if padding and n_kept <= padding:
         raise input_error(source.path, f"keeps {n_kept} volumes, too few for the band-pass "

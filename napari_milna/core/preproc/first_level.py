@@ -257,11 +257,32 @@ def check_model_settings(source, tr: float, high_pass: float, smoothing_fwhm) ->
     """
     if high_pass is None or not np.isfinite(high_pass) or high_pass < 0:
         raise input_error(None, f"the high-pass cut-off must be 0 Hz or more, not {high_pass}")
+    check_below_nyquist(source, tr, "high-pass", high_pass)
+    check_smoothing_fwhm(smoothing_fwhm)
+
+
+def check_below_nyquist(source, tr: float, what: str, cutoff: float) -> None:
+    """Refuse a ``what`` (``"high-pass"``) cut-off at or above the run's Nyquist frequency.
+
+    Raises
+    ------
+    MilnaInputError
+        Naming the run, its TR and its Nyquist frequency 1 / (2 TR).
+    """
     nyquist = 0.5 / tr
-    if high_pass >= nyquist:
-        raise input_error(source.path, f"has a TR of {tr:g} s, so a high-pass cut-off of "
-                                       f"{high_pass:g} Hz lies at or above its Nyquist "
+    if cutoff >= nyquist:
+        raise input_error(source.path, f"has a TR of {tr:g} s, so a {what} cut-off of "
+                                       f"{cutoff:g} Hz lies at or above its Nyquist "
                                        f"frequency {nyquist:g} Hz")
+
+
+def check_smoothing_fwhm(smoothing_fwhm) -> None:
+    """Refuse a negative, non-finite or absurd (> 1 m) smoothing FWHM (None: no smoothing).
+
+    Raises
+    ------
+    MilnaInputError
+    """
     if smoothing_fwhm is not None and not (np.isfinite(smoothing_fwhm)
                                            and 0 <= smoothing_fwhm <= 1000):
         raise input_error(None, f"the smoothing FWHM must lie between 0 and 1000 mm, not "
