@@ -155,13 +155,17 @@ def figure(png: bytes, caption: str, alt: str, css: str = "") -> str:
 
 
 # ----------------------------------------------------------------------------- sections
-def _qc_section(rep) -> str:
+def section(key: str, heading: str, parts) -> str:
+    """``<section id="key"><h2>heading</h2>`` with ``parts`` (HTML) inside."""
+    return f'<section id="{key}"><h2>{esc(heading)}</h2>' + "".join(parts) + "</section>"
+
+
+def _qc_section(rep) -> list[str]:
     from .tables import QC_ROI_COLUMNS, QC_RUN_COLUMNS
 
     if not rep.qc:
-        return ""
-    out = ['<section id="qc"><h2>Coverage and dropout QC</h2>',
-           '<p class="foot">Per run and ROI, as <code>milna qc RUN --roi ...</code>. '
+        return []
+    out = ['<p class="foot">Per run and ROI, as <code>milna qc RUN --roi ...</code>. '
            "Mosaics: mean EPI through the PAG and RVM, dropout in red, SPM's implicit-mask "
            "drop in yellow, ROIs in cyan.</p>"]
     for i, run in enumerate(rep.qc):
@@ -178,17 +182,15 @@ def _qc_section(rep) -> str:
         out.append('<div class="row"><div>' + "".join(tables) + "</div>"
                    + figure(run["mosaic_png"], "QC mosaic", f"QC mosaic {name}", "mosaic")
                    + "</div>")
-    out.append("</section>")
-    return "".join(out)
+    return out
 
 
-def _svc_section(rep) -> str:
+def _svc_section(rep) -> list[str]:
     from .tables import PEAK_COLUMNS, SPM_GROUPS, peak_row, search_items, spm_columns, spm_rows
 
     if not rep.svc:
-        return ""
-    out = ['<section id="svc"><h2>Small-volume correction</h2>',
-           '<p class="foot">Each contrast in each ROI, as <code>milna svc STAT ROI</code>: '
+        return []
+    out = ['<p class="foot">Each contrast in each ROI, as <code>milna svc STAT ROI</code>: '
            "SPM's results table (set, cluster and peak level) inside the ROI, the ROI's "
            "strongest voxel, and the search volume.</p>"]
     for i, (entry, png) in enumerate(zip(rep.svc, rep.svc_figures)):
@@ -205,16 +207,15 @@ def _svc_section(rep) -> str:
         caption = (f"Axial slices through {entry.roi.name} (outline) of {entry.contrast.name}; "
                    "the cross marks the ROI's peak.")
         out.append(figure(png, caption, f"lightbox {entry.roi.name}"))
-    out.append("</section>")
-    return "".join(out)
+    return out
 
 
-def _crossover_section(rep) -> str:
+def _crossover_section(rep) -> list[str]:
     from .tables import CROSSOVER_COLUMNS
 
     if not rep.crossover:
-        return ""
-    out = ['<section id="crossover"><h2>Crossover: drug vs placebo</h2>']
+        return []
+    out = []
     for i, (entry, pngs) in enumerate(zip(rep.crossover, rep.paired_figures)):
         s = entry.summary
         out.append(f"<h3>{esc(entry.table.name)}: {esc(s['contrast']['label'])}, "
@@ -226,17 +227,15 @@ def _crossover_section(rep) -> str:
                 figure(png, f"{stats.name}: placebo to drug per subject; squares: means "
                        "with 95 % CI", f"paired {stats.name}")
                 for stats, png in zip(entry.rois, pngs)) + "</div>")
-    out.append("</section>")
-    return "".join(out)
+    return out
 
 
-def _motion_section(rep) -> str:
+def _motion_section(rep) -> list[str]:
     from .tables import MOTION_COLUMNS
 
     if not rep.motion:
-        return ""
-    out = ['<section id="motion"><h2>Motion</h2>']
-    rows = []
+        return []
+    out, rows = [], []
     for m in rep.motion:
         d = m.to_dict()
         rows.append(dict(d, file=str(d["file"]).rsplit("/", 1)[-1],
@@ -246,28 +245,26 @@ def _motion_section(rep) -> str:
         out.append(figure(png, f"Framewise displacement of {row['file']} (dashed: "
                                f"{row['threshold']:g} mm; dots: volumes to scrub)",
                           f"FD {row['file']}"))
-    out.append("</section>")
-    return "".join(out)
+    return out
 
 
-def _physio_section(rep) -> str:
+def _physio_section(rep) -> list[str]:
     from .tables import physio_items
 
     if not rep.physio:
-        return ""
-    out = ['<section id="physio"><h2>Physiology</h2>']
+        return []
+    out = []
     for i, p in enumerate(rep.physio):
         name = str(p["physio"]).rsplit("/", 1)[-1]
         out.append(f"<h3>{esc(name)}</h3>")
         out.append(key_values(f"physio:{i}", physio_items(p)))
-    out.append("</section>")
-    return "".join(out)
+    return out
 
 
-def _summary_section(rep) -> str:
+def _summary_section(rep) -> list[str]:
     """The key results at a glance: each SVC's peak, each crossover ROI."""
     if not rep.svc:
-        return ""
+        return []
     rows = []
     for entry in rep.svc:
         peak = entry.summary["peak"]
@@ -282,9 +279,8 @@ def _summary_section(rep) -> str:
                ("stat_type", "stat", "text"), ("value", "peak", "num"), ("z", "Z", "num"),
                ("p_fwe", "p(FWE)", "p"), ("q_fdr", "q(FDR)", "p"), ("x_mm", "x", "mm"),
                ("y_mm", "y", "mm"), ("z_mm", "z", "mm"), ("n_clusters", "clusters", "int"))
-    return ('<section id="summary"><h2>Summary</h2><p class="foot">The strongest voxel of '
-            "each ROI in each contrast, small-volume corrected (details below).</p>"
-            + table("svc-summary", columns, rows) + "</section>")
+    return ['<p class="foot">The strongest voxel of each ROI in each contrast, small-volume '
+            "corrected (details below).</p>", table("svc-summary", columns, rows)]
 
 
 def _rois_section(rep) -> str:
@@ -301,33 +297,28 @@ def render_report(rep) -> str:
     """The whole page of a :class:`~.build.StudyReport`."""
     source = rep.inputs.source
     title = f"Study report: {rep.label or source.name}"
+    methods = [f"<p>{esc(p)}</p>" for p in rep.methods()] + [_rois_section(rep)]
+    # (key, name in the contents, heading, parts): a section without parts is left out
     parts = [
-        ("summary", "Summary", _summary_section(rep)),
-        ("methods", "Methods", "".join(f"<p>{esc(p)}</p>" for p in rep.methods())
-         + _rois_section(rep)),
-        ("qc", "Coverage and dropout QC", _qc_section(rep)),
-        ("svc", "Small-volume correction", _svc_section(rep)),
-        ("crossover", "Crossover", _crossover_section(rep)),
-        ("motion", "Motion", _motion_section(rep)),
-        ("physio", "Physiology", _physio_section(rep)),
+        ("summary", "Summary", "Summary", _summary_section(rep)),
+        ("methods", "Methods", "Methods", [p for p in methods if p]),
+        ("qc", "Coverage and dropout QC", "Coverage and dropout QC", _qc_section(rep)),
+        ("svc", "Small-volume correction", "Small-volume correction", _svc_section(rep)),
+        ("crossover", "Crossover", "Crossover: drug vs placebo", _crossover_section(rep)),
+        ("motion", "Motion", "Motion", _motion_section(rep)),
+        ("physio", "Physiology", "Physiology", _physio_section(rep)),
     ]
     body = [f"<h1>{esc(title)}</h1>",
             f'<p class="meta">{esc(rep.inputs.mode)}: {esc(rep.source_name)}</p>',
             f'<p class="meta">study folder: {esc(rep.inputs.root or "none")}; made '
             f"{esc(rep.created)}</p>",
             "<nav><ol>" + "".join(f'<li><a href="#{key}">{esc(name)}</a></li>'
-                                  for key, name, content in parts if content)
+                                  for key, name, _, content in parts if content)
             + ('<li><a href="#notes">Notes</a></li>' if rep.notes else "") + "</ol></nav>"]
-    for key, name, content in parts:
-        if not content:
-            continue
-        if key == "methods":
-            body.append(f'<section id="methods"><h2>{esc(name)}</h2>{content}</section>')
-        else:
-            body.append(content)
+    body += [section(key, heading, content) for key, _, heading, content in parts if content]
     if rep.notes:
-        body.append('<section id="notes"><h2>Notes</h2><ul>' + "".join(
-            f'<li class="note">{esc(n)}</li>' for n in rep.notes) + "</ul></section>")
+        body.append(section("notes", "Notes", ["<ul>" + "".join(
+            f'<li class="note">{esc(n)}</li>' for n in rep.notes) + "</ul>"]))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"generator\" content=\"napari-milna\"><title>{esc(title)}</title>"
             f"<style>{CSS}</style></head><body><main>" + "\n".join(body)
