@@ -90,7 +90,7 @@ def main(repeats: int = 40) -> None:
     layer.brush_size = 1
     maps = {k: np.asarray(nib.load(str(p)).dataobj) for k, p in files.items()}
     assert facts.facts[0].n_voxels == 1000
-    assert facts.stat_combo.layer() is not None and facts.coverage_combo.layer() is not None
+    assert facts.stat.layer() is not None and facts.coverage.layer() is not None
 
     outside = np.argwhere(labels == 0)[0]  # toggled on / off by the strokes
 
