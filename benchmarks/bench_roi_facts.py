@@ -8,9 +8,8 @@ the workbench can refresh its table on every brush stroke. Run:
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
+from _timing import run_times
 
 from napari_milna.core.io.geometry import Grid
 from napari_milna.core.roi.facts import facts_from_voxels, roi_facts, roi_facts_table
@@ -38,11 +37,7 @@ def naive_facts(labels, grid, label, csf, brain, coverage, stat):
 
 
 def _time(fn, repeat=30):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+    times = run_times(fn, repeat)
     return float(np.median(times)), float(np.min(times))
 
 

@@ -15,6 +15,7 @@ import itertools
 import time
 
 import numpy as np
+from _timing import run_times
 from scipy import ndimage
 
 from napari_milna.core.io.geometry import Grid
@@ -26,12 +27,8 @@ BUDGET_S = 0.050
 
 
 def best_of(fn, repeats=20):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), float(np.median(times))
+    times = run_times(fn, repeats)
+    return float(times.min()), float(np.median(times))
 
 
 def brute_force_counts(mask):
