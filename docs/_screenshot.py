@@ -15,8 +15,10 @@ def settle(seconds: float) -> None:
         time.sleep(0.05)
 
 
-def sample_in_panel(width: int = 1600, height: int = 1000):
+def sample_in_panel(width: int = 1600, height: int = 1000, tab: str | None = None):
     """A shown viewer (``width`` x ``height``) with the milna panel and the sample study open.
+
+    ``tab`` is brought to the front before the sample opens.
 
     Returns
     -------
@@ -28,7 +30,7 @@ def sample_in_panel(width: int = 1600, height: int = 1000):
 
     viewer = napari.Viewer(show=True)
     viewer.window.resize(width, height)
-    panel = open_panel(viewer)
+    panel = open_panel(viewer, tab)
     viewer.open_sample("napari-milna", "sample_study")
     return viewer, panel
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import napari
-from _screenshot import settle  # docs/ is on sys.path when run as a script
+from _screenshot import sample_in_panel, settle  # docs/ is on sys.path when run as a script
 
 from napari_milna._napari.roi_layers import add_roi_layer
 from napari_milna._napari.sample import PAG_MNI
@@ -23,7 +22,6 @@ from napari_milna._napari.session import StudySession
 from napari_milna._napari.viewer_state import ViewerState
 from napari_milna.api import seed_roi
 from napari_milna.widgets.panel import plot_style
-from napari_milna.widgets.panel.panel import open_panel
 
 T_MAP = "drug x pain interaction (T, df 14)"
 
@@ -34,10 +32,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--dpi", type=int, default=150)
     args = parser.parse_args()
-    viewer = napari.Viewer(show=True)
-    viewer.window.resize(1600, 1000)
-    panel = open_panel(viewer, "Viewer")
-    viewer.open_sample("napari-milna", "sample_study")
+    viewer, panel = sample_in_panel(1600, 1000, "Viewer")
     session = StudySession.of(viewer)
     tmap = viewer.layers[T_MAP]
     src = tmap.metadata["milna"]

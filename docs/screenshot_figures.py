@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import argparse
 
-import imageio.v3 as iio
-import napari
-from _screenshot import settle  # docs/ is on sys.path when run as a script
+from _screenshot import sample_in_panel, save_window, settle  # docs/ is on sys.path (script)
 from qtpy.QtGui import QCursor
 
 from napari_milna._napari.sample import PAG_MNI
 from napari_milna._napari.viewer_state import ViewerState
-from napari_milna.widgets.panel.panel import open_panel
 
 
 def main() -> None:
@@ -27,10 +24,7 @@ def main() -> None:
     parser.add_argument("--plane", default="axial")
     parser.add_argument("--scale-bar", action="store_true")
     args = parser.parse_args()
-    viewer = napari.Viewer(show=True)
-    viewer.window.resize(1600, 1000)
-    panel = open_panel(viewer, "Viewer")
-    viewer.open_sample("napari-milna", "sample_study")
+    viewer, panel = sample_in_panel(1600, 1000, "Viewer")
     state = ViewerState.of(viewer)
     state.set_plane(args.plane)
     controls = panel.controls
@@ -46,8 +40,7 @@ def main() -> None:
     settle(0.5)
     scroll = panel.tabs.widget(0)
     scroll.ensureWidgetVisible(controls.lightbox.canvas)
-    settle(2.0)
-    iio.imwrite(args.out, viewer.screenshot(canvas_only=False, flash=False))
+    save_window(viewer, args.out)
 
 
 if __name__ == "__main__":
