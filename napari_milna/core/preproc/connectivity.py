@@ -47,7 +47,7 @@ from ..errors import input_error
 from ..jobs import Progress
 from ..protocol import CONNECTIVITY_HIGH_PASS_HZ, CONNECTIVITY_LOW_PASS_HZ
 from ..results import FieldsToDict
-from .first_level import check_below_nyquist, check_smoothing_fwhm
+from .first_level import check_below_nyquist, check_smoothing_fwhm, open_run_and_tr
 
 #: Documented insula seeds: name -> (MNI mm, Seitzman network, description).
 INSULA_SEEDS = {
@@ -316,14 +316,7 @@ def seed_connectivity(
     """
     from nilearn.maskers import NiftiMasker
 
-    from ..io.nifti import open_nifti
-
-    source = open_nifti(bold)  # a path, an opened source or a nibabel image
-    if not source.is_run:
-        raise input_error(source.path, "is a 3D image; connectivity needs a 4D run")
-    tr = tr or source.tr
-    if not tr:
-        raise input_error(source.path, "has no TR in its header")
+    source, tr = open_run_and_tr(bold, tr, "connectivity")
     seeds = default_insula_seeds() if seeds is None else list(seeds)
     for seed in seeds:
         if not np.all(np.isfinite(seed.xyz)):

@@ -261,6 +261,39 @@ def check_model_settings(source, tr: float, high_pass: float, smoothing_fwhm) ->
     check_smoothing_fwhm(smoothing_fwhm)
 
 
+def open_run_and_tr(bold, tr: float | None, needs: str,
+                    no_tr: str = "has no TR in its header") -> tuple:
+    """The 4D run ``bold`` opened, and its TR (``tr`` when given, else its header's).
+
+    Parameters
+    ----------
+    bold : path-like, NiftiSource or nibabel image
+    tr : float or None
+    needs : str
+        Who needs the run, in the sentence (``"the GLM"``, ``"connectivity"``).
+    no_tr : str
+        The sentence when neither ``tr`` nor the header gives a TR.
+
+    Returns
+    -------
+    (NiftiSource, float)
+
+    Raises
+    ------
+    MilnaInputError
+        A 3D image, or no TR.
+    """
+    from ..io.nifti import open_nifti
+
+    source = open_nifti(bold)  # a path, an opened source or a nibabel image
+    if not source.is_run:
+        raise input_error(source.path, f"is a 3D image; {needs} needs a 4D run")
+    tr = tr or source.tr
+    if not tr:
+        raise input_error(source.path, no_tr)
+    return source, tr
+
+
 def check_below_nyquist(source, tr: float, what: str, cutoff: float) -> None:
     """Refuse a ``what`` (``"high-pass"``) cut-off at or above the run's Nyquist frequency.
 
@@ -386,14 +419,7 @@ def fit_first_level(
     """
     from nilearn.glm.first_level import FirstLevelModel
 
-    from ..io.nifti import open_nifti
-
-    source = open_nifti(bold)  # a path, an opened source or a nibabel image
-    if not source.is_run:
-        raise input_error(source.path, "is a 3D image; the GLM needs a 4D run")
-    tr = tr or source.tr
-    if not tr:
-        raise input_error(source.path, "has no TR in its header; give the TR")
+    source, tr = open_run_and_tr(bold, tr, "the GLM", "has no TR in its header; give the TR")
     n_scans = source.n_volumes
     kept = np.arange(n_scans) if sample_mask is None else np.asarray(sample_mask, dtype=int)
     contrasts = list(contrasts) if contrasts is not None else _contrasts_for(

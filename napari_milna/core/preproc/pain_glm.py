@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import MilnaInputError, input_error
 from ..io.bids import derivative_prefix
-from ..io.nifti import NiftiSource, nifti_stem, open_nifti
+from ..io.nifti import NiftiSource, nifti_stem
 from ..jobs import Progress
 from .first_level import (
     HIGH_PASS_HZ,
@@ -219,19 +219,14 @@ def pain_glm(
     from ..io.nifti import load_mask
     from ..qc.tsnr import check_run_signal
     from .connectivity import read_confounds_table
-    from .first_level import check_degrees_of_freedom, check_model_settings
+    from .first_level import check_degrees_of_freedom, check_model_settings, open_run_and_tr
     from .physio import read_bids_physio, read_peak_times
     from .slice_timing import choose_slice_time
 
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise input_error(out_dir, "is not an existing folder")
-    source = open_nifti(bold)
-    if not source.is_run:
-        raise input_error(source.path, "is a 3D image; the GLM needs a 4D run")
-    tr = source.tr
-    if not tr:
-        raise input_error(source.path, "has no TR in its header")
+    source, tr = open_run_and_tr(bold, None, "the GLM")
     n = source.n_volumes
     check_model_settings(source, tr, high_pass, smoothing_fwhm)
     mask_voxels = None
