@@ -84,3 +84,16 @@ def box_mask(box, shape=SHAPE) -> np.ndarray:
     m = np.zeros(shape, dtype=bool)
     m[box] = True
     return m
+
+
+def save_pag_rvm_dseg(folder):
+    """Write PAG (1) and RVM (2) as ``folder/sub-01_dseg.nii.gz``; returns its path.
+
+    PAG fills :data:`PAG_BOX`, RVM the dropout box; ``sub-01_dseg.tsv`` names them.
+    """
+    labels = np.zeros(SHAPE, np.uint8)
+    labels[PAG_BOX] = 1
+    labels[DROPOUT_BOX] = 2
+    path = save(folder / "sub-01_dseg.nii.gz", labels)
+    (folder / "sub-01_dseg.tsv").write_text("index\tname\n1\tPAG\n2\tRVM\n")
+    return path

@@ -18,6 +18,7 @@ from tests.synth.qc import (
     brain,
     make_run,
     save,
+    save_pag_rvm_dseg,
 )
 
 
@@ -141,11 +142,7 @@ def test_roi_outside_the_field_of_view_fails_without_crashing(study, tmp_path):
 
 
 def test_dseg_labels_with_tsv_give_named_rois(study, tmp_path):
-    labels = np.zeros(SHAPE, np.uint8)
-    labels[PAG_BOX] = 1
-    labels[DROPOUT_BOX] = 2
-    path = save(tmp_path / "sub-01_dseg.nii.gz", labels)
-    (tmp_path / "sub-01_dseg.tsv").write_text("index\tname\n1\tPAG\n2\tRVM\n")
+    path = save_pag_rvm_dseg(tmp_path)
     res = run_qc(study["bold"], brain_mask=study["mask"], rois=[path])
     names = {r.name: r for r in res.rois}
     assert set(names) == {"PAG", "RVM"}
@@ -249,11 +246,7 @@ def test_sample_study_planted_ventral_dropout_flags_the_rvm_not_the_pag():
 
 
 def test_dseg_and_mask_rois_through_the_shared_roi_reader(study, tmp_path):
-    labels = np.zeros(SHAPE, np.uint8)
-    labels[PAG_BOX] = 1
-    labels[DROPOUT_BOX] = 2
-    dseg = save(tmp_path / "sub-01_dseg.nii.gz", labels)
-    (tmp_path / "sub-01_dseg.tsv").write_text("index\tname\n1\tPAG\n2\tRVM\n")
+    dseg = save_pag_rvm_dseg(tmp_path)
     res = run_qc(study["bold"], brain_mask=study["mask"], rois=[dseg, study["rvm"]])
     assert [r.name for r in res.rois] == ["PAG", "RVM", "RVM"]
     assert res.rois[1].dropout_fraction == 1.0
