@@ -9,10 +9,7 @@ from nibabel.affines import apply_affine
 
 from tests.cli.cli_run import run_error, run_json
 from tests.conftest import make_affine, write_nifti
-
-# the map: 2.5 x 2.5 x 3 mm LAS (x flipped), as in test_cli_svc
-AFF = np.array([[-2.5, 0, 0, 20.0], [0, 2.5, 0, -50.0], [0, 0, 3.0, -40.0], [0, 0, 0, 1]])
-SHAPE = (14, 14, 12)
+from tests.synth.svc import AFF, box, stat_map, write_spm_t
 
 
 @pytest.fixture(autouse=True)
@@ -22,14 +19,9 @@ def _own_cache(tmp_path, monkeypatch):
 
 @pytest.fixture
 def study(tmp_path):
-    rng = np.random.default_rng(3)
-    t = rng.uniform(-1.0, 1.0, SHAPE).astype(np.float32)
-    t[6, 7, 6], t[4, 4, 4] = 5.0, 4.6
-    stat = write_nifti(tmp_path / "spmT_0001.nii", t, AFF,
-                       description="SPM{T_[20.0]} - contrast 1: drug x pain")
-    roi = np.zeros(SHAPE, np.uint8)
-    roi[3:8, 3:9, 3:8] = 1
-    roi = write_nifti(tmp_path / "roi_mask.nii.gz", roi, AFF)
+    # the map: 2.5 x 2.5 x 3 mm LAS (x flipped), as in test_cli_svc
+    stat = write_spm_t(tmp_path, stat_map(3, 1.0, {(6, 7, 6): 5.0, (4, 4, 4): 4.6}))
+    roi = write_nifti(tmp_path / "roi_mask.nii.gz", box(hi=(8, 9, 8)), AFF)
     # the atlas on its own 1 mm RAS grid: x < 8 mm is "left", else "right"; z > -22 "upper"
     atlas_aff = make_affine((1, 1, 1), (-20.0, -60.0, -50.0))
     i, j, k = np.indices((50, 50, 50))

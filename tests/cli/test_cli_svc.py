@@ -14,31 +14,14 @@ from napari_milna.core.svc.permutation import sign_flip_test
 from napari_milna.core.svc.smoothness import estimate_smoothness
 from tests.cli.cli_run import run_error, run_json
 from tests.conftest import write_nifti
+from tests.synth.svc import AFF, SHAPE, box, stat_map, write_spm_t
 
-# 2.5 x 2.5 x 3 mm EPI-like voxels, LAS (x flipped) so that mm come from the affine
-AFF = np.array([[-2.5, 0, 0, 20.0], [0, 2.5, 0, -50.0], [0, 0, 3.0, -40.0], [0, 0, 0, 1]])
-SHAPE = (14, 14, 12)
 A = 4 * np.log(2)
-
-
-def stat_map(seed=0):
-    rng = np.random.default_rng(seed)
-    data = rng.uniform(-1.5, 1.5, SHAPE)
-    data[6, 7, 6] = 4.4
-    data[4, 4, 4] = -4.9
-    return data.astype(np.float32)
-
-
-def box(shape=SHAPE, lo=(3, 3, 3), hi=(8, 8, 8)):
-    m = np.zeros(shape, np.uint8)
-    m[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = 1
-    return m
 
 
 @pytest.fixture
 def spm(tmp_path):
-    stat = write_nifti(tmp_path / "spmT_0001.nii", stat_map(), AFF,
-                       description="SPM{T_[20.0]} - contrast 1: drug x pain")
+    stat = write_spm_t(tmp_path, stat_map())
     roi = write_nifti(tmp_path / "pag_mask.nii.gz", box(), AFF)
     return {"stat": stat, "roi": roi, "tmp": tmp_path}
 

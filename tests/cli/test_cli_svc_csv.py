@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from tests.cli.cli_run import run_error, run_json
 from tests.conftest import write_nifti
-
-AFF = np.array([[-2.5, 0, 0, 20.0], [0, 2.5, 0, -50.0], [0, 0, 3.0, -40.0], [0, 0, 0, 1]])
-SHAPE = (14, 14, 12)
+from tests.synth.svc import AFF, box, stat_map, write_spm_t
 
 
 @pytest.fixture
 def spm(tmp_path):
-    rng = np.random.default_rng(0)
-    data = rng.uniform(-1.5, 1.5, SHAPE).astype(np.float32)
-    data[6, 7, 6], data[4, 4, 4] = 4.4, 3.9
-    stat = write_nifti(tmp_path / "spmT_0001.nii", data, AFF,
-                       description="SPM{T_[20.0]} - contrast 1: drug x pain")
-    roi = np.zeros(SHAPE, np.uint8)
-    roi[3:8, 3:8, 3:8] = 1
-    return stat, write_nifti(tmp_path / "pag_mask.nii.gz", roi, AFF), tmp_path
+    stat = write_spm_t(tmp_path, stat_map(peaks={(6, 7, 6): 4.4, (4, 4, 4): 3.9}))
+    return stat, write_nifti(tmp_path / "pag_mask.nii.gz", box(), AFF), tmp_path
 
 
 def test_csv_holds_the_json_numbers(spm, capsys):
