@@ -152,12 +152,19 @@ class LayerSource:
         return self.source is not None and self.source.is_run
 
     def value_at(self, ijk, t: int = 0) -> float | None:
-        """Voxel value at integer index ``ijk`` (volume ``t`` for runs), None outside the grid."""
+        """Voxel value at integer index ``ijk`` (volume ``t`` for runs).
+
+        None outside the grid, and for a run with no volume ``t`` (shorter than another
+        run the viewer steps through).
+        """
         ijk = np.asarray(ijk, dtype=int)
         if self.source is None or not self.grid.contains_index(ijk):
             return None
         if self.source.is_run:
-            return float(self.source.run().volume(t)[tuple(ijk)])
+            run = self.source.run()
+            if not 0 <= int(t) < run.shape[0]:
+                return None
+            return float(run.volume(t)[tuple(ijk)])
         return float(self.source.volume()[tuple(ijk)])
 
 

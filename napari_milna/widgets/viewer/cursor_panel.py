@@ -48,8 +48,21 @@ def format_value(value: float | None) -> str:
     return f"{value:.4g}"
 
 
+#: The value of a run at a volume it does not have (shorter than the run stepped through).
+NO_VOLUME = "—"
+
+
+def readout_text(ijk, value) -> str:
+    """A layer's value in the read-out: "outside" the grid, :data:`NO_VOLUME`, or the value."""
+    return NO_VOLUME if ijk is not None and value is None else format_value(value)
+
+
 def voxel_value(viewer, layer, world_xyz) -> tuple[tuple[int, int, int] | None, float | None]:
-    """A napari-milna layer's voxel index (own grid) and value at world mm (None outside)."""
+    """A napari-milna layer's voxel index (own grid) and value at world mm.
+
+    The index is None outside the layer's grid; the value is None there too, and for a
+    run that has no volume at the viewer's time point.
+    """
     src = source_of(layer)
     ijk = tuple(int(v) for v in src.grid.to_index(np.asarray(world_xyz, dtype=float)))
     if not src.grid.contains_index(ijk):
@@ -73,7 +86,7 @@ def layer_readout(viewer, world_xyz) -> list[tuple[str, tuple[int, int, int] | N
 
             rows.append((layer.name, ijk, label_at(src.atlas, world_xyz).describe()))
             continue
-        rows.append((layer.name, ijk, format_value(value)))
+        rows.append((layer.name, ijk, readout_text(ijk, value)))
     return rows
 
 

@@ -13,7 +13,7 @@ from ..._napari.layers import source_of
 from ..._napari.per_viewer import OnePerViewer
 from ..._napari.session import StudySession
 from .atlas_choice import atlas_text
-from .cursor_panel import format_value, format_world, voxel_value
+from .cursor_panel import format_world, readout_text, voxel_value
 
 
 def cursor_status_text(viewer, world_xyz) -> str:
@@ -29,7 +29,7 @@ def cursor_status_text(viewer, world_xyz) -> str:
     ijk, value = voxel_value(viewer, layer, world_xyz)
     if ijk is None:
         return f"{text} | {layer.name}: outside{atlas}"
-    return f"{text} | {layer.name}: {format_value(value)}{atlas}"
+    return f"{text} | {layer.name}: {readout_text(ijk, value)}{atlas}"
 
 
 class CursorStatus(OnePerViewer):

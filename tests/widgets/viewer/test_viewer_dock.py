@@ -197,3 +197,32 @@ def test_plugin_menu_dock_shares_the_viewer_state(make_napari_viewer, spm_tmap):
     viewer.open(spm_tmap, plugin="napari-milna")
     assert len(ViewerState._registry) == n_states
     assert widget.stats.layer_combo.currentText() == "spmT_0001"
+
+
+def test_a_run_shorter_than_the_volume_shown_reads_a_dash(dock_with, epi_run, tmp_path, qtbot):
+    """At volume 9 of a 12-volume run, a second 5-volume run has no value: "—", no error."""
+    from tests.conftest import write_nifti
+
+    img = nib.load(str(epi_run))
+    short = write_nifti(tmp_path / "sub-02_task-pain_desc-preproc_bold.nii.gz",
+                        np.asarray(img.dataobj)[..., :5], img.affine, tr=2.0)
+    viewer, dock = dock_with(epi_run, short)
+    ijk = (10, 12, 7)
+    world = nib.affines.apply_affine(img.affine, ijk)
+    ViewerState.of(viewer).go_to_world(world)
+    point = list(viewer.dims.point)
+    point[0] = 9
+    viewer.dims.point = point
+    dock.cursor.show_at(world)
+    rows = {dock.cursor.table.item(r, 0).text(): dock.cursor.table.item(r, 2).text()
+            for r in range(dock.cursor.table.rowCount())}
+    long_name, short_name = (p.name.split(".")[0] for p in (epi_run, short))
+    assert rows[long_name] == str(int(np.asarray(img.dataobj)[ijk + (9,)]))
+    assert rows[short_name] == "—"
+    # the time series of the shorter run: its 5 volumes, no marker past its end, no error
+    StudySession.of(viewer).set_run(viewer.layers[short_name])
+    dock.timeseries.update_plot()
+    qtbot.waitUntil(lambda: dock.timeseries.last_series is not None
+                    and dock.timeseries.last_series.size == 5, timeout=15000)
+    np.testing.assert_array_equal(dock.timeseries.last_series,
+                                  np.asarray(img.dataobj)[ijk][:5])
