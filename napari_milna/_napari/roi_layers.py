@@ -30,7 +30,7 @@ from napari.utils.colormaps import DirectLabelColormap
 from ..core.io.geometry import Grid
 from ..core.io.kinds import ImageInfo, ImageKind
 from ..core.roi.io import save_roi_labels
-from .layers import METADATA_KEY, LayerSource, RoiState, grid_data, source_of
+from .layers import METADATA_KEY, LayerSource, RoiState, grid_data, layer_units, source_of
 
 #: Colours of the literature ROIs: saturated, distinct from each other, from the warm /
 #: cool statistical colour ramps and from gray anatomy.
@@ -211,6 +211,7 @@ def add_roi_layer(
         metadata={METADATA_KEY: src},
         opacity=0.75,
         colormap=roi_colormap(names),
+        units=layer_units(3),  # as every napari-milna layer: napari never finds mixed units
     )
     layer.brush_size = 1
     layer.contour = ROI_OUTLINE

@@ -24,6 +24,7 @@ from ..._napari.layers import (
     add_quietly,
     find_result_layer,
     layer_tuple,
+    layer_units,
 )
 from ..._napari.viewer_state import ViewerState
 from ...core.io.geometry import Grid
@@ -120,11 +121,12 @@ def show_grid_map(viewer, key: str, data: np.ndarray, grid: Grid, grid_source, n
                       result_of=(PREPROC_FEATURE, key))
     if labels:
         layer = Labels(np.asarray(data, dtype=np.uint8), name=name,
-                       metadata={METADATA_KEY: src}, **kwargs)
+                       metadata={METADATA_KEY: src}, units=layer_units(3), **kwargs)
         layer.editable = False
     else:
         shown = np.nan_to_num(np.asarray(data, dtype=np.float32), nan=0.0)
-        layer = Image(shown, name=name, metadata={METADATA_KEY: src}, **kwargs)
+        layer = Image(shown, name=name, metadata={METADATA_KEY: src}, units=layer_units(3),
+                      **kwargs)
     add_quietly(viewer, layer)
     return layer
 

@@ -32,6 +32,7 @@ from ..._napari.layers import (
     add_quietly,
     find_result_layer,
     is_result_of,
+    layer_units,
     source_of,
 )
 from ..._napari.roi_layers import add_roi_layer, roi_data, roi_names
@@ -350,7 +351,7 @@ def show_result_layer(
     layer = Image(
         data, name=name, colormap=colormap, contrast_limits=limits, blending=blending,
         opacity=opacity, interpolation2d="nearest", metadata={METADATA_KEY: src},
-        units=("mm", "mm", "mm"),  # as every placed layer: no "inconsistent units" warning
+        units=layer_units(3),  # as every placed layer: no "inconsistent units" warning
     )
     add_quietly(viewer, layer)  # painting an ROI must not stop
     if top:
