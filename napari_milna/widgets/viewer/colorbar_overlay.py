@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from qtpy.QtCore import QEvent, Qt
+from qtpy.QtCore import QEvent, Qt, Signal
 from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import QLabel
 
@@ -45,8 +45,13 @@ def render_colorbar(ramp, label: str) -> QImage:
 class CanvasColorBar(OnCanvas):
     """The colour bar over one viewer's canvas. Get it with :meth:`install` (created once).
 
+    It is the one colour bar of the viewer: every form's "Colour bar" switch (the panel's,
+    the Plugins-menu dock's) shows :attr:`enabled` and follows :attr:`enabled_changed`.
+
     Attributes
     ----------
+    enabled : bool
+        Shown when there is a statistical map (the switch).
     label : QLabel
         The picture over the canvas.
     layer : napari layer or None
@@ -73,10 +78,16 @@ class CanvasColorBar(OnCanvas):
         self.watch = StatLayerWatch(viewer, self.schedule)
         viewer.dims.events.ndisplay.connect(self.schedule)
 
+    #: The switch changed (shown or not).
+    enabled_changed = Signal(bool)
+
     def set_enabled(self, enabled: bool) -> None:
         """Show (when there is a statistical map) or hide the colour bar."""
+        changed = bool(enabled) != self.enabled
         self.enabled = bool(enabled)
         self.refresh()
+        if changed:
+            self.enabled_changed.emit(self.enabled)
 
     def schedule(self, *args) -> None:
         """Redraw soon (several changes in a row draw once)."""

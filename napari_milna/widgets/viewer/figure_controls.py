@@ -76,6 +76,7 @@ class FigureControls:
         )
         self.container.margins = (0, 0, 0, 0)
         self.show_colorbar.changed.connect(self.colorbar.set_enabled)
+        self.colorbar.enabled_changed.connect(self._colorbar_shown)
         self.scale_bar.changed.connect(self._on_scale_bar)
         scale_bar_overlay(self.viewer).events.visible.connect(self._scale_bar_shown)
         self.save_view.changed.connect(lambda *a: self.save_view_figure())
@@ -94,6 +95,13 @@ class FigureControls:
                 self.scale_bar.value = scale_bar_overlay(self.viewer).visible
         except RuntimeError:  # the form was closed
             scale_bar_overlay(self.viewer).events.visible.disconnect(self._scale_bar_shown)
+
+    def _colorbar_shown(self, enabled: bool) -> None:
+        try:
+            if self.show_colorbar.value != enabled:
+                self.show_colorbar.value = enabled
+        except RuntimeError:  # the form was closed
+            self.colorbar.enabled_changed.disconnect(self._colorbar_shown)
 
     def view_figure(self):
         """The current view as a :class:`~napari_milna.core.figures.SliceFigure`.

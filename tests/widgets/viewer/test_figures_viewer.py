@@ -120,6 +120,24 @@ def test_colour_bar_on_by_default_follows_threshold_and_switch(dock_with, spm_tm
     qtbot.wait_until(lambda: not bar.label.isVisible())
 
 
+def test_the_dock_and_the_panel_share_one_colour_bar_switch(dock_with, spm_tmap, qtbot):
+    """The Plugins-menu dock and the panel show one colour bar: their switches move together."""
+    from napari_milna.widgets.panel.panel import MilnaPanel
+
+    viewer, dock = dock_with(spm_tmap)
+    panel = MilnaPanel(viewer)
+    viewer.window.add_dock_widget(panel)
+    ours, theirs = dock.controls.figures, panel.controls.figures
+    assert ours.colorbar is theirs.colorbar and ours.show_colorbar.value
+    assert theirs.show_colorbar.value
+    theirs.show_colorbar.native.click()
+    assert not ours.show_colorbar.value and not ours.colorbar.enabled
+    assert not ours.colorbar.label.isVisible()
+    ours.show_colorbar.native.click()
+    assert theirs.show_colorbar.value and theirs.colorbar.enabled
+    qtbot.wait_until(lambda: ours.colorbar.label.isVisible())
+
+
 def test_save_figure_of_the_view(dock_with, spm_tmap, save_to, tmp_path, qtbot):
     viewer, dock = dock_with(spm_tmap)
     affine = nib.load(str(spm_tmap)).affine
