@@ -33,9 +33,13 @@ COLOURS = {
 class DarkPlot(QWidget):
     """A matplotlib canvas with one dark-themed axes."""
 
+    #: The file name "Save" suggests (without suffix): what the plot shows.
+    save_name = "plot"
+
     def __init__(self, height: int = 150, parent=None):
         super().__init__(parent)
-        self.figure, self.canvas = dark_figure((3.4, height / 100), height)
+        self.figure, self.canvas = dark_figure((3.4, height / 100), height,
+                                               save_name=self.save_name)
         self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.canvas.setFixedHeight(height)
         self.axes = self.figure.add_subplot(111)
@@ -72,6 +76,7 @@ class PulsePlot(DarkPlot):
     the time under the mouse (the panel adds or removes a peak there).
     """
 
+    save_name = "cardiac_peaks"
     clicked = Signal(float)
 
     def __init__(self, window_s: float = 20.0, parent=None):
@@ -131,6 +136,8 @@ class PulsePlot(DarkPlot):
 class FDPlot(DarkPlot):
     """Framewise displacement per volume, the threshold and the scrubbed volumes."""
 
+    save_name = "framewise_displacement"
+
     def __init__(self, parent=None):
         super().__init__(height=150, parent=parent)
 
@@ -157,6 +164,8 @@ class FDPlot(DarkPlot):
 
 class CsfPlot(DarkPlot):
     """The CSF signal (percent change) and the task regressors scaled to it."""
+
+    save_name = "csf_signal"
 
     def __init__(self, parent=None):
         super().__init__(height=150, parent=parent)
@@ -196,6 +205,8 @@ class RvtHrPlot(DarkPlot):
 
     Lines are labelled with the regressor columns: ``rvt``, ``rvt_rrf``, ``hr``, ``hr_crf``.
     """
+
+    save_name = "rvt_heart_rate"
 
     def __init__(self, parent=None):
         super().__init__(height=210, parent=parent)

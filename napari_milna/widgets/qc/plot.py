@@ -35,7 +35,8 @@ class QCPlot(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.figure, self.canvas = dark_figure((3.6, 2.2), min_height=210)
+        self.figure, self.canvas = dark_figure((3.6, 2.2), min_height=210,
+                                               save_name="qc_roi_csf_series")
         self.axes = self.figure.add_subplot(111)
         QVBoxLayout(self).addWidget(self.canvas)
         self.layout().setContentsMargins(0, 0, 0, 0)

@@ -224,3 +224,25 @@ def test_every_plot_has_save_plot(qtbot, save_to, tmp_path):
         save_to.append(target)
         assert buttons[0].save() == target
         assert target.read_bytes().startswith(b"%PDF-")
+
+
+def test_each_plot_suggests_its_own_file_name(qtbot):
+    """Saving a plot suggests a name that says what it shows, never "plot"."""
+    from napari_milna.widgets.crossover.plot import PairedLinesPlot
+    from napari_milna.widgets.preproc.plots import CsfPlot, FDPlot, PulsePlot, RvtHrPlot
+    from napari_milna.widgets.qc.plot import QCPlot
+
+    names = {}
+    for cls in (PairedLinesPlot, QCPlot, FDPlot, PulsePlot, CsfPlot, RvtHrPlot):
+        plot = cls()
+        qtbot.addWidget(plot)
+        (button,) = plot.canvas.findChildren(plot_style.SavePlotButton)
+        names[cls.__name__] = button.name
+    assert names == {
+        "PairedLinesPlot": "paired_lines",
+        "QCPlot": "qc_roi_csf_series",
+        "FDPlot": "framewise_displacement",
+        "PulsePlot": "cardiac_peaks",
+        "CsfPlot": "csf_signal",
+        "RvtHrPlot": "rvt_heart_rate",
+    }
