@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import argparse
 
-import imageio.v3 as iio
-import napari
-from _screenshot import settle  # docs/ is on sys.path when run as a script
+from _screenshot import sample_in_panel, save_window  # docs/ is on sys.path as a script
 from qtpy.QtGui import QCursor
 
 from napari_milna._napari.sample import PAG_MNI
 from napari_milna._napari.viewer_state import ViewerState
-from napari_milna.widgets.panel.panel import TAB_TITLES, open_panel
+from napari_milna.widgets.panel.panel import TAB_TITLES
 
 
 def main() -> None:
@@ -29,10 +27,7 @@ def main() -> None:
     parser.add_argument("--run", action="store_true", help="show the pain run")
     parser.add_argument("--tab", default="Viewer", choices=TAB_TITLES)
     args = parser.parse_args()
-    viewer = napari.Viewer(show=True)
-    viewer.window.resize(1600, 1000)
-    panel = open_panel(viewer)
-    viewer.open_sample("napari-milna", "sample_study")
+    viewer, panel = sample_in_panel(1600, 1000)
     state = ViewerState.of(viewer)
     state.set_plane(args.plane)
     if args.ortho:
@@ -43,8 +38,7 @@ def main() -> None:
     QCursor.setPos(0, 0)  # the mouse rests off the canvas: the status bar shows the cursor
     viewer.mouse_over_canvas = False
     state.go_to_world(PAG_MNI)
-    settle(3.0)
-    iio.imwrite(args.out, viewer.screenshot(canvas_only=False, flash=False))
+    save_window(viewer, args.out, 3.0)
 
 
 if __name__ == "__main__":
