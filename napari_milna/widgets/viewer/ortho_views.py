@@ -150,6 +150,9 @@ class OrthoViews(OnePerViewer):
             return
         try:
             right, bottom = manager.right_widget, manager.bottom_widget
+            # hidden first: moving a shown GL canvas paints it, and the window is closing
+            right.hide()
+            bottom.hide()
             manager.h_splitter_bottom.insertWidget(0, bottom)
             manager.h_splitter_top.replaceWidget(manager.h_splitter_top.indexOf(self.side), right)
             manager.h_splitter_bottom.show()

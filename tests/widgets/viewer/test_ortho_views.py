@@ -69,3 +69,18 @@ def test_hidden_side_views_follow_plane_and_crosshair(make_napari_viewer, spm_tm
     dock.ortho.setChecked(True)
     assert [m.dims.order[0] for m in models] == [1, 2]  # sagittal main: coronal, axial
     assert all(not m.scene.overlays["milna_cursor"].visible for m in models)
+
+
+def test_closing_the_window_with_side_views_shown(make_napari_viewer, spm_tmap):
+    """Closing gives napari-orthogonal-views its layout back without painting a closing
+    canvas (that painting crashed the process: 'milna view --ortho', then close)."""
+    viewer = make_napari_viewer(show=True)
+    dock = ViewerDock(viewer)
+    viewer.window.add_dock_widget(dock)
+    viewer.open(str(spm_tmap), plugin="napari-milna")
+    dock.ortho.setChecked(True)
+    QApplication.processEvents()
+    views = OrthoViews.of(viewer)
+    assert views.shown
+    viewer.close()
+    assert views.side is None and not views.shown
