@@ -77,15 +77,16 @@ def load_mat(path: str | os.PathLike, variable: str) -> tuple[object, str]:
     path = Path(path)
     version = mat_version(path)
     if version == "7.3":
-        value = _load_hdf5(path, variable)
+        data, plain = _load_hdf5(path, variable), _plain_hdf5
     else:
-        value = _load_scipy(path, variable)
-    if value is None:
+        data, plain = _load_scipy(path, variable), _plain_scipy
+    if variable not in data:
         raise input_error(path, f"is a MAT file without a variable named {variable}")
-    return value, version
+    return plain(data[variable]), version
 
 
-def _load_scipy(path: Path, variable: str):
+def _load_scipy(path: Path, variable: str) -> dict:
+    """The variables scipy reads (unsqueezed, structs as objects)."""
     import warnings
 
     from scipy import io as sio
@@ -97,9 +98,7 @@ def _load_scipy(path: Path, variable: str):
                                chars_as_strings=True, variable_names=[variable])
     except (ValueError, TypeError, OSError, NotImplementedError, EOFError) as exc:
         raise input_error(path, f"cannot be read as a MAT file ({exc})") from None
-    if variable not in data:
-        return None
-    return _plain_scipy(data[variable])
+    return data
 
 
 def _plain_scipy(value):
@@ -133,7 +132,8 @@ def _plain_scipy(value):
     return value
 
 
-def _load_hdf5(path: Path, variable: str):
+def _load_hdf5(path: Path, variable: str) -> dict:
+    """The variables pymatreader reads from a MAT v7.3 (HDF5) file."""
     import warnings
 
     try:
@@ -146,9 +146,7 @@ def _load_hdf5(path: Path, variable: str):
             data = read_mat(str(path), variable_names=[variable])
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         raise input_error(path, f"cannot be read as a MAT v7.3 (HDF5) file ({exc})") from None
-    if variable not in data:
-        return None
-    return _plain_hdf5(data[variable])
+    return data
 
 
 def _plain_hdf5(value):
