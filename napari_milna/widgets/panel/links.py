@@ -44,4 +44,13 @@ def debounce_timer(owner, interval_ms: int, slot: Callable) -> QTimer:
     return timer
 
 
-__all__ = ["connect_while", "debounce_timer", "disconnect"]
+def restart(timer: QTimer) -> bool:
+    """Start ``timer`` again (from now); False once Qt has deleted it with its widget."""
+    try:
+        timer.start()
+    except RuntimeError:
+        return False
+    return True
+
+
+__all__ = ["connect_while", "debounce_timer", "disconnect", "restart"]

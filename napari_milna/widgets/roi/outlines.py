@@ -25,7 +25,7 @@ from qtpy.QtCore import QObject
 from ..._napari.compat import camera
 from ..._napari.layers import add_quietly
 from ..._napari.roi_layers import ROI_OUTLINE
-from ..panel.links import connect_while, debounce_timer
+from ..panel.links import connect_while, debounce_timer, restart
 
 #: Width of the outline lines (screen pixels).
 LINE_WIDTH = 2.0
@@ -176,10 +176,7 @@ class RoiOutlines(QObject):
         """Redraw soon (a burst of edits or slider steps gives one redraw)."""
         if self._updating:
             return
-        try:
-            self._timer.start()
-        except RuntimeError:  # the tab is gone; its outlines stay as they are
-            pass
+        restart(self._timer)  # False: the tab is gone; its outlines stay as they are
 
     def refresh(self) -> None:
         """Redraw every ROI layer's outline now; drop outlines of layers gone."""

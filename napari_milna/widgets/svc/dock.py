@@ -33,7 +33,7 @@ from ...core.svc.correction import (
 )
 from ..panel.dock_layout import ScrollingDock, add_sections
 from ..panel.jobs import JobRunner
-from ..panel.links import debounce_timer
+from ..panel.links import debounce_timer, restart
 from ..panel.status import StatusLabel, notify
 from . import export as svc_export
 from .form import SvcForm, folder_gives_stat
@@ -205,11 +205,8 @@ class SvcDock(ScrollingDock):
 
     def schedule(self, *args) -> None:
         """Recompute after :data:`DEBOUNCE_MS` without a further change (debounce)."""
-        if not self._closed:
-            try:
-                self._timer.start()
-            except RuntimeError:
-                self._closed = True
+        if not self._closed and not restart(self._timer):
+            self._closed = True
 
     # ------------------------------------------------------------------ inputs
     def _stat(self, layer, folder_map) -> StatInput:

@@ -19,7 +19,7 @@ from qtpy.QtWidgets import QLabel
 
 from ..._napari.layers import source_of, stat_ramp
 from ...core.figures import colorbar_figure, stat_label
-from ..panel.links import debounce_timer
+from ..panel.links import debounce_timer, restart
 from .figure_scene import StatLayerWatch, shown_stat_layer
 from .orientation_labels import OnCanvas
 
@@ -91,10 +91,7 @@ class CanvasColorBar(OnCanvas):
 
     def schedule(self, *args) -> None:
         """Redraw soon (several changes in a row draw once)."""
-        try:
-            self._timer.start()
-        except RuntimeError:  # the canvas is gone
-            pass
+        restart(self._timer)  # False: the canvas is gone
 
     def refresh(self) -> None:
         """Draw the colour bar of the statistical map shown (or hide it)."""

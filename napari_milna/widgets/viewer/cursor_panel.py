@@ -27,7 +27,7 @@ from qtpy.QtWidgets import (
 from ..._napari.layers import grid_data, source_of
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState
-from ..panel.links import debounce_timer, disconnect
+from ..panel.links import debounce_timer, disconnect, restart
 from .atlas_choice import AtlasChoice, atlas_text
 
 
@@ -170,11 +170,8 @@ class CursorPanel(QWidget):
             self._mark_closed()
 
     def _later(self, event=None) -> None:
-        if not self._closed:
-            try:
-                self._refresh_timer.start()
-            except RuntimeError:
-                self._mark_closed()
+        if not self._closed and not restart(self._refresh_timer):
+            self._mark_closed()
 
     def _on_step(self, event=None) -> None:
         dims = self.viewer.dims

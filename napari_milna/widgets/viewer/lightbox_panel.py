@@ -20,7 +20,7 @@ from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState, unwrap_viewer
 from ...core.figures import BRAINSTEM_RANGES_MM, default_pixel_mm, lightbox_figure
 from ...core.figures.colorbar import DARK
-from ..panel.links import connect_while, debounce_timer
+from ..panel.links import connect_while, debounce_timer, restart
 from ..panel.plot_style import save_figure_as
 from ..panel.status import StatusLabel, escape
 from .figure_controls import FigureControls, figure_title
@@ -108,10 +108,7 @@ class LightboxPanel(QWidget):
     def schedule(self, *args) -> None:
         """Redraw soon when shown (several changes in a row draw once)."""
         self._dirty = True
-        try:
-            self._timer.start()
-        except RuntimeError:  # closed
-            pass
+        restart(self._timer)
 
     def redraw_if_shown(self) -> None:
         """Redraw when the lightbox is on screen (else when it is next shown)."""

@@ -14,7 +14,7 @@ from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 from ..._napari.layers import source_of
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState
-from ..panel.links import connect_while, debounce_timer
+from ..panel.links import connect_while, debounce_timer, restart
 from ..panel.plot_style import PLOT_STYLE, install_save_plot, style_axes
 from .cursor_panel import format_world
 
@@ -66,11 +66,8 @@ class TimeSeriesPlot(QWidget):
         style_axes(self.axes)
 
     def _on_point(self, *args) -> None:
-        if not self._closed:
-            try:
-                self._timer.start()
-            except RuntimeError:
-                self._closed = True
+        if not self._closed and not restart(self._timer):
+            self._closed = True
 
     def run_layer(self):
         """The run plotted: the session's run, else the top run layer (or None)."""
