@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 
 import nibabel as nib
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
+
+
+@pytest.fixture(autouse=True)
+def _freeze_what_survives_a_viewer_test(request):
+    """After a test with a napari viewer: collect, then freeze what survives.
+
+    napari's ``make_napari_viewer`` ends each test with a full garbage collection (the
+    closed viewer's Qt objects live in reference cycles), and a full collection walks
+    every object alive: the modules and caches of napari, vispy, nilearn, scikit-learn.
+    Frozen (``gc.freeze``), those survivors are left out of the next tests' collections,
+    which then walk only what a test made. Nothing a test checks changes; garbage is
+    collected before it could be frozen.
+    """
+    yield
+    if "make_napari_viewer" in request.fixturenames:
+        gc.collect()
+        gc.freeze()
 
 
 def make_affine(zooms, origin, flip_x=False, rotation_deg=(0.0, 0.0, 0.0)) -> np.ndarray:
