@@ -29,24 +29,12 @@ import numpy as np
 from napari.layers import Image, Labels, Layer
 
 from .. import __version__
+from ..core import session_file as sf
 from ..core.errors import MilnaInputError
 from ..core.io.atomic import check_writable, output_set
 from ..core.io.kinds import ImageKind
 from ..core.io.nifti import load_volume, open_nifti
 from ..core.roi.io import desc_label, load_roi, save_roi_labels
-from ..core.session_file import (
-    MASK_ROLES,
-    LayerDisplay,
-    LayerRecord,
-    SessionChoices,
-    SessionFile,
-    SmoothnessRecord,
-    StatDisplay,
-    ViewRecord,
-    read_session,
-    session_stem,
-    write_session,
-)
 from .layers import (
     RoiState,
     atlas_layer_tuple,
@@ -130,7 +118,7 @@ class RestoredSession:
         One sentence per file or layer that could not be opened.
     """
 
-    session: SessionFile
+    session: sf.SessionFile
     opened: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
 
@@ -159,8 +147,8 @@ def _colormap(layer) -> tuple[str | None, dict | None]:
     }
 
 
-def _display(layer, stat: bool) -> LayerDisplay:
-    display = LayerDisplay(
+def _display(layer, stat: bool) -> sf.LayerDisplay:
+    display = sf.LayerDisplay(
         opacity=float(layer.opacity),
         visible=bool(layer.visible),
         blending=str(layer.blending),
@@ -227,7 +215,7 @@ def _roi_path(folder: Path, stem: str, name: str, taken: set) -> Path:
     return path
 
 
-def capture_session(viewer, path) -> tuple[SessionFile, list[RoiWrite]]:
+def capture_session(viewer, path) -> tuple[sf.SessionFile, list[RoiWrite]]:
     """The viewer's session as a :class:`SessionFile` for ``path``, and the ROI files to write.
 
     Parameters
@@ -245,7 +233,7 @@ def capture_session(viewer, path) -> tuple[SessionFile, list[RoiWrite]]:
     study = StudySession.of(viewer)
     state = ViewerState.of(viewer)
     folder = study.analysis.folder if study.analysis is not None else None
-    stem = session_stem(path)
+    stem = sf.session_stem(path)
     records, writes, notes, taken = [], [], [], set()
     for layer in viewer.layers:
         src = source_of(layer)
@@ -258,7 +246,7 @@ def capture_session(viewer, path) -> tuple[SessionFile, list[RoiWrite]]:
             continue
         layer_type = "labels" if isinstance(layer, Labels) else "image"
         is_stat = src.info.kind == ImageKind.STAT and not src.is_run and layer_type == "image"
-        rec = LayerRecord(layer.name, layer_type, "file", display=_display(layer, is_stat))
+        rec = sf.LayerRecord(layer.name, layer_type, "file", display=_display(layer, is_stat))
         if src.atlas is not None:
             rec.origin = "atlas"
             rec.atlas = _builtin_atlas_key(src.atlas)
@@ -292,7 +280,7 @@ def capture_session(viewer, path) -> tuple[SessionFile, list[RoiWrite]]:
             continue
         if is_stat:
             stat_type = src.info.stat_type
-            rec.statistic = StatDisplay(stat_type, _plain_df(src.df), float(src.threshold),
+            rec.statistic = sf.StatDisplay(stat_type, _plain_df(src.df), float(src.threshold),
                                         stat_type or "value", float(src.vmax))
         records.append(rec)
     kept = {rec.name for rec in records}
@@ -302,24 +290,24 @@ def capture_session(viewer, path) -> tuple[SessionFile, list[RoiWrite]]:
 
     smooth = study.smoothness
     stat_src = source_of(study.stat_map) if study.stat_map is not None else None
-    choices = SessionChoices(
+    choices = sf.SessionChoices(
         stat_map=name_of(study.stat_map),
         roi_layer=name_of(study.roi_layer),
         roi_label=int(study.roi_label) if name_of(study.roi_layer) else 0,
         run=name_of(study.run),
-        masks={role: name_of(study.masks.get(role)) for role in MASK_ROLES},
+        masks={role: name_of(study.masks.get(role)) for role in sf.MASK_ROLES},
         atlas=name_of(study.atlas),
         df=_plain_df(stat_src.df) if stat_src is not None else None,
-        smoothness=None if smooth is None else SmoothnessRecord(
+        smoothness=None if smooth is None else sf.SmoothnessRecord(
             tuple(float(v) for v in smooth.fwhm_mm), smooth.source),
     )
-    view = ViewRecord(
+    view = sf.ViewRecord(
         cursor_mm=tuple(float(v) for v in study.cursor_mm),
         plane=state.plane,
         radiological=bool(state.radiological),
         display_space=None if state.space.is_world else state.space.reference,
     )
-    session = SessionFile(records, choices, view, folder, f"napari-milna {__version__}", notes,
+    session = sf.SessionFile(records, choices, view, folder, f"napari-milna {__version__}", notes,
                           path)
     return session, writes
 
@@ -383,7 +371,7 @@ def save_session(viewer, path, *, overwrite: bool = False,
         for item in writes:
             save_roi_labels(item.labels, item.names, item.reference, item.path,
                             overwrite=overwrite)
-        write_session(session, path, overwrite=overwrite)
+        sf.write_session(session, path, overwrite=overwrite)
     for item in writes if mark_saved else ():
         _mark_saved(item.layer, item.path, item.labels, item.names)
     return SavedSession(path, [item.path for item in writes], list(session.notes))
@@ -406,13 +394,13 @@ def _folder_tuples(folder: Path, state, missing: list[str]):
     return by_path, opened
 
 
-def _file_tuple(rec: LayerRecord, state):
+def _file_tuple(rec: sf.LayerRecord, state):
     source = load_volume(rec.path, allow_run=True)
     state.prepare_for(source.grid, rec.name)
     return layer_tuple(source, state.space, spacing=state.display_spacing())
 
 
-def _atlas_tuple(rec: LayerRecord, state):
+def _atlas_tuple(rec: sf.LayerRecord, state):
     from ..core.atlas import builtin_atlas, open_atlas
 
     atlas = builtin_atlas(rec.atlas) if rec.atlas else open_atlas(rec.path, rec.lut)
@@ -420,7 +408,7 @@ def _atlas_tuple(rec: LayerRecord, state):
     return atlas_layer_tuple(atlas, state.space, state.display_spacing(), name=rec.name)
 
 
-def _add_roi_layer(viewer, rec: LayerRecord):
+def _add_roi_layer(viewer, rec: sf.LayerRecord):
     roi = load_roi(rec.path)
     grid_source = None
     if rec.reference is not None and Path(rec.reference).exists():
@@ -437,7 +425,7 @@ def _add_roi_layer(viewer, rec: LayerRecord):
     return layer
 
 
-def _apply_display(layer, rec: LayerRecord) -> None:
+def _apply_display(layer, rec: sf.LayerRecord) -> None:
     d = rec.display
     src = source_of(layer)
     if isinstance(layer, Image):
@@ -468,7 +456,7 @@ def _apply_display(layer, rec: LayerRecord) -> None:
     layer.visible = bool(d.visible)
 
 
-def _open_layer(viewer, rec: LayerRecord, state, folder_tuples: dict):
+def _open_layer(viewer, rec: sf.LayerRecord, state, folder_tuples: dict):
     """Add one recorded layer to the viewer; returns it."""
     if rec.origin == "roi":
         return _add_roi_layer(viewer, rec)
@@ -494,7 +482,7 @@ def _restore_order(viewer, names: list[str]) -> None:
             viewer.layers.move(current, target)
 
 
-def _restore_choices(viewer, session: SessionFile, opened, restored: RestoredSession) -> None:
+def _restore_choices(viewer, session: sf.SessionFile, opened, restored: RestoredSession) -> None:
     from .reader import register_analysis
 
     study = StudySession.of(viewer)
@@ -515,17 +503,17 @@ def _restore_choices(viewer, session: SessionFile, opened, restored: RestoredSes
     roi = layer(c.roi_layer)
     study.set_roi(roi, c.roi_label if roi is not None else 0)
     study.set_run(layer(c.run))
-    for role in MASK_ROLES:
+    for role in sf.MASK_ROLES:
         study.set_mask(role, layer(c.masks.get(role)))
     study.set_atlas(layer(c.atlas))
     for what, name in (("statistical map", c.stat_map), ("ROI layer", c.roi_layer),
                        ("run", c.run), ("atlas", c.atlas),
-                       *((f"{role} mask", c.masks.get(role)) for role in MASK_ROLES)):
+                       *((f"{role} mask", c.masks.get(role)) for role in sf.MASK_ROLES)):
         if name and name not in layers:
             restored.missing.append(f"The session's {what} {name!r} could not be opened.")
 
 
-def _restore_view(viewer, session: SessionFile) -> None:
+def _restore_view(viewer, session: sf.SessionFile) -> None:
     state = ViewerState.of(viewer)
     v = session.view
     if v.display_space and v.display_space in viewer.layers:
@@ -539,7 +527,7 @@ def _restore_view(viewer, session: SessionFile) -> None:
     state.go_to_world(v.cursor_mm)
 
 
-def restore_session(viewer, session: SessionFile) -> RestoredSession:
+def restore_session(viewer, session: sf.SessionFile) -> RestoredSession:
     """Replace the viewer's layers with the session's, then its choices and view.
 
     Layers whose files no longer exist are left out and said (one sentence each); the
@@ -587,7 +575,7 @@ def open_session(viewer, path) -> RestoredSession:
     MilnaInputError
         The file is missing, not a session, or of a newer version (nothing changes then).
     """
-    return restore_session(viewer, read_session(path))
+    return restore_session(viewer, sf.read_session(path))
 
 
 def default_session_path(viewer) -> Path:
