@@ -72,6 +72,40 @@ def combined(progress: Progress | None, start: int, span: int, total: int) -> Pr
     return stage
 
 
+
+def gather_futures(client, futures: list, progress: Progress | None = None) -> list:
+    """The results of dask.distributed ``futures``, reporting each one that finishes.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The client the futures were submitted through.
+    futures : list of distributed.Future
+    progress : callable, optional
+        Told ``(finished, len(futures))`` from 0 on.
+
+    Returns
+    -------
+    list
+        The futures' results, in the order of ``futures``.
+
+    Raises
+    ------
+    Cancelled
+        When ``progress`` stops the work; the futures not yet finished are cancelled
+        (as on any other error).
+    """
+    from distributed import as_completed
+
+    report(progress, 0, len(futures))
+    try:
+        for done, _ in enumerate(as_completed(futures), start=1):
+            report(progress, done, len(futures))
+    except BaseException:
+        client.cancel(futures)
+        raise
+    return client.gather(futures)
+
 @dataclass(frozen=True)
 class Step:
     """One progress report of a running job: ``done`` of ``total`` steps."""

@@ -33,7 +33,7 @@ from ..errors import MilnaInputError, input_error
 from ..io.bids import bids_entities
 from ..io.nifti import nifti_stem
 from ..io.tables import atomic_write_text, write_table
-from ..jobs import Progress, report
+from ..jobs import Progress, gather_futures, report
 from .coverage import DROPOUT_THRESHOLD, QCResult, qc_error_row, run_qc
 
 #: BIDS suffix of the runs a derivatives folder is searched for.
@@ -412,7 +412,7 @@ def local_pool(n_workers: int):
 
 def _run_distributed(runs, kwargs, address: str, progress) -> list[dict]:
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:  # pragma: no cover - distributed is a dependency of the batch mode
         raise input_error(
             None, "dask.distributed is not installed; cannot use --scheduler"
@@ -423,15 +423,7 @@ def _run_distributed(runs, kwargs, address: str, progress) -> list[dict]:
         raise input_error(None, f"cannot reach the dask scheduler at {address} ({exc})") from None
     with client:
         futures = [client.submit(qc_one, run, pure=False, **kwargs) for run in runs]
-        done = 0
-        try:
-            for _ in as_completed(futures):
-                done += 1
-                report(progress, done, len(runs))
-        except BaseException:
-            client.cancel(futures)
-            raise
-        return client.gather(futures)
+        return gather_futures(client, futures, progress)
 
 
 # --------------------------------------------------------------------------- outputs

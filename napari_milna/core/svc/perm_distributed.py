@@ -19,7 +19,7 @@ import os
 import numpy as np
 
 from ..errors import input_error
-from ..jobs import Progress, report
+from ..jobs import Progress, gather_futures, report
 from .permutation import SignFlipResult, block_size, run_blocks, sign_flip_test
 
 
@@ -81,7 +81,7 @@ def dask_runner(scheduler: str | None = None, n_workers: int | None = None,
 def _run_distributed(xn, blocks, key_obs, two_sided, uncorrected, address, n_workers,
                      progress):
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:  # pragma: no cover - distributed is a dependency
         raise input_error(None, "dask.distributed is not installed; cannot use --scheduler"
                           ) from None
@@ -97,16 +97,7 @@ def _run_distributed(xn, blocks, key_obs, two_sided, uncorrected, address, n_wor
         key_future = client.scatter(key_obs, broadcast=True)
         futures = [client.submit(_evaluate, xn_future, share, key_future, two_sided,
                                  uncorrected, pure=False) for share in shares]
-        done = 0
-        report(progress, 0, len(shares))
-        try:
-            for _ in as_completed(futures):
-                done += 1
-                report(progress, done, len(shares))
-        except BaseException:
-            client.cancel(futures)
-            raise
-        results = client.gather(futures)
+        results = gather_futures(client, futures, progress)
     return _combine(results, xn.shape[1])
 
 
