@@ -30,6 +30,14 @@ def structure(connectivity: int) -> np.ndarray:
     return ndimage.generate_binary_structure(3, _RANK[connectivity])
 
 
+
+def strongest(values: np.ndarray, two_sided: bool = False) -> int:
+    """Index of the strongest value: the largest, or the largest ``|value|`` if two-sided.
+
+    NaNs are passed over.
+    """
+    return int(np.nanargmax(np.abs(values) if two_sided else values))
+
 @dataclass(frozen=True)
 class ClusterMap:
     """Labelled supra-threshold voxels.

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..errors import input_error
 from ..jobs import Cancelled, Progress
+from .peaks import strongest
 
 #: Fewest subjects a sign-flip test accepts (2^5 = 32 flips: smallest p is 1/32).
 MIN_SUBJECTS = 5
@@ -125,8 +126,7 @@ class SignFlipResult:
     @property
     def peak_index(self) -> int:
         """Voxel with the largest t (``|t|`` if two-sided)."""
-        strength = np.abs(self.t) if self.two_sided else self.t
-        return int(np.nanargmax(strength))
+        return strongest(self.t, self.two_sided)
 
     def to_dict(self) -> dict:
         """JSON-ready summary."""

@@ -27,7 +27,7 @@ from scipy import ndimage
 
 from ..errors import input_error
 from ..jobs import Progress
-from .peaks import structure
+from .peaks import strongest, structure
 from .permutation import (
     MIN_SUBJECTS,
     _t_from_r,
@@ -176,8 +176,7 @@ class TfceResult:
     @property
     def peak_index(self) -> int:
         """Voxel with the largest TFCE (``|TFCE|`` if two-sided)."""
-        strength = np.abs(self.tfce) if self.two_sided else self.tfce
-        return int(np.argmax(strength))
+        return strongest(self.tfce, self.two_sided)
 
     def to_dict(self) -> dict:
         """JSON-ready summary: ``peak_value``, ``p_fwe`` and the peak's index."""
