@@ -72,6 +72,17 @@ def _type_of(text: str | None) -> str | None:
     return None
 
 
+def _labelled(path: Path, names: dict, fmt: str, missing: str, **details) -> LabelTable:
+    """The names read from ``path`` as a table of ``fmt``; none at all is refused.
+
+    ``missing`` says, after the file's name, what the file lacks; ``details`` are the
+    other :class:`LabelTable` fields.
+    """
+    if not names:
+        raise input_error(path, f"{missing}, so it names no atlas labels")
+    return LabelTable(names, fmt, str(path), **details)
+
+
 def read_fsl_xml(path: str | os.PathLike) -> LabelTable:
     """An FSL atlas description (XML).
 
@@ -112,10 +123,8 @@ def read_fsl_xml(path: str | os.PathLike) -> LabelTable:
             raise input_error(path, f"has a <label> with no integer index "
                               f"({ET.tostring(label, encoding='unicode').strip()[:60]})") from None
         names[key] = " ".join((label.text or "").split())
-    if not names:
-        raise input_error(path, "holds no <label> entries, so it names no atlas labels")
-    return LabelTable(names, "fsl-xml", str(path), atlas_type,
-                      name.strip() if name else None, images)
+    return _labelled(path, names, "fsl-xml", "holds no <label> entries", atlas_type=atlas_type,
+                     name=name.strip() if name else None, images=images)
 
 
 _LUT_LINE = re.compile(r"^\s*(-?\d+)\s+(\S+)((?:\s+-?\d+(?:\.\d*)?){0,4})\s*$")
@@ -144,9 +153,7 @@ def read_freesurfer_lut(path: str | os.PathLike) -> LabelTable:
             raise input_error(path, f"line {number} is not 'value name R G B A' of a "
                               f"FreeSurfer lookup table: {text[:60]!r}")
         names[int(m.group(1))] = m.group(2)
-    if not names:
-        raise input_error(path, "holds no label lines, so it names no atlas labels")
-    return LabelTable(names, "freesurfer-lut", str(path))
+    return _labelled(path, names, "freesurfer-lut", "holds no label lines")
 
 
 def read_label_table(path: str | os.PathLike) -> LabelTable:
@@ -172,9 +179,7 @@ def read_label_table(path: str | os.PathLike) -> LabelTable:
             names[int(str(index).strip())] = str(name).strip()
         except ValueError:
             raise input_error(path, f"line {row}: index {index!r} is not an integer") from None
-    if not names:
-        raise input_error(path, "has no rows, so it names no atlas labels")
-    return LabelTable(names, "table", str(path))
+    return _labelled(path, names, "table", "has no rows")
 
 
 def read_lut(path: str | os.PathLike) -> LabelTable:
