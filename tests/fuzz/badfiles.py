@@ -4,6 +4,10 @@ Every maker writes into a folder and returns the path to hand to the command; th
 always starts with ``bad-<kind>`` so that a message can be checked to name it. Images
 that spoil the *values* (NaN, zeros, negative labels, ...) lie on the good grid of
 :mod:`tests.fuzz.inputs`, so the value is the only defect.
+
+Most makers differ only in what they write, so they are built from tables: a kind and
+its content make the maker (:func:`_writes`, :func:`_filled`, :func:`_announces`,
+:func:`_physio`); the few with a shape of their own are functions.
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 
 from .inputs import AFFINE, N_VOLUMES, SHAPE, TR, save
+
+Maker = Callable[..., Path]
 
 
 def _header_bytes(data=None, affine=AFFINE) -> bytes:
@@ -49,27 +56,62 @@ def _raw_with_dims(path: Path, dims, dtype=np.float32, payload: int = 64) -> Pat
     return path
 
 
+# --------------------------------------------------------------------- makers from tables
+def _put(path: Path, content: str | bytes) -> Path:
+    """Write ``content`` to ``path``: bytes as they are, text as text."""
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
+def _writes(kind: str, content: str | bytes, suffix: str = "") -> Maker:
+    """A maker writing ``content`` (text or bytes) to ``bad-<kind><suffix>``.
+
+    The suffix can be changed per call (``maker(folder, ".tsv.gz")``), as the tables'
+    makers are also given as physiological recordings.
+    """
+    def make_(folder: Path, suffix: str = suffix) -> Path:
+        return _put(folder / f"bad-{kind}{suffix}", content)
+    return make_
+
+
+def _table(maker: Callable[..., Maker], specs: dict[str, tuple]) -> dict[str, Maker]:
+    """``{kind: spec}`` to ``{kind: maker(kind, *spec)}``."""
+    return {kind: maker(kind, *spec) for kind, spec in specs.items()}
+
+
+def _each_writes(suffix: str, contents: dict[str, str | bytes]) -> dict[str, Maker]:
+    """``{kind: content}`` to ``{kind: maker}``, every file with ``suffix``."""
+    return _table(_writes, {kind: (content, suffix) for kind, content in contents.items()})
+
+
+def _folder(kind: str, suffix: str = "") -> Maker:
+    """A maker making the empty folder ``bad-<kind><suffix>``."""
+    def make_(folder: Path, suffix: str = suffix) -> Path:
+        path = folder / f"bad-{kind}{suffix}"
+        path.mkdir()
+        return path
+    return make_
+
+
+def _filled(kind: str, shape: tuple, value, dtype=np.float32) -> Maker:
+    """A maker saving ``bad-<kind>.nii.gz`` filled with ``value``; a 4D one has the TR."""
+    def make_(folder: Path) -> Path:
+        return save(folder / f"bad-{kind}.nii.gz", np.full(shape, value, dtype),
+                    tr=TR if len(shape) == 4 else None)
+    return make_
+
+
+def _announces(kind: str, dims: tuple) -> Maker:
+    """A maker writing ``bad-<kind>.nii``, whose header announces ``dims`` it lacks."""
+    return lambda folder: _raw_with_dims(folder / f"bad-{kind}.nii", dims)
+
+
 # --------------------------------------------------------------------- structure
 def missing(folder: Path, name="bad-missing.nii.gz") -> Path:
     return folder / name
-
-
-def a_folder(folder: Path) -> Path:
-    path = folder / "bad-folder.nii.gz"
-    path.mkdir()
-    return path
-
-
-def not_nifti(folder: Path) -> Path:
-    path = folder / "bad-not_nifti.nii.gz"
-    path.write_text("this is a text file, not an image\n")
-    return path
-
-
-def empty_file(folder: Path) -> Path:
-    path = folder / "bad-empty_file.nii"
-    path.write_bytes(b"")
-    return path
 
 
 def gz_cut_header(folder: Path) -> Path:
@@ -93,12 +135,6 @@ def hdr_without_img(folder: Path) -> Path:
     return path
 
 
-def gz_garbage(folder: Path) -> Path:
-    path = folder / "bad-gz_garbage.nii.gz"
-    path.write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4)
-    return path
-
-
 def truncated_data(folder: Path) -> Path:
     path = folder / "bad-truncated.nii.gz"
     raw = _nifti_bytes(np.ones(SHAPE, np.float32))
@@ -106,34 +142,9 @@ def truncated_data(folder: Path) -> Path:
     return path
 
 
-def dim2(folder: Path) -> Path:
-    return save(folder / "bad-dim2.nii.gz", np.ones(SHAPE[:2], np.float32))
-
-
-def dim5(folder: Path) -> Path:
-    return save(folder / "bad-dim5.nii.gz", np.ones(SHAPE + (2, 2), np.float32))
-
-
-def complex_dtype(folder: Path) -> Path:
-    return save(folder / "bad-complex.nii.gz", np.ones(SHAPE, np.complex64))
-
-
 def rgb_dtype(folder: Path) -> Path:
     data = np.zeros(SHAPE, dtype=[("R", "u1"), ("G", "u1"), ("B", "u1")])
     return save(folder / "bad-rgb.nii.gz", data)
-
-
-def huge_dims(folder: Path) -> Path:
-    return _raw_with_dims(folder / "bad-huge_dims.nii", (30000, 30000, 30000))
-
-
-def huge_run(folder: Path) -> Path:
-    """A run whose header announces 30 volumes of 3000^3 voxels (3 PB)."""
-    return _raw_with_dims(folder / "bad-huge_run.nii", (3000, 3000, 3000, 30))
-
-
-def absurd_dims(folder: Path) -> Path:
-    return _raw_with_dims(folder / "bad-absurd_dims.nii", (10, -5, 10))
 
 
 def singular_affine(folder: Path) -> Path:
@@ -148,54 +159,26 @@ def singular_affine(folder: Path) -> Path:
 
 
 STRUCTURAL = {
-    "missing": missing, "folder": a_folder, "not_nifti": not_nifti, "empty_file": empty_file,
+    "missing": missing, "folder": _folder("folder", ".nii.gz"),
+    "not_nifti": _writes("not_nifti", "this is a text file, not an image\n", ".nii.gz"),
+    "empty_file": _writes("empty_file", b"", ".nii"),
     "gz_cut_header": gz_cut_header, "nii_cut_header": nii_cut_header,
-    "hdr_no_img": hdr_without_img, "gz_garbage": gz_garbage, "truncated": truncated_data,
-    "dim2": dim2, "dim5": dim5, "complex": complex_dtype, "rgb": rgb_dtype,
-    "huge_dims": huge_dims, "absurd_dims": absurd_dims, "singular_affine": singular_affine,
+    "hdr_no_img": hdr_without_img,
+    "gz_garbage": _writes("gz_garbage", b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4, ".nii.gz"),
+    "truncated": truncated_data,
+    **_table(_filled, {"dim2": (SHAPE[:2], 1), "dim5": (SHAPE + (2, 2), 1),
+                       "complex": (SHAPE, 1, np.complex64)}),
+    "rgb": rgb_dtype,
+    **_table(_announces, {"huge_dims": ((30000, 30000, 30000),), "absurd_dims": ((10, -5, 10),)}),
+    "singular_affine": singular_affine,
 }
 
 
 # --------------------------------------------------------------------- values
-def nan3d(folder: Path) -> Path:
-    return save(folder / "bad-nan3d.nii.gz", np.full(SHAPE, np.nan, np.float32))
-
-
-def inf3d(folder: Path) -> Path:
-    return save(folder / "bad-inf3d.nii.gz", np.full(SHAPE, np.inf, np.float32))
-
-
-def zero3d(folder: Path) -> Path:
-    return save(folder / "bad-zero3d.nii.gz", np.zeros(SHAPE, np.float32))
-
-
-def empty_mask(folder: Path) -> Path:
-    return save(folder / "bad-empty_mask.nii.gz", np.zeros(SHAPE, np.uint8))
-
-
-def nan4d(folder: Path) -> Path:
-    return save(folder / "bad-nan4d.nii.gz", np.full(SHAPE + (N_VOLUMES,), np.nan, np.float32),
-                tr=TR)
-
-
-def zero4d(folder: Path) -> Path:
-    return save(folder / "bad-zero4d.nii.gz", np.zeros(SHAPE + (N_VOLUMES,), np.float32), tr=TR)
-
-
-def constant4d(folder: Path) -> Path:
-    return save(folder / "bad-constant4d.nii.gz", np.full(SHAPE + (N_VOLUMES,), 700, np.float32),
-                tr=TR)
-
-
 def short_run(folder: Path, n: int = 4) -> Path:
     rng = np.random.default_rng(2)
     data = (1000 + rng.normal(0, 10, SHAPE + (n,))).astype(np.float32)
     return save(folder / "bad-short_run.nii.gz", data, tr=TR)
-
-
-def vol3d(folder: Path) -> Path:
-    """A 3D image where a 4D run is needed."""
-    return save(folder / "bad-vol3d.nii.gz", np.full(SHAPE, 1000, np.float32))
 
 
 def run4d(folder: Path) -> Path:
@@ -212,18 +195,14 @@ def other_grid(folder: Path) -> Path:
     return save(folder / "bad-other_grid.nii.gz", data, affine)
 
 
-def negative_labels(folder: Path) -> Path:
-    data = np.zeros(SHAPE, np.int16)
-    data[2:6, 4:8, 18:23] = -1
-    data[2:4, 4:6, 18:20] = 1
-    return save(folder / "bad-negative.nii.gz", data)
-
-
-def fractional_labels(folder: Path) -> Path:
-    data = np.zeros(SHAPE, np.float32)
-    data[2:6, 4:8, 18:23] = 0.3
-    data[2:4, 4:6, 18:20] = 0.7
-    return save(folder / "bad-fractional.nii.gz", data)
+def _labels(kind: str, outer, inner, dtype) -> Maker:
+    """A maker saving a label image: ``outer`` in a block, ``inner`` in a corner of it."""
+    def make_(folder: Path) -> Path:
+        data = np.zeros(SHAPE, dtype)
+        data[2:6, 4:8, 18:23] = outer
+        data[2:4, 4:6, 18:20] = inner
+        return save(folder / f"bad-{kind}.nii.gz", data)
+    return make_
 
 
 def dseg_bad_tsv(folder: Path) -> Path:
@@ -235,12 +214,24 @@ def dseg_bad_tsv(folder: Path) -> Path:
     return path
 
 
+_RUN = SHAPE + (N_VOLUMES,)
+
 VALUES = {
-    "nan3d": nan3d, "inf3d": inf3d, "zero3d": zero3d, "empty_mask": empty_mask,
-    "nan4d": nan4d, "zero4d": zero4d, "constant4d": constant4d, "short_run": short_run,
-    "vol3d": vol3d, "run4d": run4d, "other_grid": other_grid, "negative": negative_labels,
-    "fractional": fractional_labels, "dseg_tsv": dseg_bad_tsv, "huge_run": huge_run,
+    **_table(_filled, {  # kind: (shape, value[, dtype])
+        "nan3d": (SHAPE, np.nan), "inf3d": (SHAPE, np.inf), "zero3d": (SHAPE, 0),
+        "empty_mask": (SHAPE, 0, np.uint8),
+        "nan4d": (_RUN, np.nan), "zero4d": (_RUN, 0), "constant4d": (_RUN, 700),
+    }),
+    "short_run": short_run,
+    "vol3d": _filled("vol3d", SHAPE, 1000),  # a 3D image where a 4D run is needed
+    "run4d": run4d, "other_grid": other_grid,
+    **_table(_labels, {"negative": (-1, 1, np.int16), "fractional": (0.3, 0.7, np.float32)}),
+    "dseg_tsv": dseg_bad_tsv,
+    # a run whose header announces 30 volumes of 3000^3 voxels (3 PB)
+    "huge_run": _announces("huge_run", (3000, 3000, 3000, 30)),
 }
+#: The value makers other fuzz modules call by name.
+nan3d, nan4d, zero4d, constant4d = (VALUES[k] for k in ("nan3d", "nan4d", "zero4d", "constant4d"))
 
 
 # --------------------------------------------------------------------- tables and sidecars
@@ -248,50 +239,23 @@ def table_missing(folder: Path, suffix=".tsv") -> Path:
     return folder / f"bad-table_missing{suffix}"
 
 
-def table_folder(folder: Path, suffix=".tsv") -> Path:
-    path = folder / f"bad-table_folder{suffix}"
-    path.mkdir()
-    return path
-
-
-def table_nonutf8(folder: Path, suffix=".tsv") -> Path:
-    path = folder / f"bad-nonutf8{suffix}"
-    path.write_bytes(b"onset\tduration\ttrial_type\n0\t10\tp\xe4in\xff\n")
-    return path
-
-
-def table_binary(folder: Path, suffix=".tsv") -> Path:
-    path = folder / f"bad-binary{suffix}"
-    path.write_bytes(bytes(range(256)) * 8)
-    return path
-
-
-def table_empty(folder: Path, suffix=".tsv") -> Path:
-    path = folder / f"bad-table_empty{suffix}"
-    path.write_text("")
-    return path
-
-
-def table_ragged(folder: Path, suffix=".tsv") -> Path:
-    path = folder / f"bad-ragged{suffix}"
-    path.write_text("onset\tduration\ttrial_type\n0\t10\n5\t10\tpain\textra\tcells\nx\n")
-    return path
-
-
 TABLES = {
-    "table_missing": table_missing, "table_folder": table_folder, "nonutf8": table_nonutf8,
-    "binary": table_binary, "table_empty": table_empty, "ragged": table_ragged,
+    "table_missing": table_missing, "table_folder": _folder("table_folder", ".tsv"),
+    **_each_writes(".tsv", {
+        "nonutf8": b"onset\tduration\ttrial_type\n0\t10\tp\xe4in\xff\n",
+        "binary": bytes(range(256)) * 8,
+        "table_empty": "",
+        "ragged": "onset\tduration\ttrial_type\n0\t10\n5\t10\tpain\textra\tcells\nx\n",
+    }),
 }
 
 
 def _physio_pair(folder: Path, kind: str, rows: str, meta) -> Path:
     path = folder / f"bad-{kind}_physio.tsv.gz"
     path.write_bytes(gzip.compress(rows.encode("latin-1")))
-    sidecar = folder / f"bad-{kind}_physio.json"
-    if isinstance(meta, bytes):
-        sidecar.write_bytes(meta)
-    elif meta is not None:
-        sidecar.write_text(meta if isinstance(meta, str) else json.dumps(meta))
+    if meta is not None:
+        _put(folder / f"bad-{kind}_physio.json",
+             meta if isinstance(meta, (str, bytes)) else json.dumps(meta))
     return path
 
 
@@ -308,188 +272,74 @@ def _good_rows(n=9000, resp=True, nan=False) -> str:
     return "".join(f"{c:.5f}\t{r:.5f}\t0\n" for c, r in zip(cardiac, breath))
 
 
-def physio_no_sidecar(folder):
-    return _physio_pair(folder, "no_sidecar", _good_rows(), None)
+def _physio(kind: str, meta, rows: str | dict | None = None) -> Maker:
+    """A maker writing a recording and its sidecar ``meta`` (None: no sidecar).
 
-
-def physio_bad_json(folder):
-    return _physio_pair(folder, "bad_json", _good_rows(), "{not json")
-
-
-def physio_json_list(folder):
-    return _physio_pair(folder, "json_list", _good_rows(), "[1, 2, 3]")
-
-
-def physio_json_nonutf8(folder):
-    return _physio_pair(folder, "json_nonutf8", _good_rows(), b'{"a": "\xff\xfe"}')
-
-
-def physio_no_rate(folder):
-    meta = dict(_META)
-    del meta["SamplingFrequency"]
-    return _physio_pair(folder, "no_rate", _good_rows(), meta)
-
-
-def physio_zero_rate(folder):
-    return _physio_pair(folder, "zero_rate", _good_rows(), dict(_META, SamplingFrequency=0))
-
-
-def physio_nan_rate(folder):
-    return _physio_pair(folder, "nan_rate", _good_rows(), '{"SamplingFrequency": NaN, '
-                        '"StartTime": 0, "Columns": ["cardiac", "respiratory", "trigger"]}')
-
-
-def physio_columns_mismatch(folder):
-    return _physio_pair(folder, "columns", _good_rows(), dict(_META, Columns=["cardiac"]))
-
-
-def physio_nonnumeric(folder):
-    return _physio_pair(folder, "nonnumeric", "1\t2\t0\nabc\tdef\t0\n" * 50, _META)
-
-
-def physio_nan_cardiac(folder):
-    return _physio_pair(folder, "nan_cardiac", _good_rows(nan=True), _META)
-
-
-def physio_flat_belt(folder):
-    return _physio_pair(folder, "flat_belt", _good_rows(resp=False), _META)
-
-
-def physio_too_short(folder):
-    return _physio_pair(folder, "too_short", _good_rows(n=300), _META)
-
-
-def physio_no_cardiac(folder):
-    return _physio_pair(folder, "no_cardiac", _good_rows(),
-                        dict(_META, Columns=["pulse_x", "respiratory", "trigger"]))
+    The rows are ``rows`` as written, or else good rows made with the arguments ``rows``
+    (see :func:`_good_rows`).
+    """
+    return lambda folder: _physio_pair(folder, kind, rows if isinstance(rows, str)
+                                       else _good_rows(**(rows or {})), meta)
 
 
 PHYSIO = {
-    "no_sidecar": physio_no_sidecar, "bad_json": physio_bad_json, "json_list": physio_json_list,
-    "json_nonutf8": physio_json_nonutf8, "no_rate": physio_no_rate,
-    "zero_rate": physio_zero_rate, "nan_rate": physio_nan_rate,
-    "columns": physio_columns_mismatch, "nonnumeric": physio_nonnumeric,
-    "nan_cardiac": physio_nan_cardiac, "flat_belt": physio_flat_belt,
-    "too_short": physio_too_short, "no_cardiac": physio_no_cardiac,
-    "physio_binary": lambda f: table_binary(f, ".tsv.gz"),
+    **_table(_physio, {  # kind: (sidecar[, rows])
+        "no_sidecar": (None,), "bad_json": ("{not json",), "json_list": ("[1, 2, 3]",),
+        "json_nonutf8": (b'{"a": "\xff\xfe"}',),
+        "no_rate": ({k: v for k, v in _META.items() if k != "SamplingFrequency"},),
+        "zero_rate": (dict(_META, SamplingFrequency=0),),
+        "nan_rate": ('{"SamplingFrequency": NaN, "StartTime": 0, '
+                     '"Columns": ["cardiac", "respiratory", "trigger"]}',),
+        "columns": (dict(_META, Columns=["cardiac"]),),
+        "nonnumeric": (_META, "1\t2\t0\nabc\tdef\t0\n" * 50),
+        "nan_cardiac": (_META, {"nan": True}), "flat_belt": (_META, {"resp": False}),
+        "too_short": (_META, {"n": 300}),
+        "no_cardiac": (dict(_META, Columns=["pulse_x", "respiratory", "trigger"]),),
+    }),
+    "physio_binary": lambda f: TABLES["binary"](f, ".tsv.gz"),
     "physio_missing": lambda f: table_missing(f, ".tsv.gz"),
 }
+physio_flat_belt = PHYSIO["flat_belt"]
 
+_STILL = "0 0 0 0 0 0\n"
 
-def motion_one_row(folder):
-    path = folder / "bad-one_row.txt"
-    path.write_text("0 0 0 0 0 0\n")
-    return path
+MOTION = _each_writes(".txt", {
+    "one_row": _STILL,
+    "motion_nan": _STILL * 5 + "nan 0 0 0 0 0\n" + _STILL * 5,
+    "motion_columns": "0 0 0 0\n" * 10,
+    "motion_inf": _STILL * 5 + "inf 0 0 0 0 0\n" + _STILL * 5,
+})
 
+_EVENTS_HEAD = "onset\tduration\ttrial_type\n"
 
-def motion_nan(folder):
-    path = folder / "bad-motion_nan.txt"
-    path.write_text("0 0 0 0 0 0\n" * 5 + "nan 0 0 0 0 0\n" + "0 0 0 0 0 0\n" * 5)
-    return path
+EVENTS = _each_writes(".tsv", {
+    "events_outside": _EVENTS_HEAD + "0\t10\tpain\n500\t10\tpain\n",
+    "events_negative": _EVENTS_HEAD + "0\t-10\tpain\n30\t10\tpain\n",
+    "events_nan": _EVENTS_HEAD + "nan\t10\tpain\n30\tinf\tpain\n",
+    "events_no_pain": _EVENTS_HEAD + "0\t10\tcue\n30\t10\tcue\n",
+})
 
+PEAKS = _each_writes(".txt", {"peaks_unsorted": "5\n3\n1\n", "peaks_text": "one\ntwo\n"})
 
-def motion_columns(folder):
-    path = folder / "bad-motion_columns.txt"
-    path.write_text("0 0 0 0\n" * 10)
-    return path
+CONFOUNDS = _each_writes(".tsv", {
+    "confounds_short": "trans_x\ttrans_y\n0\t0\n0\t0\n",
+    "confounds_nan": "a\tb\n" + "nan\tinf\n" * N_VOLUMES,
+})
 
-
-def motion_inf(folder):
-    path = folder / "bad-motion_inf.txt"
-    path.write_text("0 0 0 0 0 0\n" * 5 + "inf 0 0 0 0 0\n" + "0 0 0 0 0 0\n" * 5)
-    return path
-
-
-MOTION = {"one_row": motion_one_row, "motion_nan": motion_nan,
-          "motion_columns": motion_columns, "motion_inf": motion_inf}
-
-
-def events_outside(folder):
-    path = folder / "bad-events_outside.tsv"
-    path.write_text("onset\tduration\ttrial_type\n0\t10\tpain\n500\t10\tpain\n")
-    return path
-
-
-def events_negative(folder):
-    path = folder / "bad-events_negative.tsv"
-    path.write_text("onset\tduration\ttrial_type\n0\t-10\tpain\n30\t10\tpain\n")
-    return path
-
-
-def events_nan(folder):
-    path = folder / "bad-events_nan.tsv"
-    path.write_text("onset\tduration\ttrial_type\nnan\t10\tpain\n30\tinf\tpain\n")
-    return path
-
-
-def events_no_pain(folder):
-    path = folder / "bad-events_no_pain.tsv"
-    path.write_text("onset\tduration\ttrial_type\n0\t10\tcue\n30\t10\tcue\n")
-    return path
-
-
-EVENTS = {"events_outside": events_outside, "events_negative": events_negative,
-          "events_nan": events_nan, "events_no_pain": events_no_pain}
-
-
-def peaks_unsorted(folder):
-    path = folder / "bad-peaks_unsorted.txt"
-    path.write_text("5\n3\n1\n")
-    return path
-
-
-def peaks_text(folder):
-    path = folder / "bad-peaks_text.txt"
-    path.write_text("one\ntwo\n")
-    return path
-
-
-PEAKS = {"peaks_unsorted": peaks_unsorted, "peaks_text": peaks_text}
-
-
-def confounds_short(folder):
-    path = folder / "bad-confounds_short.tsv"
-    path.write_text("trans_x\ttrans_y\n0\t0\n0\t0\n")
-    return path
-
-
-def confounds_nan(folder):
-    path = folder / "bad-confounds_nan.tsv"
-    path.write_text("a\tb\n" + "nan\tinf\n" * N_VOLUMES)
-    return path
-
-
-CONFOUNDS = {"confounds_short": confounds_short, "confounds_nan": confounds_nan}
-
-
-def smoothness_garbage(folder):
-    path = folder / "bad-smoothness.txt"
-    path.write_text("DLH nan\nVOLUME abc\nRESELS -1\n")
-    return path
-
-
-def smoothness_zero(folder):
-    path = folder / "bad-smoothness_zero.txt"
-    path.write_text("DLH 0\nVOLUME 100\nRESELS 0\n")
-    return path
-
-
-SMOOTHNESS = {"smoothness": smoothness_garbage, "smoothness_zero": smoothness_zero}
+SMOOTHNESS = _each_writes(".txt", {
+    "smoothness": "DLH nan\nVOLUME abc\nRESELS -1\n",
+    "smoothness_zero": "DLH 0\nVOLUME 100\nRESELS 0\n",
+})
 
 
 # --------------------------------------------------------------------- analysis folders
-def spm_garbage(folder):
-    path = folder / "bad-spm_garbage"
-    path.mkdir()
-    (path / "SPM.mat").write_bytes(b"MATLAB 5.0 MAT-file" + bytes(200))
-    return path
-
-
-def spm_no_maps(folder):
-    path = folder / "bad-spm_no_maps"
-    path.mkdir()
-    (path / "SPM.mat").write_text("not a mat file")
-    return path
+def _spm(kind: str, content: str | bytes) -> Maker:
+    """A maker making the folder ``bad-<kind>`` that holds an ``SPM.mat`` of ``content``."""
+    def make_(folder: Path) -> Path:
+        path = _folder(kind)(folder)
+        _put(path / "SPM.mat", content)
+        return path
+    return make_
 
 
 def feat_empty(folder):
@@ -498,20 +348,10 @@ def feat_empty(folder):
     return path
 
 
-def folder_empty(folder):
-    path = folder / "bad-folder_empty"
-    path.mkdir()
-    return path
-
-
-def folder_is_file(folder):
-    path = folder / "bad-folder_is_file"
-    path.write_text("x")
-    return path
-
-
-FOLDERS = {"spm_garbage": spm_garbage, "spm_no_maps": spm_no_maps, "feat_empty": feat_empty,
-           "folder_empty": folder_empty, "folder_is_file": folder_is_file,
+FOLDERS = {"spm_garbage": _spm("spm_garbage", b"MATLAB 5.0 MAT-file" + bytes(200)),
+           "spm_no_maps": _spm("spm_no_maps", "not a mat file"), "feat_empty": feat_empty,
+           "folder_empty": _folder("folder_empty"),
+           "folder_is_file": _writes("folder_is_file", "x"),
            "folder_missing": lambda f: f / "bad-folder_missing"}
 
 
