@@ -104,6 +104,14 @@ def killpoint():
     server.close()
 
 
+@pytest.fixture
+def out(tmp_path) -> Path:
+    """The empty folder ``out`` the commands write into (``w / "out"`` of :mod:`.cases`)."""
+    path = tmp_path / "out"
+    path.mkdir()
+    return path
+
+
 def kill_at(killpoint, argv, watch: Path, n: int, tmp_path: Path, hidden=False) -> None:
     run = killpoint.start(argv, tmp_path, watch=watch, n=n, marker=tmp_path / f"marker-{n}",
                           hidden=hidden)
@@ -121,42 +129,42 @@ def _argv(name: str, good, w: Path) -> list[str]:
     return argv
 
 
+def _kill_writer(name: str, killpoint, good, tmp_path: Path, out: Path, n: int) -> list[str]:
+    """Run the writer ``name`` and kill it at its ``n``-th move into ``out``; its argv."""
+    argv = _argv(name, good, tmp_path)
+    kill_at(killpoint, argv, out, n, tmp_path)
+    return argv
+
+
+def _rerun_succeeds_and_cleans(argv: list[str], out: Path, capsys) -> None:
+    """The killed command run again succeeds and leaves no temporary or hidden file."""
+    outcome = run_main(argv, capsys)
+    assert outcome.error is None and outcome.status == 0, (outcome.error, outcome.err_lines)
+    leftovers = sorted(p for p in listing(out) if is_temporary(p) or Path(p).name[0] == ".")
+    assert leftovers == [], leftovers
+
+
 WRITERS = ["roi seed", "roi resample", "svc", "qc", "retroicor", "glm", "crossover",
            "connectivity", "multiecho"]
 MULTI = ["roi resample", "retroicor", "qc", "glm", "crossover"]
 
 
 @pytest.mark.parametrize("name", WRITERS)
-def test_kill_before_the_first_move(name, killpoint, good, tmp_path, capsys):
-    out = tmp_path / "out"
-    out.mkdir()
-    argv = _argv(name, good, tmp_path)
-    kill_at(killpoint, argv, out, 1, tmp_path)
-    left = listing(out)
-    final_looking = sorted(p for p in left if not is_temporary(p))
+def test_kill_before_the_first_move(name, killpoint, good, tmp_path, out, capsys):
+    argv = _kill_writer(name, killpoint, good, tmp_path, out, 1)
+    final_looking = sorted(p for p in listing(out) if not is_temporary(p))
     assert final_looking == [], final_looking
-    outcome = run_main(argv, capsys)
-    assert outcome.error is None and outcome.status == 0, (outcome.error, outcome.err_lines)
-    leftovers = sorted(p for p in listing(out) if is_temporary(p) or Path(p).name[0] == ".")
-    assert leftovers == [], leftovers
+    _rerun_succeeds_and_cleans(argv, out, capsys)
 
 
 @pytest.mark.parametrize("name", MULTI)
-def test_kill_between_two_moves_is_rolled_back(name, killpoint, good, tmp_path, capsys):
-    out = tmp_path / "out"
-    out.mkdir()
-    argv = _argv(name, good, tmp_path)
-    kill_at(killpoint, argv, out, 2, tmp_path)
-    outcome = run_main(argv, capsys)
-    assert outcome.error is None and outcome.status == 0, (outcome.error, outcome.err_lines)
-    leftovers = sorted(p for p in listing(out) if is_temporary(p) or Path(p).name[0] == ".")
-    assert leftovers == [], leftovers
+def test_kill_between_two_moves_is_rolled_back(name, killpoint, good, tmp_path, out, capsys):
+    argv = _kill_writer(name, killpoint, good, tmp_path, out, 2)
+    _rerun_succeeds_and_cleans(argv, out, capsys)
 
 
-def test_killed_sample_leaves_a_temporary_folder_the_next_run_removes(killpoint, tmp_path,
+def test_killed_sample_leaves_a_temporary_folder_the_next_run_removes(killpoint, tmp_path, out,
                                                                        capsys, monkeypatch):
-    out = tmp_path / "out"
-    out.mkdir()
     argv = ["sample", "--out", str(out / "study")]
     kill_at(killpoint, argv, out, 1, tmp_path, hidden=True)
     left = listing(out)
@@ -176,10 +184,8 @@ def test_killed_sample_leaves_a_temporary_folder_the_next_run_removes(killpoint,
     assert listing(out) == set(), sorted(listing(out))
 
 
-def test_a_live_writer_keeps_its_temporaries(killpoint, good, tmp_path, capsys):
+def test_a_live_writer_keeps_its_temporaries(killpoint, good, tmp_path, out, capsys):
     """Cleaning removes only what dead processes left: a writer still running keeps its own."""
-    out = tmp_path / "out"
-    out.mkdir()
     go = tmp_path / "go"
     argv = COMMANDS["svc"].argv(good, tmp_path)
     run = killpoint.start(argv, tmp_path, watch=out, n=1, marker=tmp_path / "marker", go=go)
@@ -196,12 +202,11 @@ def test_a_live_writer_keeps_its_temporaries(killpoint, good, tmp_path, capsys):
     assert not any(is_temporary(p) for p in listing(out))
 
 
-def test_three_writers_without_overwrite_one_wins(killpoint, good, tmp_path):
+def test_three_writers_without_overwrite_one_wins(killpoint, good, tmp_path, out):
     """Three ``roi seed --out SAME`` lined up on the same target: exactly one succeeds."""
-    (tmp_path / "out").mkdir()
     go = tmp_path / "go"
     argv = COMMANDS["roi seed"].argv(good, tmp_path)
-    runs = [killpoint.start(argv, tmp_path, watch=tmp_path / "out", n=1,
+    runs = [killpoint.start(argv, tmp_path, watch=out, n=1,
                             marker=tmp_path / f"ready-{k}", go=go, name=f"writer-{k}")
             for k in range(3)]
     try:
@@ -214,11 +219,11 @@ def test_three_writers_without_overwrite_one_wins(killpoint, good, tmp_path):
     assert sorted(status) == [0, 2, 2], (status, errors)
     lost = [e for s, e in zip(status, errors) if s == 2]
     assert all(e.count("\n") == 1 and "already exists" in e for e in lost), lost
-    target = tmp_path / "out" / "pag_mask.nii.gz"
+    target = out / "pag_mask.nii.gz"
     import nibabel as nib
 
     assert int((nib.load(target).get_fdata() > 0).sum()) > 0
-    assert sorted(listing(tmp_path / "out")) == ["pag_mask.nii.gz"]
+    assert sorted(listing(out)) == ["pag_mask.nii.gz"]
 
 
 
