@@ -37,23 +37,24 @@ def _centroid_mm(grid, mask):
     return grid.to_world(np.argwhere(mask).mean(axis=0))
 
 
-@pytest.mark.parametrize("grid", [LAS_3MM, RAS_EPI], ids=["LAS-3mm", "RAS-2.5x2.5x3"])
-def test_pag_cylinder_centroid_in_published_pag_extent(grid):
-    seed = seed_roi("PAG", grid, assume_mni=True)
-    x, y, z = _centroid_mm(grid, seed.mask)
-    # hand-traced PAG (Satpute 2013): y -26..-37, z -12..-5, centroid near x = 0.5
-    assert -37 <= y <= -26
-    assert -12 <= z <= -5
-    assert abs(x - 0.5) <= grid.zooms[0]
+#: Published extents (mm) the seed's centroid must fall in: (structure, y range, z range,
+#: x centre, x tolerance; None: one voxel). PAG: hand-traced (Satpute 2013), y -26..-37,
+#: z -12..-5, centroid near x = 0.5 (the PAG seed is a hollow cylinder).
+PUBLISHED_EXTENTS = [
+    ("PAG", (-37, -26), (-12, -5), 0.5, None),
+    ("RVM", (-38, -34), (-46, -38), 0.0, 4),
+]
 
 
+@pytest.mark.parametrize(("structure", "y_range", "z_range", "x_centre", "x_tol"),
+                         PUBLISHED_EXTENTS, ids=[row[0] for row in PUBLISHED_EXTENTS])
 @pytest.mark.parametrize("grid", [LAS_3MM, RAS_EPI], ids=["LAS-3mm", "RAS-2.5x2.5x3"])
-def test_rvm_centroid_in_published_rvm_extent(grid):
-    seed = seed_roi("RVM", grid, assume_mni=True)
+def test_centroid_in_published_extent(grid, structure, y_range, z_range, x_centre, x_tol):
+    seed = seed_roi(structure, grid, assume_mni=True)
     x, y, z = _centroid_mm(grid, seed.mask)
-    assert -38 <= y <= -34
-    assert -46 <= z <= -38
-    assert abs(x) <= 4
+    assert y_range[0] <= y <= y_range[1]
+    assert z_range[0] <= z <= z_range[1]
+    assert abs(x - x_centre) <= (grid.zooms[0] if x_tol is None else x_tol)
 
 
 @pytest.mark.parametrize("grid", [LAS_3MM, RAS_EPI], ids=["LAS-3mm", "RAS-2.5x2.5x3"])
