@@ -94,8 +94,8 @@ def _t_from_r(r, n: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SignFlipResult:
-    """Voxelwise sign-flip test results.
+class FlipTest:
+    """What every sign-flip max-statistic test gives (:class:`SignFlipResult`, TFCE's too).
 
     Attributes
     ----------
@@ -103,10 +103,8 @@ class SignFlipResult:
         Observed one-sample t per voxel.
     p_fwe : ndarray (V,)
         FWE-corrected p (max statistic over the search voxels).
-    p_uncorrected : ndarray (V,)
-        Voxelwise permutation p.
     max_null : ndarray
-        Maximum t (``|t|`` if two-sided) of every flip evaluated.
+        Maximum statistic (its absolute value if two-sided) of every flip evaluated.
     n_subjects, n_perm : int
         ``n_perm`` is ``2^N`` when exhaustive, else the number of random flips.
     exhaustive, two_sided : bool
@@ -115,13 +113,30 @@ class SignFlipResult:
 
     t: np.ndarray = field(repr=False)
     p_fwe: np.ndarray = field(repr=False)
-    p_uncorrected: np.ndarray = field(repr=False)
     max_null: np.ndarray = field(repr=False)
     n_subjects: int = 0
     n_perm: int = 0
     exhaustive: bool = True
     two_sided: bool = False
     seed: int | None = None
+
+    def flip_facts(self) -> dict:
+        """JSON-ready ``n_perm``, ``exhaustive``, ``two_sided`` and ``seed``."""
+        return {"n_perm": int(self.n_perm), "exhaustive": bool(self.exhaustive),
+                "two_sided": bool(self.two_sided), "seed": self.seed}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignFlipResult(FlipTest):
+    """Voxelwise sign-flip test of the one-sample t (:class:`FlipTest`, max t).
+
+    Attributes
+    ----------
+    p_uncorrected : ndarray (V,)
+        Voxelwise permutation p (NaN when not asked for).
+    """
+
+    p_uncorrected: np.ndarray = field(repr=False)
 
     @property
     def peak_index(self) -> int:
@@ -133,10 +148,7 @@ class SignFlipResult:
         i = self.peak_index
         return {
             "n_subjects": int(self.n_subjects),
-            "n_perm": int(self.n_perm),
-            "exhaustive": bool(self.exhaustive),
-            "two_sided": bool(self.two_sided),
-            "seed": self.seed,
+            **self.flip_facts(),
             "n_voxels": int(self.t.size),
             "peak": {
                 "t": float(self.t[i]),

@@ -30,6 +30,7 @@ from ..jobs import Progress
 from .peaks import strongest, structure
 from .permutation import (
     MIN_SUBJECTS,
+    FlipTest,
     _t_from_r,
     block_flips,
     block_size,
@@ -141,36 +142,22 @@ def tfce_map(values: np.ndarray, mask: np.ndarray | None = None, *, two_sided: b
                                                                   **kwargs)[0]
 
 
-@dataclass(frozen=True)
-class TfceResult:
-    """Observed TFCE over the search voxels and its sign-flip FWE p values.
+@dataclass(frozen=True, kw_only=True)
+class TfceResult(FlipTest):
+    """Observed TFCE over the search voxels and its sign-flip FWE p values (:class:`FlipTest`).
+
+    ``p_fwe`` is each voxel's TFCE against the max-TFCE of every flip; ``max_null`` holds
+    those maxima (``|TFCE|`` if two-sided).
 
     Attributes
     ----------
-    t : ndarray (V,)
-        Observed one-sample t.
     tfce : ndarray (V,)
         Observed TFCE (signed when two-sided).
-    p_fwe : ndarray (V,)
-        FWE p of each voxel's TFCE (max-TFCE over the search voxels).
-    max_null : ndarray
-        Maximum TFCE (``|TFCE|`` if two-sided) of every flip evaluated.
-    n_perm, n_subjects : int
-    exhaustive, two_sided : bool
-    seed : int or None
     settings : dict
         E, H, connectivity, n_steps, dh.
     """
 
-    t: np.ndarray = field(repr=False)
     tfce: np.ndarray = field(repr=False)
-    p_fwe: np.ndarray = field(repr=False)
-    max_null: np.ndarray = field(repr=False)
-    n_perm: int = 0
-    n_subjects: int = 0
-    exhaustive: bool = True
-    two_sided: bool = False
-    seed: int | None = None
     settings: dict = field(default_factory=dict)
 
     @property
@@ -186,10 +173,7 @@ class TfceResult:
             "p_fwe": float(self.p_fwe[i]),
             "t": float(self.t[i]),
             "index": i,
-            "n_perm": int(self.n_perm),
-            "exhaustive": bool(self.exhaustive),
-            "two_sided": bool(self.two_sided),
-            "seed": self.seed,
+            **self.flip_facts(),
             **self.settings,
         }
 
@@ -297,6 +281,7 @@ def tfce_sign_flip_test(
     p = flip_p(n_ge, n, exhaustive, n_random)
     settings = {"E": float(E), "H": float(H), "connectivity": int(connectivity),
                 "n_steps": int(n_steps), "dh": dh}
-    return TfceResult(t_obs, tfce_obs, p, max_null, int(total), n, bool(exhaustive),
-                      bool(two_sided), None if exhaustive else seed, settings)
+    return TfceResult(t=t_obs, tfce=tfce_obs, p_fwe=p, max_null=max_null, n_perm=int(total),
+                      n_subjects=n, exhaustive=bool(exhaustive), two_sided=bool(two_sided),
+                      seed=None if exhaustive else seed, settings=settings)
 
