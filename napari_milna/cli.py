@@ -1,7 +1,8 @@
 """The ``milna`` command: the core's computations for scripts and batch work.
 
-Each subcommand lives in its own module in :mod:`napari_milna.commands` and
-provides ``add_parser(subparsers)`` and ``run(args) -> dict | None``. With
+Each subcommand lives in its own module in :mod:`napari_milna.commands`, which
+declares its ``HELP``, ``add_arguments(parser)`` and ``run(args) -> dict | None``;
+:func:`napari_milna.commands.register` adds every one the same way. With
 ``--json`` the returned dict is printed as one JSON object; otherwise as readable
 lines. Bad input exits with status 2 and one line on stderr: a bad option value
 (argparse, through the types of :mod:`napari_milna.commands.values`), a
@@ -94,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         if mod_info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{commands.__name__}.{mod_info.name}")
-        if hasattr(module, "add_parser"):
-            module.add_parser(sub)
+        if hasattr(module, "add_arguments"):  # not the option helpers and types
+            commands.register(sub, module)
     return parser
 
 

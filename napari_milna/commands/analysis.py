@@ -11,21 +11,16 @@ from __future__ import annotations
 
 import argparse
 
-from . import description
-from .values import contrast_number
+from . import options
 
 HELP = "list the contrasts, df, smoothness and masks of an SPM / FEAT / randomise / BIDS folder"
 
 
-def add_parser(subparsers) -> None:
-    """Register ``milna analysis``."""
-    p = subparsers.add_parser("analysis", help=HELP, description=description(__doc__))
-    p.add_argument("folder", help="analysis folder (with SPM.mat, a .feat / .gfeat, randomise "
-                   "outputs, or BIDS stat- maps)")
-    p.add_argument("--contrast", type=contrast_number, metavar="N",
-                   help="show only contrast N")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
+def add_arguments(parser) -> None:
+    """The arguments of ``milna analysis``."""
+    parser.add_argument("folder", help="analysis folder (with SPM.mat, a .feat / .gfeat, "
+                        "randomise outputs, or BIDS stat- maps)")
+    options.contrast_number(parser, "show only contrast N")
 
 
 def run(args: argparse.Namespace) -> dict:

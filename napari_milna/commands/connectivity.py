@@ -7,40 +7,34 @@ ses-drug and ses-placebo runs, the difference maps.
 
 from __future__ import annotations
 
-from ..core.protocol import (
-    CONNECTIVITY_HIGH_PASS_HZ,
-    CONNECTIVITY_LOW_PASS_HZ,
-    FD_THRESHOLD_MM,
-)
-from . import description, finish
-from .values import check_band, coordinate_mm, frequency_hz, length_mm, positive_mm
+from ..core.protocol import CONNECTIVITY_HIGH_PASS_HZ, CONNECTIVITY_LOW_PASS_HZ
+from . import options
+from .values import check_band, coordinate_mm, frequency_hz, length_mm
 
 HELP = "insula -> default-mode network seed connectivity (Fisher z maps)"
+OVERWRITE = "replace existing maps"
 
 
-def add_parser(subparsers) -> None:
-    """Register ``milna connectivity``."""
-    p = subparsers.add_parser("connectivity", help=HELP, description=description(__doc__))
-    p.add_argument("bold", nargs="+", help="resting-state runs in MNI space")
-    p.add_argument("--confounds", nargs="+",
-                   help="one confounds TSV per run (fMRIPrep: 6 motion + csf + white_matter, "
-                        "and FD scrubbing)")
-    p.add_argument("--confound-columns", nargs="+", help="columns to take from --confounds")
-    p.add_argument("--fd-threshold", type=positive_mm, default=FD_THRESHOLD_MM,
-                   help="scrub volumes with FD above this (mm, default 0.5)")
-    p.add_argument("--seed", nargs=4, action="append", metavar=("NAME", "X", "Y", "Z"),
-                   help="a seed of your own (MNI mm, 5 mm sphere); repeat for more")
-    p.add_argument("--mask", help="brain mask (default: nilearn's EPI mask)")
-    p.add_argument("--high-pass", type=frequency_hz, default=CONNECTIVITY_HIGH_PASS_HZ,
-                   help="Hz (default %(default)s; 0: none)")
-    p.add_argument("--low-pass", type=frequency_hz, default=CONNECTIVITY_LOW_PASS_HZ,
-                   help="Hz (default %(default)s; 0: none)")
-    p.add_argument("--smoothing", type=length_mm, default=0.0,
-                   help="FWHM in mm (default none)")
-    p.add_argument("--drug", default="drug", help="ses- label of the drug session")
-    p.add_argument("--placebo", default="placebo", help="ses- label of the placebo session")
-    p.add_argument("--out", required=True, help="existing output folder")
-    finish(p, run, overwrite="replace existing maps")
+def add_arguments(parser) -> None:
+    """The arguments of ``milna connectivity``."""
+    parser.add_argument("bold", nargs="+", help="resting-state runs in MNI space")
+    options.confounds(parser, files="one confounds TSV per run (fMRIPrep: 6 motion + csf + "
+                      "white_matter, and FD scrubbing)",
+                      columns="columns to take from --confounds")
+    options.fd_threshold(parser)
+    parser.add_argument("--seed", nargs=4, action="append", metavar=("NAME", "X", "Y", "Z"),
+                        help="a seed of your own (MNI mm, 5 mm sphere); repeat for more")
+    options.brain_mask(parser)
+    parser.add_argument("--high-pass", type=frequency_hz, default=CONNECTIVITY_HIGH_PASS_HZ,
+                        help="Hz (default %(default)s; 0: none)")
+    parser.add_argument("--low-pass", type=frequency_hz, default=CONNECTIVITY_LOW_PASS_HZ,
+                        help="Hz (default %(default)s; 0: none)")
+    parser.add_argument("--smoothing", type=length_mm, default=0.0,
+                        help="FWHM in mm (default none)")
+    parser.add_argument("--drug", default="drug", help="ses- label of the drug session")
+    parser.add_argument("--placebo", default="placebo",
+                        help="ses- label of the placebo session")
+    options.out(parser)
 
 
 def run(args) -> dict:

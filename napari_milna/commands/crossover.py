@@ -15,38 +15,35 @@ import argparse
 
 from ..core.errors import input_error
 from ..core.protocol import CONTRAST_KINDS
-from . import description, finish
+from . import options
 
 HELP = (
     "drug-vs-placebo crossover: per-subject interaction maps, paired group t map "
     "(SPM df in the header) and per-ROI paired statistics"
 )
+OVERWRITE = "replace existing outputs"
 
 
-def add_parser(subparsers) -> None:
-    """Register ``milna crossover``."""
-    p = subparsers.add_parser("crossover", help=HELP, description=description(__doc__))
-    p.add_argument("table", help="study table (.tsv / .csv) or BIDS-derivatives folder")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--roi", nargs="+", default=[], metavar="ROI",
-                   help="ROI mask(s) or dseg label image(s) (names from the dseg .tsv)")
-    p.add_argument("--contrast", choices=CONTRAST_KINDS,
-                   help="interaction (default when pain and baseline / sensory are there) or "
-                   "difference (drug - placebo of one condition or ready contrast)")
-    p.add_argument("--condition", metavar="NAME",
-                   help="interaction: the task condition (default pain); difference: the "
-                   "condition or ready contrast compared (default: the only one)")
-    p.add_argument("--control", metavar="NAME",
-                   help="interaction: the control condition, baseline (default) or sensory "
-                   "(Pain > Sensory)")
-    p.add_argument("--period", action="store_true",
-                   help="period (sequence) as a second-level covariate: the group map is the "
-                   "treatment t adjusted for period (df N - 2), the period map is written too")
-    p.add_argument("--resample", action="store_true",
-                   help="resample maps on another grid onto the first map's grid (trilinear)")
-    p.add_argument("--resample-roi", action="store_true",
-                   help="resample ROIs on another grid onto the maps' grid (nearest neighbour)")
-    finish(p, run, overwrite="replace existing outputs")
+def add_arguments(parser) -> None:
+    """The arguments of ``milna crossover``."""
+    parser.add_argument("table", help="study table (.tsv / .csv) or BIDS-derivatives folder")
+    options.out(parser, "output folder", metavar="DIR")
+    options.roi_files(parser, "ROI mask(s) or dseg label image(s) (names from the dseg .tsv)")
+    parser.add_argument("--contrast", choices=CONTRAST_KINDS,
+                        help="interaction (default when pain and baseline / sensory are there) "
+                        "or difference (drug - placebo of one condition or ready contrast)")
+    parser.add_argument("--condition", metavar="NAME",
+                        help="interaction: the task condition (default pain); difference: the "
+                        "condition or ready contrast compared (default: the only one)")
+    parser.add_argument("--control", metavar="NAME",
+                        help="interaction: the control condition, baseline (default) or "
+                        "sensory (Pain > Sensory)")
+    parser.add_argument("--period", action="store_true",
+                        help="period (sequence) as a second-level covariate: the group map is "
+                        "the treatment t adjusted for period (df N - 2), the period map is "
+                        "written too")
+    options.resample(parser, "--resample", "maps", "the first map's grid", method="trilinear")
+    options.resample(parser, "--resample-roi", "ROIs", "the maps' grid")
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -10,82 +10,61 @@ from __future__ import annotations
 from ..core.protocol import (
     CSF_EROSION,
     CSF_LEVEL,
-    FD_THRESHOLD_MM,
-    FOURIER_ORDERS,
     GLM_HIGH_PASS_HZ,
     GLM_SMOOTHING_FWHM_MM,
     MOTION_FORMATS,
-    PHYSIO_MODELS,
-    SLICE_ORDERS,
     TASK_CORRELATION_LEVEL,
 )
-from . import description, finish
-from .values import (
-    coordinate_mm,
-    count,
-    erosion,
-    fourier_order,
-    frequency_hz,
-    length_mm,
-    positive_mm,
-    probability,
-    seconds_in_tr,
-    slice_index,
-)
+from . import options
+from .values import count, erosion, frequency_hz, length_mm, probability
 
 HELP = "first-level pain GLM (nilearn): Pain > Baseline, Pain > Sensory as SPM-style T maps"
+OVERWRITE = "replace existing maps"
 
 
-def add_parser(subparsers) -> None:
-    """Register ``milna glm``."""
-    p = subparsers.add_parser("glm", help=HELP, description=description(__doc__))
-    p.add_argument("bold", help="preprocessed 4D run")
-    p.add_argument("--events", required=True, help="BIDS *_events.tsv (pain / sensory blocks)")
-    p.add_argument("--confounds", nargs="+", default=[],
-                   help="extra confound TSVs (fMRIPrep file: 6 motion + csf + white_matter)")
-    p.add_argument("--confound-columns", nargs="+",
-                   help="columns to take from the --confounds files")
-    p.add_argument("--physio", help="BIDS *_physio.tsv.gz for RETROICOR regressors")
-    p.add_argument("--peaks", help="corrected cardiac peak times (s) for RETROICOR")
-    p.add_argument("--slice", type=slice_index, dest="slice_index",
-                   help="slice to sample physio at")
-    p.add_argument("--at", type=coordinate_mm, nargs=3, metavar=("X", "Y", "Z"),
-                   help="sample physio at the slice through this point (mm)")
-    p.add_argument("--slice-time", type=seconds_in_tr,
-                   help="sample physio at this time within the TR")
-    p.add_argument("--slice-order", choices=SLICE_ORDERS, help="slice order if none is stored")
-    p.add_argument("--orders", type=fourier_order, nargs=3, default=list(FOURIER_ORDERS),
-                   metavar=("CARDIAC", "RESP", "INTER"), help="RETROICOR orders (3 4 1)")
-    p.add_argument("--motion", help="motion parameters (six regressors and FD scrubbing)")
-    p.add_argument("--motion-format", choices=MOTION_FORMATS)
-    p.add_argument("--fd-threshold", type=positive_mm, default=FD_THRESHOLD_MM,
-                   help="scrub volumes with FD above this (mm, default 0.5)")
-    p.add_argument("--scrub-before", type=count, default=0)
-    p.add_argument("--scrub-after", type=count, default=0)
-    p.add_argument("--csf", help="CSF probability map (e.g. *_label-CSF_probseg.nii.gz)")
-    p.add_argument("--csf-level", type=probability, default=CSF_LEVEL,
-                   help="CSF probability threshold (default 0.9)")
-    p.add_argument("--csf-erosion", type=erosion, default=CSF_EROSION,
-                   help="erosion in voxels (default 1)")
-    p.add_argument("--csf-restrict", help="ventricle mask restricting the CSF mask")
-    p.add_argument("--csf-warn", type=probability, default=TASK_CORRELATION_LEVEL,
-                   help="warn when |r(CSF, task)| exceeds this (default 0.3)")
-    p.add_argument("--smoothing", type=length_mm, default=GLM_SMOOTHING_FWHM_MM,
-                   help="FWHM in mm (default 5; 0 for none)")
-    p.add_argument("--high-pass", type=frequency_hz, default=GLM_HIGH_PASS_HZ,
-                   help="cosine drift cut-off in Hz (default 1/128)")
-    p.add_argument("--noise-model", choices=("ar1", "ols"), default="ar1")
-    p.add_argument("--mask", help="brain mask (default: nilearn's EPI mask)")
-    p.add_argument("--roi", nargs="*", default=["PAG"],
-                   help="report the peak t in these ROIs: PAG, RVM or mask files (default PAG)")
-    p.add_argument("--model", choices=PHYSIO_MODELS, default="retroicor",
-                   help="physiological noise model with --physio: retroicor+rvt+hr adds RVT "
-                        "convolved with the RRF and heart rate convolved with the CRF; the "
-                        "PAG peak t is reported with each model")
-    p.add_argument("--no-compare", action="store_true",
-                   help="do not refit without RETROICOR for the comparison")
-    p.add_argument("--out", required=True, help="existing output folder")
-    finish(p, run, overwrite="replace existing maps")
+def add_arguments(parser) -> None:
+    """The arguments of ``milna glm``."""
+    parser.add_argument("bold", help="preprocessed 4D run")
+    parser.add_argument("--events", required=True,
+                        help="BIDS *_events.tsv (pain / sensory blocks)")
+    options.confounds(parser, default=[],
+                      files="extra confound TSVs (fMRIPrep file: 6 motion + csf + white_matter)",
+                      columns="columns to take from the --confounds files")
+    parser.add_argument("--physio", help="BIDS *_physio.tsv.gz for RETROICOR regressors")
+    parser.add_argument("--peaks", help="corrected cardiac peak times (s) for RETROICOR")
+    options.physio_slice(parser, slice_help="slice to sample physio at",
+                         at_help="sample physio at the slice through this point (mm)")
+    options.slice_time(parser, "sample physio at this time within the TR")
+    options.slice_order(parser, "slice order if none is stored")
+    options.fourier_orders(parser, "RETROICOR orders (3 4 1)")
+    parser.add_argument("--motion", help="motion parameters (six regressors and FD scrubbing)")
+    parser.add_argument("--motion-format", choices=MOTION_FORMATS)
+    options.fd_threshold(parser)
+    parser.add_argument("--scrub-before", type=count, default=0)
+    parser.add_argument("--scrub-after", type=count, default=0)
+    parser.add_argument("--csf", help="CSF probability map (e.g. *_label-CSF_probseg.nii.gz)")
+    parser.add_argument("--csf-level", type=probability, default=CSF_LEVEL,
+                        help="CSF probability threshold (default 0.9)")
+    parser.add_argument("--csf-erosion", type=erosion, default=CSF_EROSION,
+                        help="erosion in voxels (default 1)")
+    parser.add_argument("--csf-restrict", help="ventricle mask restricting the CSF mask")
+    parser.add_argument("--csf-warn", type=probability, default=TASK_CORRELATION_LEVEL,
+                        help="warn when |r(CSF, task)| exceeds this (default 0.3)")
+    parser.add_argument("--smoothing", type=length_mm, default=GLM_SMOOTHING_FWHM_MM,
+                        help="FWHM in mm (default 5; 0 for none)")
+    parser.add_argument("--high-pass", type=frequency_hz, default=GLM_HIGH_PASS_HZ,
+                        help="cosine drift cut-off in Hz (default 1/128)")
+    parser.add_argument("--noise-model", choices=("ar1", "ols"), default="ar1")
+    options.brain_mask(parser)
+    parser.add_argument("--roi", nargs="*", default=["PAG"],
+                        help="report the peak t in these ROIs: PAG, RVM or mask files "
+                        "(default PAG)")
+    options.physio_model(parser, "physiological noise model with --physio: retroicor+rvt+hr "
+                         "adds RVT convolved with the RRF and heart rate convolved with the "
+                         "CRF; the PAG peak t is reported with each model")
+    parser.add_argument("--no-compare", action="store_true",
+                        help="do not refit without RETROICOR for the comparison")
+    options.out(parser)
 
 
 def run(args) -> dict:

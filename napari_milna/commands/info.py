@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from . import finish
+HELP = "geometry, kind, statistic and df of a NIfTI file"
 
 
-def add_parser(subparsers) -> None:
-    """Register ``milna info``."""
-    p = subparsers.add_parser("info", help="geometry, kind, statistic and df of a NIfTI file")
-    p.add_argument("file", help="NIfTI file (.nii, .nii.gz, .hdr/.img)")
-    finish(p, run)
+def add_arguments(parser) -> None:
+    """The arguments of ``milna info``."""
+    parser.add_argument("file", help="NIfTI file (.nii, .nii.gz, .hdr/.img)")
 
 
 def run(args) -> dict:

@@ -13,44 +13,43 @@ from __future__ import annotations
 import argparse
 
 from ..core.errors import input_error
-from . import description, finish
-from .values import label, neighbours, permutations, random_seed, tfce_steps, workers
+from . import options
+from .values import permutations, random_seed, tfce_steps
 
 HELP = "sign-flip permutation test of subject images, FWE over an ROI (max t)"
 
 
-def add_parser(subparsers) -> None:
-    """Register ``milna perm``."""
-    p = subparsers.add_parser("perm", help=HELP, description=description(__doc__))
-    p.add_argument("roi", help="ROI mask or label image (with --whole-brain: the first image)")
-    p.add_argument("images", nargs="+", help="subject images (3D each, or one 4D file)")
-    p.add_argument("--n-perm", type=permutations, default=0, metavar="N",
-                   help="0 (default): all 2^N flips if 2^N <= 2^20, else 10000 random flips; "
-                   "N: all flips if 2^N <= N, else N random flips")
-    p.add_argument("--seed", type=random_seed, default=0,
-                   help="seed of the random flips (default 0)")
-    p.add_argument("--two-sided", action="store_true", help="max |t| instead of max t")
-    p.add_argument("--label", type=label, help="use only this label of a label-image ROI")
-    p.add_argument("--whole-brain", action="store_true",
-                   help="search every voxel with data in all subjects (or in --mask); every "
-                   "positional argument is then a subject image")
-    p.add_argument("--mask", help="with --whole-brain: restrict the search to this mask")
-    p.add_argument("--resample-roi", action="store_true",
-                   help="resample an ROI on another grid onto the images' grid "
-                   "(nearest neighbour)")
-    p.add_argument("--tfce", action="store_true",
-                   help="also TFCE inside the search voxels, FWE p from the max TFCE of "
-                   "every flip (all flips up to 2^15, else 10000 random ones)")
-    p.add_argument("--tfce-connectivity", type=neighbours, choices=[6, 18, 26], default=26,
-                   help="TFCE cluster connectivity (FSL randomise -T: 26)")
-    p.add_argument("--tfce-steps", type=tfce_steps, default=100, metavar="N",
-                   help="TFCE heights per map, up to its maximum (fslmaths: 100)")
-    p.add_argument("--scheduler", metavar="ADDR",
-                   help="address of a dask.distributed scheduler for the flips (default with "
-                   "--whole-brain: local processes)")
-    p.add_argument("--workers", type=workers, metavar="N",
-                   help="local worker processes (default: the CPU count; 1: this process)")
-    finish(p, run)
+def add_arguments(parser) -> None:
+    """The arguments of ``milna perm``."""
+    parser.add_argument("roi", help="ROI mask or label image (with --whole-brain: the first "
+                        "image)")
+    parser.add_argument("images", nargs="+", help="subject images (3D each, or one 4D file)")
+    parser.add_argument("--n-perm", type=permutations, default=0, metavar="N",
+                        help="0 (default): all 2^N flips if 2^N <= 2^20, else 10000 random "
+                        "flips; N: all flips if 2^N <= N, else N random flips")
+    parser.add_argument("--seed", type=random_seed, default=0,
+                        help="seed of the random flips (default 0)")
+    parser.add_argument("--two-sided", action="store_true", help="max |t| instead of max t")
+    options.roi_label(parser)
+    parser.add_argument("--whole-brain", action="store_true",
+                        help="search every voxel with data in all subjects (or in --mask); "
+                        "every positional argument is then a subject image")
+    parser.add_argument("--mask", help="with --whole-brain: restrict the search to this mask")
+    options.resample(parser, "--resample-roi", "an ROI", "the images' grid")
+    parser.add_argument("--tfce", action="store_true",
+                        help="also TFCE inside the search voxels, FWE p from the max TFCE of "
+                        "every flip (all flips up to 2^15, else 10000 random ones)")
+    options.cluster_connectivity(parser, "--tfce-connectivity", 26,
+                                 "TFCE cluster connectivity (FSL randomise -T: 26)")
+    parser.add_argument("--tfce-steps", type=tfce_steps, default=100, metavar="N",
+                        help="TFCE heights per map, up to its maximum (fslmaths: 100)")
+    options.dask_workers(
+        parser,
+        scheduler="address of a dask.distributed scheduler for the flips (default with "
+                  "--whole-brain: local processes)",
+        workers="local worker processes (default: the CPU count; 1: this process)",
+        workers_metavar="N",
+    )
 
 
 def run(args: argparse.Namespace) -> dict:

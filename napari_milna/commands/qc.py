@@ -20,38 +20,39 @@ from pathlib import Path
 
 from ..core.errors import input_error
 from ..core.protocol import DROPOUT_THRESHOLD
-from . import description, finish
-from .values import degree, level, workers
+from . import options
+from .values import degree, level
 
 HELP = "brainstem coverage, signal dropout, SPM implicit mask, tSNR and CSF QC of EPI runs"
 
 
-def add_parser(subparsers) -> None:
-    """Register ``milna qc``."""
-    p = subparsers.add_parser("qc", help=HELP, description=description(__doc__))
-    p.add_argument(
+def add_arguments(parser) -> None:
+    """The arguments of ``milna qc``."""
+    parser.add_argument(
         "epi", nargs="+",
         help="4D EPI run(s), globs, or a BIDS derivatives folder (*_desc-preproc_bold.nii.gz)",
     )
-    p.add_argument("--brain-mask", help="brain mask (default: found next to each run, else "
-                   "computed with nilearn compute_epi_mask)")
-    p.add_argument("--csf", help="CSF probability map or binary mask (default: the subject's "
-                   "label-CSF_probseg when found)")
-    p.add_argument("--roi", nargs="+", default=[], metavar="ROI",
-                   help="ROI mask(s) (desc-<NAME>_mask) or dseg label image(s) with a .tsv")
-    p.add_argument("--detrend", type=degree, default=0, metavar="K",
-                   help="remove Legendre drifts of degree 1..K first (nipype regress_poly)")
-    p.add_argument("--dropout-threshold", type=level, default=DROPOUT_THRESHOLD, metavar="R",
-                   help="signal ratio to the brain median below which a voxel is dropout "
-                   "(default 0.5)")
-    p.add_argument("--out-dir", help="write the TSV and the HTML report here")
-    p.add_argument("--overwrite", action="store_true", help="replace existing report files")
-    p.add_argument("--scheduler", metavar="ADDR",
-                   help="address of a dask.distributed scheduler (default: local processes)")
-    p.add_argument("--workers", type=workers, help="local worker processes (batch mode)")
-    p.add_argument("--no-mask-pairing", action="store_true",
-                   help="do not look for fMRIPrep brain masks / CSF probsegs next to the runs")
-    finish(p, run)
+    parser.add_argument("--brain-mask", help="brain mask (default: found next to each run, "
+                        "else computed with nilearn compute_epi_mask)")
+    parser.add_argument("--csf", help="CSF probability map or binary mask (default: the "
+                        "subject's label-CSF_probseg when found)")
+    options.roi_files(parser, "ROI mask(s) (desc-<NAME>_mask) or dseg label image(s) with a "
+                      ".tsv")
+    parser.add_argument("--detrend", type=degree, default=0, metavar="K",
+                        help="remove Legendre drifts of degree 1..K first (nipype regress_poly)")
+    parser.add_argument("--dropout-threshold", type=level, default=DROPOUT_THRESHOLD,
+                        metavar="R", help="signal ratio to the brain median below which a "
+                        "voxel is dropout (default 0.5)")
+    parser.add_argument("--out-dir", help="write the TSV and the HTML report here")
+    options.overwrite(parser, "replace existing report files")
+    options.dask_workers(
+        parser,
+        scheduler="address of a dask.distributed scheduler (default: local processes)",
+        workers="local worker processes (batch mode)",
+    )
+    parser.add_argument("--no-mask-pairing", action="store_true",
+                        help="do not look for fMRIPrep brain masks / CSF probsegs next to the "
+                        "runs")
 
 
 def _single(args) -> bool:

@@ -15,21 +15,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import description, finish
+from . import options
 
 HELP = "one self-contained HTML report of a study folder or a saved session"
+OVERWRITE = "replace an existing report"
 
 
-def add_parser(subparsers) -> None:
-    """Register ``milna report``."""
-    p = subparsers.add_parser("report", help=HELP, description=description(__doc__))
-    p.add_argument("source", metavar="DIR|SESSION",
-                   help="study folder, or a napari-milna session file (*.milna-session.json)")
-    p.add_argument("--out", required=True, metavar="HTML", help="the HTML file to write")
-    p.add_argument("--roi", nargs="+", default=[], metavar="ROI",
-                   help="ROI mask(s) or dseg label image(s) (default: the session's ROIs, else "
-                        "the PAG and RVM literature seeds)")
-    finish(p, run, overwrite="replace an existing report")
+def add_arguments(parser) -> None:
+    """The arguments of ``milna report``."""
+    parser.add_argument("source", metavar="DIR|SESSION", help="study folder, or a napari-milna "
+                        "session file (*.milna-session.json)")
+    options.out(parser, "the HTML file to write", metavar="HTML")
+    options.roi_files(parser, "ROI mask(s) or dseg label image(s) (default: the session's "
+                      "ROIs, else the PAG and RVM literature seeds)")
 
 
 def run(args) -> dict:

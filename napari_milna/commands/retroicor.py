@@ -10,60 +10,46 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.errors import input_error
-from ..core.protocol import FOURIER_ORDERS, HR_WINDOW_S, PHYSIO_MODELS, SLICE_ORDERS
-from . import description, finish
-from .values import (
-    check_orders,
-    check_slice_time,
-    coordinate_mm,
-    fourier_order,
-    seconds_in_tr,
-    slice_index,
-    tr_seconds,
-    window_seconds,
-)
+from ..core.protocol import HR_WINDOW_S
+from . import options
+from .values import check_orders, check_slice_time, tr_seconds, window_seconds
 from .values import n_volumes as volume_count
 
 HELP = "RETROICOR regressors (Glover 2000, Harvey 2008) from a BIDS physio file"
+OVERWRITE = "replace existing outputs"
 
 
-def add_parser(subparsers) -> None:
-    """Register ``milna retroicor``."""
-    p = subparsers.add_parser("retroicor", help=HELP, description=description(__doc__))
-    p.add_argument("physio", help="BIDS *_physio.tsv.gz (its JSON sidecar next to it)")
-    p.add_argument("--tr", type=tr_seconds, help="repetition time in s (default: from --bold)")
-    p.add_argument("--n-volumes", type=volume_count,
-                   help="number of volumes (default: from --bold)")
-    p.add_argument("--slice-time", type=seconds_in_tr,
-                   help="acquisition time (s within the TR) of the slice to sample at")
-    p.add_argument("--bold", help="the BOLD run: TR, volumes and slice timing (JSON sidecar "
-                                  "SliceTiming, NIfTI header, or --slice-order)")
-    p.add_argument("--slice", type=slice_index, dest="slice_index",
-                   help="slice index on the BOLD grid")
-    p.add_argument("--at", type=coordinate_mm, nargs=3, metavar=("X", "Y", "Z"),
-                   help="use the slice through this world point (mm), e.g. the PAG 0.5 -31 -9")
-    p.add_argument("--slice-order", choices=SLICE_ORDERS,
-                   help="slice order when the BOLD stores no slice timing")
-    p.add_argument("--orders", type=fourier_order, nargs=3, default=list(FOURIER_ORDERS),
-                   metavar=("CARDIAC", "RESP", "INTER"),
-                   help="Fourier orders (default 3 4 1: 18 regressors)")
-    p.add_argument("--cardiac-kind", choices=("auto", "ppg", "ecg"), default="auto",
-                   help="pulse oximeter or ECG (default: ECG when the column is 'ecg')")
-    p.add_argument("--peaks", help="corrected cardiac peak times (s, one per line) to use "
-                                   "instead of detection")
-    p.add_argument("--save-peaks", help="write the peak times used (TSV, editable) here")
-    p.add_argument("--r2-map", help="also write the partial R^2 map of the regressors over "
-                                    "drift (+ task with --events) here (needs --bold)")
-    p.add_argument("--events", help="BIDS events: task regressors in the base model of --r2-map")
-    p.add_argument("--model", choices=PHYSIO_MODELS, default="retroicor",
-                   help="retroicor+rvt+hr adds the columns rvt (belt units / s), rvt_rrf, hr "
-                        "(bpm) and hr_crf: RVT (neurokit2, Harrison 2021) and heart rate "
-                        "(60 / mean IBI) with their RRF (Birn 2008) / CRF (Chang 2009) "
-                        "convolutions")
-    p.add_argument("--hr-window", type=window_seconds, default=HR_WINDOW_S, metavar="S",
-                   help="window (s) of the heart rate around each volume (default 6)")
-    p.add_argument("--out", required=True, help="output TSV")
-    finish(p, run, overwrite="replace existing outputs")
+def add_arguments(parser) -> None:
+    """The arguments of ``milna retroicor``."""
+    parser.add_argument("physio", help="BIDS *_physio.tsv.gz (its JSON sidecar next to it)")
+    parser.add_argument("--tr", type=tr_seconds,
+                        help="repetition time in s (default: from --bold)")
+    parser.add_argument("--n-volumes", type=volume_count,
+                        help="number of volumes (default: from --bold)")
+    options.slice_time(parser, "acquisition time (s within the TR) of the slice to sample at")
+    parser.add_argument("--bold", help="the BOLD run: TR, volumes and slice timing (JSON "
+                        "sidecar SliceTiming, NIfTI header, or --slice-order)")
+    options.physio_slice(parser, slice_help="slice index on the BOLD grid",
+                         at_help="use the slice through this world point (mm), e.g. the PAG "
+                         "0.5 -31 -9")
+    options.slice_order(parser, "slice order when the BOLD stores no slice timing")
+    options.fourier_orders(parser, "Fourier orders (default 3 4 1: 18 regressors)")
+    parser.add_argument("--cardiac-kind", choices=("auto", "ppg", "ecg"), default="auto",
+                        help="pulse oximeter or ECG (default: ECG when the column is 'ecg')")
+    parser.add_argument("--peaks", help="corrected cardiac peak times (s, one per line) to use "
+                        "instead of detection")
+    parser.add_argument("--save-peaks", help="write the peak times used (TSV, editable) here")
+    parser.add_argument("--r2-map", help="also write the partial R^2 map of the regressors "
+                        "over drift (+ task with --events) here (needs --bold)")
+    parser.add_argument("--events",
+                        help="BIDS events: task regressors in the base model of --r2-map")
+    options.physio_model(parser, "retroicor+rvt+hr adds the columns rvt (belt units / s), "
+                         "rvt_rrf, hr (bpm) and hr_crf: RVT (neurokit2, Harrison 2021) and "
+                         "heart rate (60 / mean IBI) with their RRF (Birn 2008) / CRF (Chang "
+                         "2009) convolutions")
+    parser.add_argument("--hr-window", type=window_seconds, default=HR_WINDOW_S, metavar="S",
+                        help="window (s) of the heart rate around each volume (default 6)")
+    options.out(parser, "output TSV")
 
 
 def run(args) -> dict:

@@ -6,16 +6,17 @@ from pathlib import Path
 
 from ..core.errors import input_error
 from ..core.protocol import SEED_FRACTION, SEED_VARIANTS
-from . import finish
+from . import finish, options
 from .values import fraction, probability
+
+HELP = "seed brainstem ROIs, describe and resample ROI files"
 
 _FACT_KEYS = ("n_voxels", "volume_mm3", "centroid_mm", "csf_fraction")
 
 
-def add_parser(subparsers) -> None:
-    """Register ``milna roi`` and its actions."""
-    p = subparsers.add_parser("roi", help="seed brainstem ROIs, describe and resample ROI files")
-    actions = p.add_subparsers(dest="roi_command", metavar="ACTION", required=True)
+def add_arguments(parser) -> None:
+    """The actions of ``milna roi``, each closed with its own ``run_*``."""
+    actions = parser.add_subparsers(dest="roi_command", metavar="ACTION", required=True)
 
     variants = sorted({v for region in SEED_VARIANTS.values() for v in region})
     seed = actions.add_parser(
@@ -27,7 +28,7 @@ def add_parser(subparsers) -> None:
     )
     seed.add_argument("--region", required=True, type=str.upper, choices=sorted(SEED_VARIANTS))
     seed.add_argument("--ref", required=True, help="reference image (its grid and header)")
-    seed.add_argument("--out", required=True, help="output file, or a folder (BIDS name)")
+    options.out(seed, "output file, or a folder (BIDS name)")
     seed.add_argument(
         "--shape",
         choices=variants,
@@ -63,7 +64,7 @@ def add_parser(subparsers) -> None:
     move = actions.add_parser("resample", help="move an ROI file onto a reference grid")
     move.add_argument("roi", help="ROI file: mask or dseg")
     move.add_argument("--ref", required=True, help="reference image whose grid to use")
-    move.add_argument("--out", required=True, help="output file, or a folder (BIDS name)")
+    options.out(move, "output file, or a folder (BIDS name)")
     move.add_argument("--method", choices=("nearest", "fraction"), default="nearest")
     move.add_argument(
         "--fraction", type=fraction, default=0.5, help="threshold for --method fraction"

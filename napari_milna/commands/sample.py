@@ -11,19 +11,17 @@ import time
 from pathlib import Path
 
 from ..core.errors import input_error
-from . import description, finish
+from . import options
 
 HELP = "generate the synthetic brainstem pharmaco-fMRI sample study (with ground truth)"
 
 
-def add_parser(subparsers) -> None:
-    """Register ``milna sample``."""
-    p = subparsers.add_parser("sample", help=HELP, description=description(__doc__))
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="destination folder (new, empty, or a previous sample study)")
-    p.add_argument("--force", action="store_true",
-                   help="regenerate even when DIR already holds a complete study")
-    finish(p, run)
+def add_arguments(parser) -> None:
+    """The arguments of ``milna sample``."""
+    options.out(parser, "destination folder (new, empty, or a previous sample study)",
+                metavar="DIR")
+    parser.add_argument("--force", action="store_true",
+                        help="regenerate even when DIR already holds a complete study")
 
 
 def run(args) -> dict:

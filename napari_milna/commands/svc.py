@@ -19,81 +19,72 @@ from pathlib import Path
 
 from ..core.errors import input_error
 from ..core.protocol import SVC_ALPHA, SVC_CONNECTIVITY, SVC_HEIGHT_P, SVC_MIN_DISTANCE_MM
-from . import description, finish
-from .values import (
-    contrast_number,
-    count,
-    degrees_of_freedom,
-    label,
-    length_mm,
-    level,
-    neighbours,
-    positive_count,
-    positive_mm,
-)
+from . import options
+from .values import count, degrees_of_freedom, length_mm, level, positive_count, positive_mm
 
 HELP = "small-volume correction (SPM12 RFT + Bonferroni, FDR) of a T/Z map in an ROI"
+OVERWRITE = "replace an existing --csv file"
 
 
-def add_parser(subparsers) -> None:
-    """Register ``milna svc``."""
-    p = subparsers.add_parser("svc", help=HELP, description=description(__doc__))
-    p.add_argument("stat", help="statistic map (spmT_0001.nii, zstat1.nii.gz, ...) or an "
-                   "analysis folder (with --contrast)")
-    p.add_argument("roi", help="ROI mask or label image on the map's grid")
-    p.add_argument("--type", dest="stat_type", choices=["t", "z", "f"], type=str.lower,
-                   help="statistic type (default: from the file name / SPM header)")
-    p.add_argument("--df", type=degrees_of_freedom, nargs="+", metavar="DF",
-                   help="degrees of freedom (T: one value; F: two); default from the file")
-    p.add_argument("--contrast", type=contrast_number, metavar="N",
-                   help="contrast number when STAT is an analysis folder (default 1)")
-    source = p.add_mutually_exclusive_group()
+def add_arguments(parser) -> None:
+    """The arguments of ``milna svc``."""
+    parser.add_argument("stat", help="statistic map (spmT_0001.nii, zstat1.nii.gz, ...) or an "
+                        "analysis folder (with --contrast)")
+    parser.add_argument("roi", help="ROI mask or label image on the map's grid")
+    parser.add_argument("--type", dest="stat_type", choices=["t", "z", "f"], type=str.lower,
+                        help="statistic type (default: from the file name / SPM header)")
+    parser.add_argument("--df", type=degrees_of_freedom, nargs="+", metavar="DF",
+                        help="degrees of freedom (T: one value; F: two); default from the file")
+    options.contrast_number(parser, "contrast number when STAT is an analysis folder "
+                            "(default 1)")
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--fwhm", type=positive_mm, nargs="+", metavar="MM",
                         help="smoothness FWHM in mm: one value or three (voxel axes i, j, k)")
     source.add_argument("--smoothness", metavar="FILE",
                         help="FSL stats/smoothness file (DLH, VOLUME, RESELS)")
     source.add_argument("--residuals", nargs="+", metavar="FILE",
                         help="residual images: one 4D file (FSL res4d) or SPM ResI_*.nii files")
-    p.add_argument("--mask", help="analysis mask (default: the map's non-zero, non-NaN voxels)")
-    p.add_argument("--alpha", type=level, default=SVC_ALPHA,
-                   help="FWE level (default %(default)s)")
-    p.add_argument("--two-sided", action="store_true",
-                   help="search both tails (alpha/2 per tail); peaks report their sign")
-    p.add_argument("--label", type=label, help="use only this label of a label-image ROI")
-    p.add_argument("--height-p", type=level, default=SVC_HEIGHT_P,
-                   help="uncorrected p defining clusters and listed peaks (default %(default)s)")
-    p.add_argument("--min-distance", type=length_mm, default=SVC_MIN_DISTANCE_MM, metavar="MM",
-                   help="minimum distance between listed peaks of a cluster (SPM SVC: 4 mm)")
-    p.add_argument("--connectivity", type=neighbours, choices=[6, 18, 26],
-                   default=SVC_CONNECTIVITY,
-                   help="cluster connectivity (SPM: 18)")
-    p.add_argument("--resels-in-mask", action="store_true",
-                   help="count resels over ROI voxels with data instead of the whole ROI")
-    p.add_argument("--resample-roi", action="store_true",
-                   help="resample an ROI on another grid onto the map's grid (nearest neighbour)")
-    p.add_argument("--resample-mask", action="store_true",
-                   help="resample a mask on another grid onto the map's grid (nearest neighbour)")
-    p.add_argument("--extent", type=count, default=0, metavar="K",
-                   help="cluster extent threshold in voxels for the results table (default 0)")
-    p.add_argument("--rpv", metavar="FILE",
-                   help="SPM resels-per-voxel image: non-stationary cluster extents (default: "
-                   "the folder's RPV.nii)")
-    p.add_argument("--stationary", action="store_true",
-                   help="stationary cluster extents (k x V2R) even when the folder has RPV.nii")
-    p.add_argument("--table-peaks", type=positive_count, default=3, metavar="N",
-                   help="maxima per cluster in the results table (SPM: 3)")
-    p.add_argument("--table-distance", type=length_mm, default=8.0, metavar="MM",
-                   help="their minimum distance (SPM: 8 mm)")
-    p.add_argument("--atlas", metavar="FILE",
-                   help="atlas for a label per peak: a label image or 4D probabilistic atlas "
-                   "(lookup table beside it: FSL XML, FreeSurfer LUT, dseg.tsv), or a built-in "
-                   "name (harvard-oxford-subcortical, harvard-oxford-cortical, harvard-oxford)")
-    p.add_argument("--atlas-lut", metavar="FILE",
-                   help="the atlas's lookup table when it does not sit beside the atlas")
-    p.add_argument("--csv", metavar="OUT",
-                   help="also write the table of peaks and clusters as CSV (the SVC tab's "
-                   "export)")
-    finish(p, run, overwrite="replace an existing --csv file")
+    parser.add_argument("--mask",
+                        help="analysis mask (default: the map's non-zero, non-NaN voxels)")
+    parser.add_argument("--alpha", type=level, default=SVC_ALPHA,
+                        help="FWE level (default %(default)s)")
+    parser.add_argument("--two-sided", action="store_true",
+                        help="search both tails (alpha/2 per tail); peaks report their sign")
+    options.roi_label(parser)
+    parser.add_argument("--height-p", type=level, default=SVC_HEIGHT_P,
+                        help="uncorrected p defining clusters and listed peaks (default "
+                        "%(default)s)")
+    parser.add_argument("--min-distance", type=length_mm, default=SVC_MIN_DISTANCE_MM,
+                        metavar="MM", help="minimum distance between listed peaks of a cluster "
+                        "(SPM SVC: 4 mm)")
+    options.cluster_connectivity(parser, "--connectivity", SVC_CONNECTIVITY,
+                                 "cluster connectivity (SPM: 18)")
+    parser.add_argument("--resels-in-mask", action="store_true",
+                        help="count resels over ROI voxels with data instead of the whole ROI")
+    options.resample(parser, "--resample-roi", "an ROI", "the map's grid")
+    options.resample(parser, "--resample-mask", "a mask", "the map's grid")
+    parser.add_argument("--extent", type=count, default=0, metavar="K",
+                        help="cluster extent threshold in voxels for the results table "
+                        "(default 0)")
+    parser.add_argument("--rpv", metavar="FILE",
+                        help="SPM resels-per-voxel image: non-stationary cluster extents "
+                        "(default: the folder's RPV.nii)")
+    parser.add_argument("--stationary", action="store_true",
+                        help="stationary cluster extents (k x V2R) even when the folder has "
+                        "RPV.nii")
+    parser.add_argument("--table-peaks", type=positive_count, default=3, metavar="N",
+                        help="maxima per cluster in the results table (SPM: 3)")
+    parser.add_argument("--table-distance", type=length_mm, default=8.0, metavar="MM",
+                        help="their minimum distance (SPM: 8 mm)")
+    parser.add_argument("--atlas", metavar="FILE",
+                        help="atlas for a label per peak: a label image or 4D probabilistic "
+                        "atlas (lookup table beside it: FSL XML, FreeSurfer LUT, dseg.tsv), or "
+                        "a built-in name (harvard-oxford-subcortical, harvard-oxford-cortical, "
+                        "harvard-oxford)")
+    parser.add_argument("--atlas-lut", metavar="FILE",
+                        help="the atlas's lookup table when it does not sit beside the atlas")
+    parser.add_argument("--csv", metavar="OUT", help="also write the table of peaks and "
+                        "clusters as CSV (the SVC tab's export)")
 
 
 def run(args: argparse.Namespace) -> dict:

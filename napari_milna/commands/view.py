@@ -1,30 +1,32 @@
-"""``milna view [FILES...] [--sample] [--session FILE]``: open napari with the milna panel.
-
-The files, the sample study, or a saved session (its layers, display, choices and view;
-files it names that no longer exist are said, the rest opens).
-"""
+"""``milna view [FILES...] [--sample] [--session FILE]``: open napari with the milna panel."""
 
 from __future__ import annotations
 
 from ..core.errors import input_error
 
+HELP = "open the viewer on NIfTI files or the sample study"
+#: No --json: the command opens a window and prints no result.
+JSON = False
 
-def add_parser(subparsers) -> None:
-    """Register ``milna view``."""
-    p = subparsers.add_parser("view", help="open the viewer on NIfTI files or the sample study")
-    p.add_argument("files", nargs="*", help="NIfTI files to open (runs stay on disk)")
-    p.add_argument("--sample", action="store_true", help="open the bundled sample study")
-    p.add_argument("--session", metavar="FILE",
-                   help="a saved napari-milna session (*.milna-session.json) to open")
-    p.add_argument("--plane", choices=("axial", "coronal", "sagittal"),
-                   help="plane shown (default axial, or the session's)")
-    p.add_argument("--radiological", action="store_true", help="left on the right")
-    p.add_argument("--ortho", action="store_true", help="show linked orthogonal views")
-    p.set_defaults(func=run)
+
+def add_arguments(parser) -> None:
+    """The arguments of ``milna view``."""
+    parser.add_argument("files", nargs="*", help="NIfTI files to open (runs stay on disk)")
+    parser.add_argument("--sample", action="store_true", help="open the bundled sample study")
+    parser.add_argument("--session", metavar="FILE",
+                        help="a saved napari-milna session (*.milna-session.json) to open")
+    parser.add_argument("--plane", choices=("axial", "coronal", "sagittal"),
+                        help="plane shown (default axial, or the session's)")
+    parser.add_argument("--radiological", action="store_true", help="left on the right")
+    parser.add_argument("--ortho", action="store_true", help="show linked orthogonal views")
 
 
 def run(args) -> None:
-    """Check the files, then start napari with the milna panel."""
+    """Check the files, then start napari with the milna panel.
+
+    It opens the files, the sample study, or a saved session (its layers, display, choices and
+    view; files the session names that no longer exist are said, the rest opens).
+    """
     from ..core.io.nifti import load_volume
 
     for path in args.files:
