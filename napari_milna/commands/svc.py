@@ -177,16 +177,9 @@ def _atlas(args, stat):
 
 def _write_csv(result, args, inputs, atlas):
     """The SVC tab's CSV; with an atlas, its labels after the coordinates."""
-    from ..core.svc.export import CSV_FLOAT_FORMAT, write_csv
+    from ..core.svc.export import write_csv
 
-    if atlas is None:
-        return write_csv(result.to_dict(), args.csv, inputs, overwrite=args.overwrite)
-    from ..core.atlas import label_frame
-    from ..core.io.tables import write_table
-
-    return write_table(label_frame(result.to_frame(inputs), atlas), args.csv,
-                       overwrite=args.overwrite, sep=",", float_format=CSV_FLOAT_FORMAT,
-                       na_rep="", nonfinite=True)
+    return write_csv(result.to_dict(), args.csv, inputs, atlas=atlas, overwrite=args.overwrite)
 
 
 def _roi_text(roi: str, label: int | None) -> str:

@@ -1,7 +1,9 @@
 """The SVC result as a table: one row per listed peak and per cluster (the CSV export).
 
 The SVC tab's "Export CSV", ``milna svc --csv OUT`` and :meth:`SvcResult.to_frame`
-give the same table, built here from the result's JSON summary (``to_dict()``).
+give the same table, built here from the result's JSON summary (``to_dict()``). With an
+atlas (``milna svc --atlas``, the atlas chosen in the panel) each row gains its label
+after the coordinates (:func:`napari_milna.core.atlas.label_frame`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .cluster_level import level_columns
 CSV_FLOAT_FORMAT = "%.10g"
 
 
-def result_rows(summary: dict, inputs: dict | None = None):
+def result_rows(summary: dict, inputs: dict | None = None, atlas=None):
     """A tidy table of a ``to_dict()`` summary: one row per listed peak and per cluster.
 
     The first row is the ROI's peak (``row = "peak"``), then the listed maxima
@@ -30,6 +32,8 @@ def result_rows(summary: dict, inputs: dict | None = None):
         :meth:`SvcResult.to_dict` (or the SVC tab's JSON export, which adds ``inputs``).
     inputs : dict, optional
         ``stat_map`` and ``roi``: what the table names as its inputs.
+    atlas : Atlas, optional
+        Adds ``atlas_label`` (and ``atlas_probability``) after ``z_mm``.
 
     Returns
     -------
@@ -81,16 +85,20 @@ def result_rows(summary: dict, inputs: dict | None = None):
     frame = pd.DataFrame(rows)
     for key, value in common.items():
         frame[key] = [value] * len(frame)
-    return frame
+    if atlas is None:
+        return frame
+    from ..atlas import label_frame
+
+    return label_frame(frame, atlas)
 
 
 def _csv_options() -> dict:
     return {"sep": ",", "float_format": CSV_FLOAT_FORMAT, "na_rep": "", "nonfinite": True}
 
 
-def csv_text(summary: dict, inputs: dict | None = None) -> str:
+def csv_text(summary: dict, inputs: dict | None = None, atlas=None) -> str:
     """The CSV text of :func:`result_rows` (empty cells for missing values)."""
-    return table_text(result_rows(summary, inputs), **_csv_options())
+    return table_text(result_rows(summary, inputs, atlas), **_csv_options())
 
 
 def write_csv(
@@ -98,6 +106,7 @@ def write_csv(
     path: str | os.PathLike,
     inputs: dict | None = None,
     *,
+    atlas=None,
     overwrite: bool = False,
 ) -> Path:
     """Write the SVC table as CSV, atomically; an existing file only with ``overwrite``.
@@ -107,7 +116,8 @@ def write_csv(
     MilnaInputError
         The file exists (and ``overwrite`` is False) or its folder does not.
     """
-    return write_table(result_rows(summary, inputs), path, overwrite=overwrite, **_csv_options())
+    return write_table(result_rows(summary, inputs, atlas), path, overwrite=overwrite,
+                       **_csv_options())
 
 
 __all__ = ["CSV_FLOAT_FORMAT", "csv_text", "result_rows", "write_csv"]

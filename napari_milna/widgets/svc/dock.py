@@ -437,10 +437,11 @@ class SvcDock(ScrollingDock):
             )
             if not path:
                 return None
+        atlas = self.session.atlas_object()
         data = svc_export.export_dict(self.result, self.export_inputs(),
-                                      self.permutation.summary)
+                                      self.permutation.summary, atlas)
         try:
-            written = svc_export.write_export(self, kind, data, path)
+            written = svc_export.write_export(self, kind, data, path, atlas)
         except (MilnaInputError, OSError) as exc:
             self.notify("error", str(exc))
             return None

@@ -10,7 +10,9 @@ same folder and ROI file.
 
 from __future__ import annotations
 
+import json
 import shutil
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -21,13 +23,15 @@ from scipy import io as sio
 from scipy import stats
 
 from napari_milna._napari import reader as milna_reader
+from napari_milna._napari.sample import ATLAS_NAME as SAMPLE_ATLAS_NAME
+from napari_milna._napari.sample import SAMPLE_ATLAS
 from napari_milna._napari.session import StudySession
-from napari_milna.cli import main as milna
 from napari_milna.core.io.geometry import Grid
 from napari_milna.core.svc.correction import small_volume_correction
 from napari_milna.core.svc.smoothness import smoothness_from_fwhm_mm
 from napari_milna.widgets.panel.panel import open_panel
 from napari_milna.widgets.svc import export as svc_export
+from tests.cli.cli_run import run_json
 from tests.conftest import write_nifti
 from tests.core.svc.test_svc import t_p_rft_by_hand
 
@@ -74,7 +78,8 @@ def wait_for(qtbot, dock, condition):
 
 
 def test_sample_spm_folder_levels_and_csv_equal_core_and_cli(make_napari_viewer, qtbot,
-                                                            tmp_path, monkeypatch, study):
+                                                            tmp_path, monkeypatch, study,
+                                                            capsys):
     folder = study.group_tmap.parent
     viewer = make_napari_viewer(show=True)
     viewer.open_sample("napari-milna", "sample_study")  # opens the SPM folder
@@ -130,18 +135,30 @@ def test_sample_spm_folder_levels_and_csv_equal_core_and_cli(make_napari_viewer,
     dock.form.rpv.value = True
     wait_for(qtbot, dock, lambda r: r.levels.extent_method == "non-stationary")
 
-    # the tab's CSV is milna svc --csv on the same folder and ROI file (inputs named aside)
+    # the tab's CSV and JSON are milna svc --csv / --json on the same folder and ROI file
+    # (inputs named aside), with the session's atlas (the sample's Harvard-Oxford) as --atlas
+    assert session.atlas is not None and session.atlas.name == SAMPLE_ATLAS_NAME
     monkeypatch.setattr(svc_export, "ask_save_path",
                         lambda parent, kind, start="": str(tmp_path / f"tab.{kind}"))
-    tab_csv = dock.export("csv")
+    tab_csv, tab_json = dock.export("csv"), dock.export("json")
+    capsys.readouterr()  # the viewer's notifications so far
     cli_csv = tmp_path / "cli.csv"
-    assert milna(["svc", str(study.group_tmap), str(roi_path), "--height-p", "0.01",
-                  "--csv", str(cli_csv)]) == 0
+    cli_json = run_json(capsys, ["svc", str(study.group_tmap), str(roi_path), "--height-p",
+                                 "0.01", "--atlas", SAMPLE_ATLAS, "--csv", str(cli_csv)])
     tab, cli = pd.read_csv(tab_csv), pd.read_csv(cli_csv)
     assert list(tab.columns) == list(cli.columns)
+    assert list(tab.columns).index("atlas_label") == list(tab.columns).index("z_mm") + 1
     named = ["stat_map", "roi"]
     pd.testing.assert_frame_equal(tab.drop(columns=named), cli.drop(columns=named))
     assert tab["stat_map"].iloc[0] == cli["stat_map"].iloc[0] == str(study.group_tmap)
+    # the PAG ball's peak lies in Harvard-Oxford's brain stem
+    assert tab["atlas_label"].iloc[0] == cli_json["peak"]["atlas_label"]
+    assert tab["atlas_label"].iloc[0].startswith("Brain-Stem")
+    exported = json.loads(Path(tab_json).read_text())
+    assert exported["peak"]["atlas_label"] == cli_json["peak"]["atlas_label"]
+    assert exported["atlas"] == cli_json["atlas"]
+    assert [c["atlas_label"] for c in exported["clusters"]] == [
+        c["atlas_label"] for c in cli_json["clusters"]]
 
 
 def test_feat_folder_gives_fsl_z_df_and_smoothness(make_napari_viewer, qtbot, tmp_path,
