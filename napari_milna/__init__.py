@@ -18,6 +18,7 @@ API_NAMES = (
     "crossover",
     "first_level",
     "framewise_displacement",
+    "multi_echo",
     "open_image",
     "retroicor",
     "roi_facts",

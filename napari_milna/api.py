@@ -750,3 +750,79 @@ def first_level(
                            high_pass=high_pass, noise_model=noise_model, mask_img=mask_img,
                            tr=tr)
 
+
+
+def multi_echo(
+    echoes: Sequence,
+    out_dir,
+    *,
+    echo_times_ms: Sequence[float] | None = None,
+    mask=None,
+    rois: Sequence = (),
+    overwrite: bool = False,
+):
+    """Multi-echo EPI: T2* and S0 maps, the adaptive mask and the optimal combination.
+
+    The log-linear fit over echoes with tedana's adaptive mask (how many echoes are
+    usable per voxel) and the T2*-weighted combination of Posse (1999), streamed over
+    the run in chunks; the files (``T2starmap``, ``S0map``, the combined ``bold`` and
+    the adaptive mask, BIDS-derivative names) are written to ``out_dir`` with the first
+    echo's header. As ``milna multiecho``.
+
+    Parameters
+    ----------
+    echoes : sequence of path-like
+        One 4D run per echo, in order of increasing echo time, on one grid.
+    out_dir : path-like
+        Existing folder for the outputs.
+    echo_times_ms : sequence of float, optional
+        Echo times in ms; by default each echo's JSON sidecar ``EchoTime`` (seconds).
+    mask : path-like, optional
+        Brain mask; by default nilearn's ``compute_epi_mask`` of echo 1's mean.
+    rois : sequence
+        ``"PAG"`` / ``"RVM"`` (literature seeds, MNI space) or ROI mask / dseg files:
+        per ROI, tSNR of each echo and of the combination, median T2*, signal recovery.
+    overwrite : bool
+        Replace existing outputs.
+
+    Returns
+    -------
+    MultiEchoResult
+        ``t2star_ms``, ``s0``, ``adaptive``, ``tsnr_echoes``, ``rois``, ``qc`` (the
+        combined run's QC), ``paths``; ``.to_dict()`` is ``milna multiecho --json``.
+
+    Raises
+    ------
+    MilnaInputError
+        A single echo, echoes on different grids or of different lengths, missing or
+        non-increasing echo times, an existing output without ``overwrite``.
+
+    See Also
+    --------
+    run_qc : the QC of one run.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import nibabel as nib
+    >>> import numpy as np
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> affine = np.diag([3.0, 3.0, 3.0, 1.0])
+    >>> nib.save(nib.Nifti1Image(np.ones((6, 6, 6), np.uint8), affine), folder / "brain.nii")
+    >>> files = []
+    >>> for number, te in enumerate([13.0, 30.0, 47.0], start=1):
+    ...     run = 1000.0 * np.exp(-te / 40.0) * (1 + 0.01 * rng.standard_normal((6, 6, 6, 12)))
+    ...     files.append(folder / f"sub-01_echo-{number}_bold.nii.gz")
+    ...     nib.save(nib.Nifti1Image(run.astype(np.float32), affine), files[-1])
+    >>> res = multi_echo(files, folder, echo_times_ms=[13, 30, 47], mask=folder / "brain.nii")
+    >>> round(float(np.median(res.t2star_ms[res.mask])))  # the simulated T2*: 40 ms
+    40
+    >>> sorted(res.paths)[:3]
+    ['adaptive_mask', 'optcom', 'optcom_json']
+    """
+    from .core.multiecho.combine import multiecho_combine
+
+    return multiecho_combine(list(echoes), out_dir, echo_times_ms=echo_times_ms, mask=mask,
+                             rois=list(rois), overwrite=overwrite)

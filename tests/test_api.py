@@ -27,6 +27,7 @@ DOCTEST_MODULES = [
 REQUIRED = ["napari_milna.api." + name for name in (
     "open_image", "seed_roi", "roi_facts", "small_volume_correction", "sign_flip_test",
     "run_qc", "crossover", "retroicor", "framewise_displacement", "first_level",
+    "multi_echo",
 )]
 
 SECTIONS = ("Parameters", "Returns", "Raises", "See Also", "Examples")
