@@ -239,13 +239,22 @@ def _new_staging(folder: Path) -> Path:
 # --------------------------------------------------------------------------- moving
 
 
+#: ``errno`` of ``os.link`` on a file system without hard links (FAT, some FUSE and SMB).
+_NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS)
+
+
 def _publish(staged: Path, final: Path, overwrite: bool, backup: Path | None = None) -> None:
     """Move ``staged`` to ``final``: replace when allowed, else create exclusively."""
     os.chmod(staged, NEW_FILE_MODE)
     if overwrite:
         if backup is not None:
             with contextlib.suppress(FileNotFoundError):
-                os.link(final, backup)  # the replaced file, kept until the set is complete
+                try:
+                    os.link(final, backup)  # the replaced file, kept until the set is complete
+                except OSError as exc:
+                    if exc.errno not in _NO_HARD_LINKS:
+                        raise
+                    shutil.copy2(final, backup)  # no hard links here: a copy serves
         os.replace(staged, final)
         return
     try:
@@ -254,8 +263,7 @@ def _publish(staged: Path, final: Path, overwrite: bool, backup: Path | None = N
         raise input_error(final, "already exists; choose another name or allow "
                                  "overwriting") from None
     except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK,
-                             errno.ENOSYS):
+        if exc.errno not in _NO_HARD_LINKS:
             raise
         # No hard links on this file system: reserve the name exclusively, then replace.
         try:
