@@ -62,6 +62,11 @@ BELT_HIGH_PASS_HZ = 0.02
 BREATHING_BAND_HZ = (0.05, 1.0)
 #: A trace with less of its (drift-free) variance in the breathing band has no breaths.
 BREATHING_BAND_FRACTION = 0.3
+#: Windows (s) in which :func:`count_breaths` looks for breathing.
+BREATHING_WINDOW_S = 30.0
+#: In a breathing window, breaths are counted where the breathing-band envelope reaches
+#: this fraction of the window's 90th percentile.
+BREATHING_ENVELOPE_FRACTION = 0.05
 #: Fewest breaths a recording needs for RVT.
 MIN_BREATHS = 2
 #: Columns added to the RETROICOR table, in order.
@@ -124,8 +129,31 @@ def count_breaths(signal, fs: float) -> int:
     band = sosfiltfilt(_sos("bandpass", (BREATHING_BAND_HZ[0], high), fs), free)
     if not total > 0 or np.var(band) < BREATHING_BAND_FRACTION * total:
         return 0
-    phase = np.unwrap(np.angle(hilbert(band)))
-    return int(np.floor(abs(phase[-1] - phase[0]) / (2 * np.pi)))
+    analytic = hilbert(band)
+    breathing = _breathing_samples(free, band, np.abs(analytic), fs)
+    turns = np.diff(np.unwrap(np.angle(analytic)))[breathing[1:]].sum()
+    return int(np.floor(abs(turns) / (2 * np.pi)))
+
+
+def _breathing_samples(free: np.ndarray, band: np.ndarray, envelope: np.ndarray,
+                       fs: float) -> np.ndarray:
+    """Samples where the belt breathes.
+
+    Windows of :data:`BREATHING_WINDOW_S` whose drift-free variance is mostly in the
+    breathing band, and in them the samples whose envelope reaches
+    :data:`BREATHING_ENVELOPE_FRACTION` of the window's strong breaths (a belt lying
+    still between breaths holds only sensor noise, whose phase is no breathing).
+    """
+    n = free.size
+    step = max(int(round(BREATHING_WINDOW_S * fs)), 1)
+    out = np.zeros(n, dtype=bool)
+    for start in range(0, n, step):
+        w = slice(start, min(start + step, n))
+        total = float(np.var(free[w]))
+        if total > 0 and np.var(band[w]) >= BREATHING_BAND_FRACTION * total:
+            env = envelope[w]
+            out[w] = env >= BREATHING_ENVELOPE_FRACTION * np.percentile(env, 90)
+    return out
 
 
 def respiratory_volume_per_time(

@@ -17,6 +17,7 @@ from napari_milna.core.preproc.rvt_hr import (
     cardiac_response_function,
     compute_rvt_hr,
     convolve_response,
+    count_breaths,
     heart_rate,
     respiration_response_function,
     respiratory_volume_per_time,
@@ -89,11 +90,32 @@ def _physio_with_resp(folder, resp):
     return read_bids_physio(path)
 
 
-@pytest.mark.parametrize("kind", ["flat", "noise"])
+def _breaths_then_still(t, n_breaths, period=4.0, start=60.0):
+    """``n_breaths`` sine breaths from ``start`` s, then a still belt (sensor noise only)."""
+    on = (t >= start) & (t < start + n_breaths * period)
+    belt = np.where(on, np.sin(2 * np.pi * (t - start) / period), 0.0)
+    return belt + np.random.default_rng(1).normal(0, 1e-3, t.size)
+
+
+@pytest.mark.parametrize("n_breaths", [1, 2, 3, 5, 12])
+def test_breaths_of_a_mostly_still_belt_are_counted_not_its_noise(n_breaths):
+    # the noise of a still belt has a phase too: it must not be counted as breathing
+    t = np.arange(36000) / 100.0
+    assert count_breaths(_breaths_then_still(t, n_breaths), 100.0) == n_breaths
+
+
+def test_a_steady_belt_counts_its_cycles():
+    t = np.arange(36000) / 100.0  # 6 min at 15 breaths per minute: 90 breaths
+    belt = np.sin(2 * np.pi * 0.25 * t) + np.random.default_rng(2).normal(0, 0.05, t.size)
+    assert abs(count_breaths(belt, 100.0) - 90) <= 1
+
+
+@pytest.mark.parametrize("kind", ["flat", "noise", "one breath"])
 def test_a_belt_without_breaths_is_refused(tmp_path, kind):
     t = np.arange(20000) / 100.0
     resp = {"flat": np.full(t.size, 2.0),
-            "noise": np.random.default_rng(0).normal(0, 1, t.size)}[kind]
+            "noise": np.random.default_rng(0).normal(0, 1, t.size),
+            "one breath": _breaths_then_still(t, 1)}[kind]
     rec = _physio_with_resp(tmp_path, resp)
     with pytest.raises(MilnaInputError, match="has no breathing in its respiratory trace") as e:
         respiratory_volume_per_time(rec)
