@@ -80,10 +80,12 @@ def roi_colormap(names: dict[int, str]) -> DirectLabelColormap:
 def is_roi_layer(layer) -> bool:
     """True for labels drawn in napari-milna: ROI layers and napari "new labels" on our grids.
 
-    Labels read from a file (a brain mask, an atlas) are inputs, not ROI layers.
+    Labels read from a file (a brain mask, an atlas) are inputs, not ROI layers; nor is a
+    built-in atlas, which comes from no file of the user's.
     """
     src = source_of(layer)
-    return isinstance(layer, Labels) and src is not None and src.source is None
+    return (isinstance(layer, Labels) and src is not None and src.source is None
+            and src.atlas is None)
 
 
 def roi_state(layer) -> RoiState:
