@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import time
-
-from qtpy.QtWidgets import QApplication
+from qtpy.QtCore import QEventLoop, QTimer
 
 
 def settle(seconds: float) -> None:
-    """Let Qt draw (and worker threads report back) for a while."""
-    end = time.time() + seconds
-    while time.time() < end:
-        QApplication.processEvents()
-        time.sleep(0.05)
+    """Let Qt draw (and worker threads report back) for a while.
+
+    A real event loop runs meanwhile: ``QApplication.processEvents`` alone never deletes
+    the widgets napari hands to ``deleteLater`` (e.g. the dims sliders it replaces when a
+    4D run opens), which then stay drawn over their successors in the screenshot.
+    """
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
 
 
 def sample_in_panel(width: int = 1600, height: int = 1000, tab: str | None = None):
