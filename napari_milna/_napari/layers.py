@@ -113,6 +113,9 @@ class LayerSource:
     atlas : napari_milna.core.atlas.Atlas or None
         The atlas an atlas layer shows (its labels, or the most probable label of a
         probabilistic atlas); the read-out asks it for the label at the cursor.
+    quantity : str or None
+        What the values of a result map that is not a statistic are, with their unit
+        (``"T2* (ms)"``, ``"tSNR"``, ``"partial R²"``): the canvas colour bar's title.
     """
 
     grid: Grid
@@ -130,6 +133,7 @@ class LayerSource:
     display_grid: Grid | None = None
     original_data: np.ndarray | None = field(default=None, repr=False)
     atlas: object | None = field(default=None, repr=False)
+    quantity: str | None = None
 
     @property
     def image(self):

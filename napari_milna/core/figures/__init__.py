@@ -6,7 +6,14 @@ figures (:mod:`.lightbox`) and saving them (:mod:`.export`). No Qt, no napari: t
 viewer's "Save figure", the study report and the tests share this one renderer.
 """
 
-from .colorbar import colorbar_figure, colorbar_ticks, draw_colorbar, stat_label
+from .colorbar import (
+    colorbar_figure,
+    colorbar_ticks,
+    draw_colorbar,
+    draw_value_bar,
+    stat_label,
+    value_colorbar_figure,
+)
 from .export import DEFAULT_DPI, FIGURE_FORMATS, figure_format, save_figure
 from .lightbox import (
     BRAINSTEM_RANGE_MM,
@@ -50,6 +57,7 @@ __all__ = [
     "cursor_slice",
     "default_pixel_mm",
     "draw_colorbar",
+    "draw_value_bar",
     "draw_panel",
     "figure_field",
     "figure_format",
@@ -66,4 +74,5 @@ __all__ = [
     "slice_figure",
     "slice_positions",
     "stat_label",
+    "value_colorbar_figure",
 ]

@@ -1,4 +1,4 @@
-"""Colour bars of statistical maps, drawn by matplotlib.
+"""Colour bars of statistical maps (and of other maps of values), drawn by matplotlib.
 
 Two-sided for T and Z (cool negative half, warm positive half), one-sided for F, with
 the part below the threshold left empty (hatched: not drawn in the map), the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..viewer.display_values import StatRamp
 from .scene import ramp_rgba
@@ -79,10 +80,14 @@ def draw_colorbar(ax, ramp: StatRamp, label: str, style: dict | None = None) -> 
     )
     for edge in ([-thr, thr] if ramp.two_sided else [thr]) if thr > 0 else []:
         ax.axhline(edge, color=style["text"], lw=1.0, zorder=3)
+    _frame(ax, (lo, hi), colorbar_ticks(ramp), label, style)
+
+
+def _frame(ax, limits, ticks, label: str, style: dict) -> None:
+    """Limits, ticks on the right, frame and title of a vertical colour bar."""
     ax.set_xlim(0, 1)
-    ax.set_ylim(lo, hi)
+    ax.set_ylim(*limits)
     ax.set_xticks([])
-    ticks = colorbar_ticks(ramp)
     ax.yaxis.tick_right()
     ax.set_yticks(ticks, [_number(round(t, 2)) for t in ticks])
     ax.tick_params(colors=style["text"], labelsize=7, length=3)
@@ -90,6 +95,31 @@ def draw_colorbar(ax, ramp: StatRamp, label: str, style: dict | None = None) -> 
         spine.set_color(style["text"])
         spine.set_linewidth(0.6)
     ax.set_title(label, color=style["text"], fontsize=8, pad=4)
+
+
+def draw_value_bar(ax, colors, limits, label: str, style: dict | None = None) -> None:
+    """Draw the colour bar of a map of values (T2* in ms, tSNR, R²): a colour map over limits.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    colors : array (N, 4)
+        RGBA of the colour map from ``limits[0]`` (first row) to ``limits[1]`` (last).
+    limits : (float, float)
+        The map's contrast limits.
+    label : str
+        Title: the quantity and its unit (``"T2* (ms)"``).
+    style : dict, optional
+    """
+    style = {**DARK, **(style or {})}
+    lo, hi = (float(v) for v in limits)
+    if not hi > lo:
+        hi = lo + 1.0
+    ax.set_facecolor(style["face"])
+    ax.imshow(np.asarray(colors, dtype=float)[:, None, :], origin="lower",
+              extent=(0, 1, lo, hi), aspect="auto", interpolation="nearest", zorder=2)
+    ticks = MaxNLocator(nbins=4).tick_values(lo, hi)
+    _frame(ax, (lo, hi), [t for t in ticks if lo <= t <= hi], label, style)
 
 
 def colorbar_figure(
@@ -110,10 +140,23 @@ def colorbar_figure(
     -------
     matplotlib.figure.Figure
     """
+    fig, ax, style = _bar_figure(size_in, dpi, style)
+    draw_colorbar(ax, ramp, label, style)
+    return fig
+
+
+def value_colorbar_figure(colors, limits, label: str, size_in=(1.0, 2.4), dpi: float = 100,
+                          style: dict | None = None) -> Figure:
+    """A figure holding only the colour bar of a map of values (:func:`draw_value_bar`)."""
+    fig, ax, style = _bar_figure(size_in, dpi, style)
+    draw_value_bar(ax, colors, limits, label, style)
+    return fig
+
+
+def _bar_figure(size_in, dpi: float, style: dict | None):
     style = {**DARK, **(style or {})}
     fig = Figure(figsize=size_in, dpi=dpi, facecolor=style["face"])
     width, height = size_in
     top = 0.3 / height  # room for the title
     ax = fig.add_axes((0.3 / width, 0.08 / height, 0.2 / width, 1.0 - 0.08 / height - top))
-    draw_colorbar(ax, ramp, label, style)
-    return fig
+    return fig, ax, style

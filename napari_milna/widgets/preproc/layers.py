@@ -90,7 +90,8 @@ def find_result(viewer, key: str):
 
 
 def show_grid_map(viewer, key: str, data: np.ndarray, grid: Grid, grid_source, name: str,
-                  info: ImageInfo, labels: bool = False, **kwargs):
+                  info: ImageInfo, labels: bool = False, quantity: str | None = None,
+                  **kwargs):
     """Show ``data`` (on the run ``grid``) as the result layer ``key``, replacing an old one.
 
     Parameters
@@ -107,6 +108,8 @@ def show_grid_map(viewer, key: str, data: np.ndarray, grid: Grid, grid_source, n
     info : ImageInfo
     labels : bool
         A labels layer (masks) instead of an image.
+    quantity : str, optional
+        What the values are, for the canvas colour bar (``"partial R²"``).
     **kwargs
         Layer options (colormap, contrast_limits, opacity, ...).
 
@@ -118,7 +121,7 @@ def show_grid_map(viewer, key: str, data: np.ndarray, grid: Grid, grid_source, n
     if old is not None:
         viewer.layers.remove(old)
     src = LayerSource(grid=grid, info=info, source=None, grid_source=grid_source,
-                      result_of=(PREPROC_FEATURE, key))
+                      result_of=(PREPROC_FEATURE, key), quantity=quantity)
     if labels:
         layer = Labels(np.asarray(data, dtype=np.uint8), name=name,
                        metadata={METADATA_KEY: src}, units=layer_units(3), **kwargs)
@@ -149,7 +152,7 @@ def show_r2_map(viewer, vmap, run_source, n_regressors: int, brain=None, name=No
         viewer, "retroicor_r2", r2, run_source.grid, run_source,
         name or f"RETROICOR partial R\u00b2 ({run_source.name})", info,
         colormap=warm_colormap(), contrast_limits=limits, blending="translucent",
-        interpolation2d="nearest", opacity=0.85,
+        interpolation2d="nearest", opacity=0.85, quantity="partial R\u00b2",
     )
     return layer, limits
 

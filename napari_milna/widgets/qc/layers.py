@@ -74,11 +74,12 @@ def qc_layer_specs(result: QCResult, short: str) -> list[tuple[str, np.ndarray, 
         ("tsnr", maps.tsnr, ImageKind.IMAGE, {
             "name": f"QC tSNR · {short}", "colormap": "inferno",
             "contrast_limits": _limits(maps.tsnr[brain]), "visible": False,
-            "opacity": MAP_OPACITY,
+            "opacity": MAP_OPACITY, "quantity": "tSNR",
         }),
         ("signal_ratio", maps.signal_ratio, ImageKind.IMAGE, {
             "name": f"QC signal ratio · {short}", "colormap": "viridis",
             "contrast_limits": (0.0, 1.5), "visible": False, "opacity": MAP_OPACITY,
+            "quantity": "signal ratio",
         }),
     ]
     if result.brain_mask_source.startswith("computed"):
@@ -120,11 +121,15 @@ def replace_result_layer(viewer, key, layer) -> None:
         viewer.layers.move(viewer.layers.index(layer), index)
 
 
-def result_layer(data, grid, grid_source, key, label: str, kind=ImageKind.IMAGE, **kwargs):
-    """A QC result ``Image`` layer on ``grid`` (translucent, nearest voxels, in mm)."""
+def result_layer(data, grid, grid_source, key, label: str, kind=ImageKind.IMAGE,
+                 quantity: str | None = None, **kwargs):
+    """A QC result ``Image`` layer on ``grid`` (translucent, nearest voxels, in mm).
+
+    ``quantity`` names its values for the canvas colour bar (``"tSNR"``, ``"T2* (ms)"``).
+    """
     info = ImageInfo(kind, source="napari-milna QC", label=label)
     src = LayerSource(grid=grid, info=info, source=None, grid_source=grid_source,
-                      result_of=(QC_FEATURE, key))
+                      result_of=(QC_FEATURE, key), quantity=quantity)
     return Image(
         np.ascontiguousarray(data), metadata={METADATA_KEY: src}, interpolation2d="nearest",
         blending="translucent", units=layer_units(3), **kwargs,
@@ -186,8 +191,7 @@ def show_t2star_layer(viewer, t2star_ms: np.ndarray, grid, grid_source, run_key:
     layer = result_layer(
         t2star_ms.astype(np.float32), grid, grid_source, (run_key, "t2star"),
         f"T2* (ms) of {short}", name=f"QC T2* (ms) · {short}", colormap=t2star_colormap(),
-        contrast_limits=t2star_limits(t2star_ms), opacity=MAP_OPACITY,
+        contrast_limits=t2star_limits(t2star_ms), opacity=MAP_OPACITY, quantity="T2* (ms)",
     )
-    layer.colorbar.visible = True
     replace_result_layer(viewer, (run_key, "t2star"), layer)
     return layer

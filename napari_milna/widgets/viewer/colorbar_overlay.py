@@ -7,6 +7,10 @@ below the threshold are not drawn. This one is drawn by matplotlib
 figures) and shown as a picture over the canvas: two-sided for T and Z, one-sided for
 F, the threshold marked, the title ``"T (df 14)"``. It follows the map's threshold,
 df and visibility, and is on by default (the Viewer tab's "Colour bar" switches it).
+
+With no statistical map shown, a result map of other values (a T2* map in ms, a tSNR
+or R² map: :attr:`LayerSource.quantity`) gets the same bar of its colour map and
+contrast limits, titled with the quantity and its unit.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import QLabel
 
 from ..._napari.layers import source_of, stat_ramp
-from ...core.figures import colorbar_figure, stat_label
+from ...core.figures import colorbar_figure, stat_label, value_colorbar_figure
 from ..panel.links import debounce_timer, restart
-from .figure_scene import StatLayerWatch, shown_stat_layer
+from .figure_scene import StatLayerWatch, shown_stat_layer, shown_value_layer
 from .orientation_labels import OnCanvas
 
 #: Face of the colour bar picture: translucent black over the canvas.
@@ -33,7 +37,17 @@ _TOP = 34  # below the top orientation letter
 
 def render_colorbar(ramp, label: str) -> QImage:
     """The colour bar of ``ramp`` as a Qt image (RGBA, translucent face)."""
-    figure = colorbar_figure(ramp, label, OVERLAY_SIZE_IN, dpi=100, style=OVERLAY_STYLE)
+    return _qimage(colorbar_figure(ramp, label, OVERLAY_SIZE_IN, dpi=100, style=OVERLAY_STYLE))
+
+
+def render_value_bar(layer, label: str) -> QImage:
+    """The colour bar of a layer's colour map over its contrast limits, as a Qt image."""
+    colors = layer.colormap.map(np.linspace(0.0, 1.0, 256))
+    return _qimage(value_colorbar_figure(colors, layer.contrast_limits, label, OVERLAY_SIZE_IN,
+                                         dpi=100, style=OVERLAY_STYLE))
+
+
+def _qimage(figure) -> QImage:
     agg = FigureCanvasAgg(figure)
     agg.draw()
     rgba = np.ascontiguousarray(np.asarray(agg.buffer_rgba()))
@@ -55,7 +69,8 @@ class CanvasColorBar(OnCanvas):
     label : QLabel
         The picture over the canvas.
     layer : napari layer or None
-        The statistical map shown (:func:`~.figure_scene.shown_stat_layer`).
+        The statistical map shown (:func:`~.figure_scene.shown_stat_layer`), else the
+        map of values (:func:`~.figure_scene.shown_value_layer`).
     text : str
         The title shown (``"T (df 14)"``), empty when hidden.
     """
@@ -99,14 +114,20 @@ class CanvasColorBar(OnCanvas):
         if self.label is None or viewer is None:
             return
         layer = shown_stat_layer(viewer) if self.enabled else None
-        if layer is None or viewer.dims.ndisplay != 2:
+        values = shown_value_layer(viewer) if self.enabled and layer is None else None
+        if (layer is None and values is None) or viewer.dims.ndisplay != 2:
             self.layer, self.text = None, ""
             self.label.hide()
             return
-        src = source_of(layer)
-        ramp = stat_ramp(src.info.stat_type, src.threshold, src.vmax)
-        self.layer, self.text = layer, stat_label(src.info.stat_type, src.df)
-        self.label.setPixmap(QPixmap.fromImage(render_colorbar(ramp, self.text)))
+        if layer is not None:
+            src = source_of(layer)
+            ramp = stat_ramp(src.info.stat_type, src.threshold, src.vmax)
+            self.layer, self.text = layer, stat_label(src.info.stat_type, src.df)
+            image = render_colorbar(ramp, self.text)
+        else:
+            self.layer, self.text = values, source_of(values).quantity
+            image = render_value_bar(values, self.text)
+        self.label.setPixmap(QPixmap.fromImage(image))
         self.label.adjustSize()
         self._position()
         self.label.show()

@@ -47,6 +47,17 @@ def shown_stat_layer(viewer):
     return ordered[-1] if ordered else None
 
 
+def shown_value_layer(viewer):
+    """The top visible result map of values that is not a statistic (T2*, tSNR), or None.
+
+    Such a map says what its values are in :attr:`LayerSource.quantity`.
+    """
+    shown = [lay for lay in unwrap_viewer(viewer).layers
+             if isinstance(lay, Image) and lay.visible and (s := source_of(lay)) is not None
+             and s.quantity]
+    return shown[-1] if shown else None
+
+
 def underlay_layer(viewer):
     """The lowest visible anatomical image (or run) of napari-milna, or None."""
     for layer in unwrap_viewer(viewer).layers:
@@ -172,9 +183,9 @@ def visible_field(viewer):
 class StatLayerWatch:
     """Calls ``callback`` whenever what a figure of the viewer shows may have changed.
 
-    The statistical maps' colour map, limits, visibility and name (a new threshold or df
-    sets the colour map), layers added, removed or moved, and the session's choice of
-    map. Call :meth:`close` to stop.
+    The statistical maps' (and maps of values') colour map, limits, visibility and name
+    (a new threshold or df sets the colour map), layers added, removed or moved, and the
+    session's choice of map. Call :meth:`close` to stop.
     """
 
     _LAYER_EVENTS = ("colormap", "contrast_limits", "visible", "name", "opacity")
@@ -199,7 +210,8 @@ class StatLayerWatch:
         self._unwire()
         for layer in self._viewer.layers:
             src = source_of(layer)
-            if src is not None and src.info.kind == ImageKind.STAT and not src.is_run:
+            if src is not None and (src.info.kind == ImageKind.STAT and not src.is_run
+                                    or src.quantity):
                 for name in self._LAYER_EVENTS:
                     getattr(layer.events, name).connect(self._changed)
                 self._watched.append(layer)

@@ -196,6 +196,7 @@ def test_retroicor_tsv_and_partial_r2_layer_on_the_run_grid(dock_on, study, qtbo
     run_img = nib.load(study.bold)
     assert src.grid.matches(source_of(dock.session.run).grid)
     assert src.grid_source.path == study.bold
+    assert src.quantity == "partial R\u00b2"  # the canvas colour bar's title, no stat map shown
     assert layer.data.shape == run_img.shape[:3]
     for ijk in ([0, 0, 0], [30, 37, 21], [60, 74, 52]):
         np.testing.assert_allclose(layer.data_to_world(ijk)[-3:],

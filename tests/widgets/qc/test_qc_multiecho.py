@@ -20,6 +20,7 @@ from napari_milna._napari.session import StudySession
 from napari_milna.core.multiecho.combine import multiecho_combine
 from napari_milna.core.qc.coverage import RoiMask
 from napari_milna.widgets.qc import multiecho as qc_multiecho
+from napari_milna.widgets.viewer.colorbar_overlay import CanvasColorBar
 from tests.synth.multiecho import SHAPE, TE, write_echoes
 from tests.widgets.qc.conftest import add_rois, qc_layers
 
@@ -119,7 +120,17 @@ def test_echoes_next_to_the_combination_per_roi(me_tab, echoes, qtbot, tmp_path)
     for name, truth in T2STAR_TRUTH.items():
         fitted = np.median(np.asarray(t2s.data)[box(PAG if name == "PAG" else RVM)])
         assert fitted == pytest.approx(truth, rel=0.05)
-    assert t2s.colorbar.visible and t2s.opacity < 1 and t2s.blending == "translucent"
+    assert t2s.opacity < 1 and t2s.blending == "translucent"
+    # the canvas colour bar (no statistical map shown) is the T2* map's, titled in ms, and
+    # its top colour is the layer's colour map at its upper limit
+    bar = CanvasColorBar.install(viewer)
+    qtbot.waitUntil(lambda: bar.layer is t2s and not bar.label.isHidden(), timeout=5000)
+    assert bar.text == "T2* (ms)" and not t2s.colorbar.visible
+    image = bar.label.pixmap().toImage()
+    column = [image.pixelColor(int(0.4 * image.width()), y) for y in range(image.height())]
+    coloured = [c for c in column if c.alpha() == 255 and (c.red() + c.green()) > 0]
+    top = np.array(coloured[3].getRgbF()[:3])  # just below the frame at the bar's top
+    np.testing.assert_allclose(top, t2s.colormap.map(np.array([1.0]))[0, :3], atol=0.05)
     assert [str(u) for u in t2s.units] == ["millimeter"] * 3  # as every placed layer
     assert t2s.contrast_limits[0] == 0 and t2s.contrast_limits[1] >= 45
     assert t2s.colormap.map(np.array([0.0]))[0, 3] == 0  # no fit: the anatomy shows
