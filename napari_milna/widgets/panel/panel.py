@@ -159,9 +159,12 @@ class MilnaPanel(ViewerWidget):
     """The napari-milna panel: tabbed features over a permanent cursor / time-series strip."""
 
     def __init__(self, napari_viewer, parent=None):
+        from ..roi.outlines import RoiOutlines
+        from ..roi.session import shows_roi
         from ..viewer.controls import ViewerControls
 
         super().__init__(napari_viewer, parent)
+        RoiOutlines.install(self.viewer, shows_roi)  # ROIs outlined whichever tab is shown
         self.controls = ViewerControls(napari_viewer)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)

@@ -33,6 +33,7 @@ LINE_WIDTH = 2.0
 FILLED_OPACITY = 0.75
 #: Most edge segments drawn in one slice; beyond, napari's voxel-wide contour is used.
 MAX_SEGMENTS = 20000
+_OBJECT_NAME = "milna-roi-outlines"
 #: ROI layer events after which its outline is redrawn.
 _EVENTS = ("data", "set_data", "paint", "labels_update", "colormap", "visible",
            "affine", "scale", "translate", "units", "name")
@@ -120,6 +121,23 @@ class RoiOutlines(QObject):
     shows_roi : callable
         True for the labels layers that are ROIs.
     """
+
+    @classmethod
+    def install(cls, viewer, shows_roi) -> RoiOutlines:
+        """The outlines of ``viewer`` (made once, a child of its main window).
+
+        One per viewer, whichever tab or dock asks first (the panel asks when it opens,
+        so ROI layers are outlined before the ROIs tab is ever shown); they live as long
+        as the window.
+        """
+        window = viewer.window._qt_window
+        for child in window.findChildren(QObject, _OBJECT_NAME):
+            if isinstance(child, cls):
+                return child
+        outlines = cls(viewer, shows_roi, window)
+        outlines.setObjectName(_OBJECT_NAME)
+        outlines.refresh()
+        return outlines
 
     def __init__(self, viewer, shows_roi, parent=None):
         super().__init__(parent)

@@ -141,7 +141,7 @@ class RoiSession(QObject):
         self.study = StudySession.of(viewer)
         self.state = ViewerState.of(viewer)
         self.messages: list[str] = []
-        self.outlines = RoiOutlines(viewer, shows_roi, self)
+        self.outlines = RoiOutlines.install(viewer, shows_roi)
         self._reference = None
         self._reference_chosen = False
         self._layer = None
