@@ -1,9 +1,11 @@
-"""The panel's header: "Save session...", "Open session..." and "Report...".
+"""The panel's header: "Save session...", "Open session...", "Open analysis..." and "Report...".
 
 Save writes the viewer's session (:func:`napari_milna._napari.saved_session.save_session`)
 where the user chooses, its ROI layers beside it (unsaved ROI edits are saved with it);
 Qt's file dialog asks before replacing a file. Open replaces the viewer's layers with the
 session's, after asking when layers are shown (and offering to save ROI edits first).
+Open analysis opens an SPM / FEAT / randomise / BIDS statistics folder with napari-milna's
+reader, as a unit (napari's own File > Open Folder asks which plugin should read a folder).
 Report writes the study report (:func:`napari_milna.core.report.build_report`) of what
 the viewer shows: the session is written to a temporary folder and the report is built
 from it in the panel's job runner, with progress and Cancel.
@@ -47,6 +49,13 @@ def ask_session_to_open(parent, start: Path) -> Path | None:
     return Path(path) if path else None
 
 
+def ask_analysis_folder(parent, start: str = "") -> Path | None:
+    """An analysis folder to open (SPM, FEAT, randomise, BIDS statistics), or None."""
+    path = QFileDialog.getExistingDirectory(
+        parent, "Open an analysis folder (SPM, FEAT, randomise, BIDS statistics)", start)
+    return Path(path) if path else None
+
+
 def ask_report_path(parent, default: Path) -> Path | None:
     """The HTML file to write the report to (Qt asks before replacing one), or None."""
     path, _ = QFileDialog.getSaveFileName(parent, "Study report", str(default), REPORT_FILTER)
@@ -87,6 +96,11 @@ class SessionBar(ViewerWidget):
                                     "cursor and view, in a JSON file next to the data")
         self.open_button = QPushButton("Open session...")
         self.open_button.setToolTip("Replace the layers with a saved session's")
+        self.analysis_button = QPushButton("Open analysis...")
+        self.analysis_button.setToolTip(
+            "An SPM, FEAT, randomise or BIDS statistics folder as one unit: its contrast "
+            "maps with their df and smoothness, its analysis mask (napari's File > Open "
+            "Folder would ask which reader)")
         self.report_button = QPushButton("Report...")
         self.report_button.setToolTip("One self-contained HTML page of the study: QC, SVC "
                                       "tables with lightboxes, crossover, motion, physiology, "
@@ -104,7 +118,8 @@ class SessionBar(ViewerWidget):
         self.cancel_button.hide()
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
-        for button in (self.save_button, self.open_button, self.report_button):
+        for button in (self.save_button, self.open_button, self.analysis_button,
+                       self.report_button):
             buttons.addWidget(button)
         running = QHBoxLayout()
         running.setContentsMargins(0, 0, 0, 0)
@@ -118,6 +133,7 @@ class SessionBar(ViewerWidget):
         layout.addWidget(self.status)
         self.save_button.clicked.connect(lambda *a: self.save())
         self.open_button.clicked.connect(lambda *a: self.open())
+        self.analysis_button.clicked.connect(lambda *a: self.open_analysis())
         self.report_button.clicked.connect(lambda *a: self.report())
 
     # ------------------------------------------------------------------ save
@@ -163,6 +179,41 @@ class SessionBar(ViewerWidget):
         notify("warning" if restored.missing else "info", restored.message())
         self.status.setText(escape(f"Session: {path}"))
         return restored
+
+    # ------------------------------------------------------------------ analysis
+    def open_analysis(self, folder=None) -> list:
+        """Open an analysis folder (asked when None) with napari-milna's reader.
+
+        Returns
+        -------
+        list
+            The layers added (empty when the folder is not an analysis, with one
+            notification saying so).
+        """
+        from ..._napari.reader import is_analysis_folder
+
+        if folder is None:
+            folder = ask_analysis_folder(self)
+            if folder is None:
+                return []
+        folder = Path(folder)
+        if not is_analysis_folder(folder):
+            text = (f"{folder}: is not an analysis folder (no SPM.mat, FEAT stats/, randomise "
+                    "outputs or BIDS stat- maps found).")
+            notify("error", text)
+            self.status.setText(escape(text))
+            return []
+        try:
+            layers = list(self.viewer.open(str(folder), plugin="napari-milna") or [])
+        except Exception as exc:  # noqa: BLE001 - a notification, never a crash of the viewer
+            cause = getattr(exc, "original_error", None) or exc
+            text = f"{folder}: could not be opened ({type(cause).__name__}: {cause})."
+            notify("error", text)
+            self.status.setText(escape(text))
+            return []
+        if layers:
+            self.status.setText(escape(f"Analysis: {folder}"))
+        return layers
 
     def _follow_interpolation(self) -> None:
         """The Viewer tab's "Drawn" choice follows the session's statistical map."""
