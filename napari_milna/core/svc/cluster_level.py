@@ -14,6 +14,15 @@ At a cluster-forming height ``u`` over a search volume of resel counts
   with ``c = 1`` and the cluster's own ``K``; the set-level p is ``P`` with ``c`` the
   number of clusters and ``K`` the extent threshold in resels.
 
+A cluster's q FDR is SPM's topological cluster FDR (Chumbley & Friston 2009; SPM12's
+spm_uc_clusterFDR and spm_P_clusterFDR, as spm_VOI restricts it to the search volume):
+the reference p values ``Ps`` are the uncorrected p of *every* cluster at height ``u`` in
+the search volume, before the extent threshold, with stationary extents ``k V2R``; a
+listed cluster of uncorrected p ``p`` (its own, non-stationary extent when RPV is used)
+has ``q = min_{j >= I} Ps_(j) S / j`` over the sorted ``Ps``, ``I`` the first with
+``Ps_(I) >= p`` (1 when there is none). With no extent threshold and stationary extents
+this is Benjamini-Hochberg over the listed clusters.
+
 A cluster's extent in resels is ``K = k V2R`` with ``V2R = 1 / (FWHMx FWHMy FWHMz)``
 (FWHM in voxels, the stationary case, SPM's default), or, with SPM's resels-per-voxel
 image (``RPV.nii``; spm_list with ``stats.rft.nonstat``), the mean of the finite RPV
@@ -132,6 +141,34 @@ def set_level_p(n_clusters: int, extent_resels: float, u: float, resels, stat_ty
         return 1.0
     p, _ = p_clusters(n_clusters, extent_resels, u, resels, stat_type, df)
     return float(p)
+
+
+def topological_fdr(p, reference) -> np.ndarray:
+    """SPM's q of uncorrected p values against a reference set (spm_P_FDR with ``Ps``).
+
+    ``q = min over j >= I of Ps_(j) S / j`` with ``Ps`` the sorted reference, ``S`` its
+    size and ``I`` the first index with ``Ps_(I) >= p``; 1 when no reference p is that
+    large (or there is no reference).
+
+    Parameters
+    ----------
+    p : array-like
+        The p values to correct (a listed cluster's uncorrected p).
+    reference : array-like
+        The uncorrected p of every cluster in the search volume (spm_uc_clusterFDR).
+
+    Returns
+    -------
+    ndarray
+    """
+    p = np.atleast_1d(np.asarray(p, dtype=float))
+    ref = np.sort(np.asarray(reference, dtype=float).ravel())
+    if ref.size == 0:
+        return np.ones_like(p)
+    q = ref * ref.size / np.arange(1, ref.size + 1)
+    suffix_min = np.minimum.accumulate(q[::-1])[::-1]
+    first = np.searchsorted(ref, p, side="left")
+    return np.where(first < ref.size, suffix_min[np.minimum(first, ref.size - 1)], 1.0)
 
 
 def intrinsic_volume(cluster_mask: np.ndarray) -> float:
@@ -352,8 +389,6 @@ def results_table(
     -------
     ResultsTable
     """
-    from scipy.stats import false_discovery_control
-
     from .peaks import find_clusters, local_maxima, select_maxima
     from .stat_values import equivalent_z
 
@@ -392,6 +427,10 @@ def results_table(
         supra = search & (vals >= u)
         maps[sign] = (vals, supra, find_clusters(vals, supra, result.connectivity))
 
+    # spm_uc_clusterFDR: every cluster at height u in the search volume, stationary extents
+    sizes = np.concatenate([np.asarray(cmap.n_voxels, dtype=float) for *_, cmap in maps.values()])
+    reference_p = p_extent_uncorrected(sizes * v2r, expect)
+
     rows = []
     for cl in result.clusters:
         vals, supra, cmap = maps[cl.sign]
@@ -416,7 +455,7 @@ def results_table(
         expect_mean = (ec + EC_FLOOR) * p_extent_uncorrected(k_res, expect)
         p_fwe = stats.poisson.sf(0.0, expect_mean)
         p_unc = p_extent_uncorrected(k_res, expect)
-        q = false_discovery_control(p_unc, method="bh")
+        q = topological_fdr(p_unc, reference_p)
     clusters = tuple(
         ClusterRow(r[0], r[1], r[2], float(r[3]), float(p_fwe[n]), float(p_unc[n]),
                    float(q[n]), r[4])

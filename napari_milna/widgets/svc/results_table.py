@@ -181,7 +181,8 @@ LEVEL_TIPS = {
     "k": "cluster level: k, the cluster's voxels",
     "k_resels": "the cluster's extent in resels (k x V2R, or from SPM's RPV image)",
     "p_fwe": "cluster level: spm_P_RF(1, K, u); peak level: min(RFT, Bonferroni)",
-    "q_fdr": "Benjamini-Hochberg q over the clusters (cluster level) or ROI voxels (peak)",
+    "q_fdr": "cluster level: SPM's topological FDR q over every cluster in the ROI at the "
+             "height (spm_P_clusterFDR); peak level: Benjamini-Hochberg q over the ROI voxels",
     "p_uncorrected": "cluster: p of an extent of K resels or more; peak: uncorrected p",
 }
 #: Where the set row keeps its exact p (it spans the columns).

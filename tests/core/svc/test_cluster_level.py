@@ -15,6 +15,7 @@ from napari_milna.core.svc.cluster_level import (
     nonstationary_extent,
     p_clusters,
     set_level_p,
+    topological_fdr,
 )
 from napari_milna.core.svc.correction import small_volume_correction
 from napari_milna.core.svc.smoothness import smoothness_from_fwhm_mm
@@ -168,3 +169,70 @@ def test_the_table_export_carries_set_and_cluster_levels():
         c = res.levels.cluster(int(row["cluster"]))
         assert row["cluster_p_fwe"] == c.p_fwe and row["k_resels"] == c.k_resels
         assert row["cluster_q_fdr"] == c.q_fdr and row["n_voxels_cluster"] == c.k
+
+
+def spm_p_fdr(pz, ps, tie=0.0):
+    """SPM12's spm_P_FDR(Z, df, 'P', n, Ps), written as its MATLAB loop (1-based).
+
+    SPM computes ``Ps`` and ``PZ`` with the same function, so a listed cluster finds its
+    own p among ``Ps`` exactly; ``tie`` is the relative slack that a reference computed
+    here by another formula needs to find it too.
+    """
+    ps = np.sort(np.asarray(ps, dtype=float))
+    s = len(ps)
+    qs = [ps[j] * s / (j + 1) for j in range(s)]
+    out = []
+    for p in np.atleast_1d(pz):
+        first = next((j for j in range(s) if ps[j] >= p * (1 - tie)), None)  # find(Ps>=PZ,1)
+        out.append(1.0 if first is None else min(qs[first:]))
+    return np.array(out)
+
+
+def test_topological_fdr_is_spms_loop_and_bh_on_its_own_reference():
+    rng = np.random.default_rng(11)
+    reference = rng.uniform(0, 1, 17) ** 3
+    queries = np.r_[reference[:5], rng.uniform(0, 1, 6) ** 2, 0.0, 1.5]
+    np.testing.assert_allclose(topological_fdr(queries, reference),
+                               spm_p_fdr(queries, reference), rtol=1e-15)
+    # a query that is one of the reference p values: Benjamini-Hochberg (scipy)
+    np.testing.assert_allclose(topological_fdr(reference, reference),
+                               stats.false_discovery_control(reference), rtol=1e-12)
+    assert topological_fdr([0.2], []).tolist() == [1.0]
+
+
+def _cluster_reference(stat, roi, u, v2r, res):
+    """Uncorrected p of every cluster at u in the ROI (18-connectivity), stationary extents."""
+    labels, n = ndimage.label(roi & (stat >= u), ndimage.generate_binary_structure(3, 2))
+    sizes = np.bincount(labels.ravel())[1:]
+    return np.array([_by_hand_t(u, 20, res.resels, k * v2r, 1)[1] for k in sizes])
+
+
+def test_cluster_q_is_spms_topological_fdr_over_every_cluster_before_the_extent_threshold():
+    stat, roi, grid = _blob_map()
+    sm = smoothness_from_fwhm_mm(6.0, grid)  # 3 voxels: V2R = 1 / 27
+    full = small_volume_correction(stat, roi, grid, sm, "T", 20, height_p=0.01).levels
+    k = sorted(c.k for c in full.clusters)[-2]  # list only the two largest
+    res = small_volume_correction(stat, roi, grid, sm, "T", 20, height_p=0.01,
+                                  extent_voxels=k)
+    reference = _cluster_reference(stat, roi, res.levels.height, 1 / 27.0, res)
+    assert len(reference) == len(full.clusters) > len(res.levels.clusters) == 2
+    listed = np.array([c.p_uncorrected for c in res.levels.clusters])
+    want = spm_p_fdr(listed, reference, tie=1e-9)
+    np.testing.assert_allclose([c.q_fdr for c in res.levels.clusters], want, rtol=1e-9)
+    # not BH over the two listed clusters alone
+    assert not np.allclose(want, stats.false_discovery_control(listed))
+
+
+def test_with_rpv_the_query_is_nonstationary_and_the_reference_stationary():
+    stat, roi, grid = _blob_map()
+    sm = smoothness_from_fwhm_mm(6.0, grid)
+    rpv = np.full(stat.shape, 0.05)  # not 1 / 27: the two extents differ
+    res = small_volume_correction(stat, roi, grid, sm, "T", 20, height_p=0.01, rpv=rpv)
+    reference = _cluster_reference(stat, roi, res.levels.height, 1 / 27.0, res)
+    listed = []
+    for c in res.levels.clusters:
+        want_pk = _by_hand_t(res.levels.height, 20, res.resels, c.k_resels, 1)[1]
+        assert c.p_uncorrected == pytest.approx(want_pk, rel=1e-9)  # its own K (RPV)
+        listed.append(c.p_uncorrected)
+    np.testing.assert_allclose([c.q_fdr for c in res.levels.clusters],
+                               spm_p_fdr(listed, reference, tie=1e-9), rtol=1e-9)
