@@ -5,17 +5,27 @@ Structures become ``dict``, struct arrays ``list`` of ``dict``, character arrays
 neither reader understands (class instances such as SPM's ``@nifti`` / ``file_array``,
 MCOS objects, function handles) become :class:`Unreadable` values that say what they
 were, so a caller can report them instead of failing.
+
+A read is kept for the next call on the same unchanged file (same inode, size,
+modification and change times): opening an SPM folder reads its ``SPM.mat`` once, not
+once per contrast. The values returned are shared between those calls and must not be
+changed.
 """
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import input_error
+
+#: Reads kept (the last few files: SPM.mat of one analysis at a time, mostly).
+_KEPT_READS = 4
+_kept: OrderedDict = OrderedDict()
 
 #: First bytes of a MAT v7.3 file's 128-byte header (an HDF5 file with a user block).
 MAT73_HINT = b"MATLAB 7.3 MAT-file"
@@ -75,6 +85,15 @@ def load_mat(path: str | os.PathLike, variable: str) -> tuple[object, str]:
         Not a MAT file, unreadable, or without ``variable``.
     """
     path = Path(path)
+    try:
+        stat = os.stat(path)
+        key = (str(path.resolve()), variable, stat.st_ino, stat.st_size, stat.st_mtime_ns,
+               stat.st_ctime_ns)
+    except OSError:
+        key = None  # mat_version says why it cannot be read
+    if key is not None and key in _kept:
+        _kept.move_to_end(key)
+        return _kept[key]
     version = mat_version(path)
     if version == "7.3":
         data, plain = _load_hdf5(path, variable), _plain_hdf5
@@ -82,7 +101,12 @@ def load_mat(path: str | os.PathLike, variable: str) -> tuple[object, str]:
         data, plain = _load_scipy(path, variable), _plain_scipy
     if variable not in data:
         raise input_error(path, f"is a MAT file without a variable named {variable}")
-    return plain(data[variable]), version
+    read = plain(data[variable]), version
+    if key is not None:
+        _kept[key] = read
+        while len(_kept) > _KEPT_READS:
+            _kept.popitem(last=False)
+    return read
 
 
 def _load_scipy(path: Path, variable: str) -> dict:

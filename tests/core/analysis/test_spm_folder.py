@@ -108,3 +108,22 @@ def test_spm_images_without_spm_mat(tmp_path):
         open_analysis(tmp_path / "spm")
     # the map alone still opens as a plain file (no folder to read)
     assert folder_stat_map(tmp_path / "spm" / "spmT_0001.nii") is None
+
+
+def test_spm_mat_is_read_once_per_unchanged_file(tmp_path, monkeypatch):
+    from napari_milna.core.analysis import matfile
+
+    spm_folder(tmp_path / "spm")
+    reads = []
+    real = sio.loadmat
+    monkeypatch.setattr(sio, "loadmat", lambda *a, **k: reads.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(matfile, "_kept", type(matfile._kept)())
+    a = open_analysis(tmp_path / "spm")
+    for c in a.contrasts:  # as the napari reader does: the folder, then each contrast
+        folder_stat_map(tmp_path / "spm", c.index)
+    folder_stat_map(tmp_path / "spm" / "spmT_0001.nii")
+    assert len(reads) == 1
+    # a changed SPM.mat is read again
+    _strip(tmp_path / "spm" / "SPM.mat", drop_vol=("R",))
+    assert "xVol.R" in " ".join(open_analysis(tmp_path / "spm").notes)
+    assert len(reads) == 3  # _strip's own read, then ours
