@@ -32,7 +32,7 @@ PhysIO does; the unconvolved traces are there to look at.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,9 +42,9 @@ from .physio import PhysioRecording
 
 __all__ = [
     "BELT_HIGH_PASS_HZ", "COLUMNS", "GLM_COLUMNS", "HR_WINDOW_S", "RVT_METHODS",
-    "RvtHrRegressors", "belt_without_drift", "cardiac_response_function", "compute_rvt_hr",
-    "convolve_response", "count_breaths", "heart_rate", "respiration_response_function",
-    "respiratory_volume_per_time",
+    "Breathing", "RvtHrRegressors", "belt_without_drift", "breathing",
+    "cardiac_response_function", "compute_rvt_hr", "convolve_response", "count_breaths",
+    "heart_rate", "respiration_response_function", "respiratory_volume_per_time",
 ]
 
 #: RVT methods of ``neurokit2.rsp_rvt`` offered here. neurokit2's ``"birn2006"`` (0.2.13)
@@ -67,6 +67,9 @@ BREATHING_WINDOW_S = 30.0
 #: In a breathing window, breaths are counted where the breathing-band envelope reaches
 #: this fraction of the window's 90th percentile.
 BREATHING_ENVELOPE_FRACTION = 0.05
+#: Below this share of the recording breathing, the RVT result carries a note: across
+#: the still or disconnected rest, RVT is interpolated from the breaths around it.
+BREATHING_COVERAGE_NOTE = 0.8
 #: Fewest breaths a recording needs for RVT.
 MIN_BREATHS = 2
 #: Columns added to the RETROICOR table, in order.
@@ -109,51 +112,78 @@ def belt_without_drift(signal, fs: float) -> np.ndarray:
     return sosfiltfilt(_sos("highpass", BELT_HIGH_PASS_HZ, fs), x - x.mean())
 
 
-def count_breaths(signal, fs: float) -> int:
-    """Breaths in a belt trace: cycles of its breathing-band part, 0 when that band is empty.
+@dataclass(frozen=True)
+class Breathing:
+    """How much a belt trace breathes.
+
+    Attributes
+    ----------
+    n_breaths : int
+        Whole turns of the breathing-band phase where the belt breathes.
+    coverage : float
+        Share of the recording (by samples) in :data:`BREATHING_WINDOW_S` windows whose
+        drift-free variance is mostly breathing; 0 for a flat or noise-only belt.
+    """
+
+    n_breaths: int
+    coverage: float
+
+
+def breathing(signal, fs: float) -> Breathing:
+    """Breaths in a belt trace and the share of the recording that breathes.
 
     The trace is high-passed (:func:`belt_without_drift`) and band-passed to
     :data:`BREATHING_BAND_HZ`; when the band holds less than
     :data:`BREATHING_BAND_FRACTION` of the drift-free variance (a flat, disconnected or
-    noise-only belt) the trace has no breaths; otherwise the breaths are the whole
-    turns of the band-passed trace's analytic phase.
+    noise-only belt) the trace has no breaths. Otherwise the breaths are the whole turns
+    of the band-passed trace's analytic phase, counted where the belt breathes
+    (:func:`_breathing_samples`), so that the phase of the sensor noise of a belt lying
+    still (one breath, then nothing) is not counted as breathing.
     """
     from scipy.signal import hilbert, sosfiltfilt
 
     x = np.asarray(signal, dtype=float)
     if x.size < 3 or not np.ptp(x) > 0:
-        return 0
+        return Breathing(0, 0.0)
     free = belt_without_drift(x, fs)
     total = float(np.var(free))
     high = min(BREATHING_BAND_HZ[1], 0.45 * fs)
     band = sosfiltfilt(_sos("bandpass", (BREATHING_BAND_HZ[0], high), fs), free)
     if not total > 0 or np.var(band) < BREATHING_BAND_FRACTION * total:
-        return 0
+        return Breathing(0, 0.0)
     analytic = hilbert(band)
-    breathing = _breathing_samples(free, band, np.abs(analytic), fs)
-    turns = np.diff(np.unwrap(np.angle(analytic)))[breathing[1:]].sum()
-    return int(np.floor(abs(turns) / (2 * np.pi)))
+    windows, samples = _breathing_samples(free, band, np.abs(analytic), fs)
+    turns = np.diff(np.unwrap(np.angle(analytic)))[samples[1:]].sum()
+    return Breathing(int(np.floor(abs(turns) / (2 * np.pi))), float(windows.mean()))
+
+
+def count_breaths(signal, fs: float) -> int:
+    """Breaths in a belt trace (:func:`breathing`), 0 for a flat or noise-only belt."""
+    return breathing(signal, fs).n_breaths
 
 
 def _breathing_samples(free: np.ndarray, band: np.ndarray, envelope: np.ndarray,
-                       fs: float) -> np.ndarray:
-    """Samples where the belt breathes.
+                       fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Samples where the belt breathes: in its breathing windows, and there in breaths.
 
     Windows of :data:`BREATHING_WINDOW_S` whose drift-free variance is mostly in the
-    breathing band, and in them the samples whose envelope reaches
-    :data:`BREATHING_ENVELOPE_FRACTION` of the window's strong breaths (a belt lying
-    still between breaths holds only sensor noise, whose phase is no breathing).
+    breathing band (first array), and in them the samples whose envelope reaches
+    :data:`BREATHING_ENVELOPE_FRACTION` of the window's strong breaths (second array; a
+    belt lying still between breaths holds only sensor noise, whose phase is no
+    breathing).
     """
     n = free.size
     step = max(int(round(BREATHING_WINDOW_S * fs)), 1)
-    out = np.zeros(n, dtype=bool)
+    windows = np.zeros(n, dtype=bool)
+    samples = np.zeros(n, dtype=bool)
     for start in range(0, n, step):
         w = slice(start, min(start + step, n))
         total = float(np.var(free[w]))
         if total > 0 and np.var(band[w]) >= BREATHING_BAND_FRACTION * total:
             env = envelope[w]
-            out[w] = env >= BREATHING_ENVELOPE_FRACTION * np.percentile(env, 90)
-    return out
+            windows[w] = True
+            samples[w] = env >= BREATHING_ENVELOPE_FRACTION * np.percentile(env, 90)
+    return windows, samples
 
 
 def respiratory_volume_per_time(
@@ -276,6 +306,10 @@ class RvtHrRegressors:
     window_s : float
         Heart-rate window.
     n_breaths : int
+    breathing_coverage : float
+        Share of the recording in which the belt breathes (:func:`breathing`).
+    notes : list of str
+        What the user should know (a belt that breathes in only part of the recording).
     """
 
     rvt: np.ndarray
@@ -286,6 +320,8 @@ class RvtHrRegressors:
     method: str
     window_s: float
     n_breaths: int
+    breathing_coverage: float = 1.0
+    notes: list = field(default_factory=list)
 
     def to_frame(self):
         """The four columns (:data:`COLUMNS`) as a DataFrame."""
@@ -300,6 +336,7 @@ class RvtHrRegressors:
             "rvt_units": "belt units per second",
             "rvt_mean": float(np.mean(self.rvt)),
             "n_breaths": int(self.n_breaths),
+            "breathing_coverage": float(self.breathing_coverage),
             "hr_window_s": float(self.window_s),
             "hr_units": "beats per minute",
             "hr_mean_bpm": float(np.mean(self.hr)),
@@ -307,6 +344,7 @@ class RvtHrRegressors:
             "hr_max_bpm": float(np.max(self.hr)),
             "response_functions": "RRF Birn 2008, CRF Chang 2009",
             "glm_columns": list(GLM_COLUMNS),
+            "notes": list(self.notes),
         }
 
 
@@ -345,6 +383,12 @@ def compute_rvt_hr(
                      RESPONSE_DT_S)
     hr_crf = convolve_response(grid, heart_rate(beats, grid, window_s),
                                cardiac_response_function, sample_times)
-    n_breaths = count_breaths(recording.respiratory, recording.sampling_frequency)
+    belt = breathing(recording.respiratory, recording.sampling_frequency)
+    notes = []
+    if belt.coverage < BREATHING_COVERAGE_NOTE:
+        notes.append(
+            f"the respiratory belt breathes in only {100 * belt.coverage:.0f}% of the "
+            f"recording ({BREATHING_WINDOW_S:g} s windows); across the rest RVT is "
+            "interpolated from the breaths around it")
     return RvtHrRegressors(rvt, rvt_rrf, hr, hr_crf, sample_times, method, float(window_s),
-                           n_breaths)
+                           belt.n_breaths, belt.coverage, notes)

@@ -250,6 +250,8 @@ class PhysioPanel(StepPanel):
                 f"{d['n_breaths']} breaths; HR {d['hr_min_bpm']:.0f}-{d['hr_max_bpm']:.0f} bpm "
                 f"(mean {d['hr_mean_bpm']:.1f}, {d['hr_window_s']:g} s window); the GLM takes "
                 "rvt_rrf and hr_crf.")
+            for note in d["notes"]:
+                text += " <b>Note:</b> " + escape(note[0].upper() + note[1:] + ".")
         return text
 
     def _show_rvt_hr(self, result) -> None:

@@ -14,6 +14,8 @@ from napari_milna.core.errors import MilnaInputError
 from napari_milna.core.preproc.physio import PhysioRecording, read_bids_physio
 from napari_milna.core.preproc.retroicor import compute_retroicor, write_regressors
 from napari_milna.core.preproc.rvt_hr import (
+    Breathing,
+    breathing,
     cardiac_response_function,
     compute_rvt_hr,
     convolve_response,
@@ -161,3 +163,33 @@ def test_fuller_glm_model_uses_the_tsv_columns(tmp_path):
     assert set(d["roi_peaks_by_model"]) == {"none", "retroicor", "retroicor+rvt+hr"}
     assert d["df_by_model"]["retroicor"] == d["df_by_model"]["retroicor+rvt+hr"] + 2
     assert d["df_by_model"]["none"] == d["df_without_retroicor"] == d["df"] + 20
+
+
+def test_breathing_coverage_by_30_s_windows():
+    t = np.arange(36000) / 100.0  # 6 min: twelve 30 s windows
+    steady = np.sin(2 * np.pi * 0.25 * t) + np.random.default_rng(3).normal(0, 0.05, t.size)
+    assert breathing(steady, 100.0).coverage == 1.0
+    # breathing for the first 3 of 6 minutes, then a still belt: 6 windows of 12 (7: the
+    # band-pass filter's ringing after the last breath can fill the next window)
+    half = np.where(t < 180.0, steady, np.random.default_rng(4).normal(0, 1e-3, t.size))
+    belt = breathing(half, 100.0)
+    assert 6 / 12 <= belt.coverage <= 7 / 12
+    assert abs(belt.n_breaths - 45) <= 1  # 3 min at 15 per minute
+    assert breathing(np.full(t.size, 2.0), 100.0) == Breathing(0, 0.0)
+
+
+def test_a_belt_breathing_in_part_of_the_run_gets_a_note(tmp_path):
+    t = -5.0 + np.arange(20000) / 100.0  # 200 s
+    steady = np.sin(2 * np.pi * 0.25 * t)
+    half = np.where(t < 95.0, steady, np.random.default_rng(5).normal(0, 1e-3, t.size))
+    beats = np.arange(0.0, 190.0, 60 / 66)
+    volumes = np.arange(0.0, 190.0, 2.0)
+    full = compute_rvt_hr(_physio_with_resp(tmp_path, steady), beats, volumes)
+    assert full.notes == [] and full.to_dict()["breathing_coverage"] == 1.0
+    (tmp_path / "part").mkdir()
+    part = compute_rvt_hr(_physio_with_resp(tmp_path / "part", half), beats, volumes)
+    coverage = part.to_dict()["breathing_coverage"]
+    assert coverage < 0.8
+    assert part.to_dict()["notes"] == [
+        f"the respiratory belt breathes in only {100 * coverage:.0f}% of the recording "
+        "(30 s windows); across the rest RVT is interpolated from the breaths around it"]
