@@ -33,14 +33,14 @@ from ..core.roi.io import save_roi_labels
 from .layers import METADATA_KEY, LayerSource, RoiState, grid_data, layer_units, source_of
 
 #: Colours of the literature ROIs: saturated, distinct from each other, from the warm /
-#: cool statistical colour ramps and from gray anatomy.
+#: cool statistical colour ramps, from gray anatomy and from the green cursor crosshair.
 REGION_COLOURS = {
-    "PAG": (0.22, 1.0, 0.38, 1.0),  # spring green
+    "PAG": (0.25, 0.85, 1.0, 1.0),  # sky blue (cyan, as in the report's mosaics)
     "RVM": (1.0, 0.35, 1.0, 1.0),  # magenta
 }
 #: Further ROIs, by label value.
 PALETTE = (
-    (0.25, 0.85, 1.0, 1.0),  # sky
+    (1.0, 0.5, 0.4, 1.0),  # coral
     (1.0, 0.86, 0.2, 1.0),  # gold
     (0.62, 0.5, 1.0, 1.0),  # lavender
     (1.0, 0.6, 0.2, 1.0),  # orange
