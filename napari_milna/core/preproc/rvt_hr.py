@@ -206,6 +206,11 @@ def respiratory_volume_per_time(
     MilnaInputError
         No respiratory column, a trace with no breaths, or neurokit2 finding no RVT.
     """
+    return _rvt(recording, method)[0]
+
+
+def _rvt(recording: PhysioRecording, method: str) -> tuple[np.ndarray, Breathing]:
+    """RVT at every sample and the belt's :class:`Breathing` (computed once for both)."""
     import neurokit2 as nk
 
     if method not in RVT_METHODS:
@@ -213,12 +218,12 @@ def respiratory_volume_per_time(
     column = recording.respiratory_column()
     raw = np.asarray(recording.signals[column], dtype=float)
     fs = recording.sampling_frequency
-    n_breaths = count_breaths(raw, fs)
-    if n_breaths < MIN_BREATHS:
+    breaths = breathing(raw, fs)
+    if breaths.n_breaths < MIN_BREATHS:
         raise input_error(
             recording.path,
-            f"has no breathing in its {column} trace ({n_breaths} breaths found: flat, "
-            "disconnected or noise only); RVT needs a respiratory belt recording",
+            f"has no breathing in its {column} trace ({breaths.n_breaths} breaths found: "
+            "flat, disconnected or noise only); RVT needs a respiratory belt recording",
         )
     belt = belt_without_drift(raw, fs)
     try:
@@ -236,7 +241,7 @@ def respiratory_volume_per_time(
     if not good.all():
         idx = np.arange(rvt.size)
         rvt = np.interp(idx, idx[good], rvt[good])
-    return rvt
+    return rvt, breaths
 
 
 def heart_rate(peak_times, times, window_s: float = HR_WINDOW_S) -> np.ndarray:
@@ -373,7 +378,7 @@ def compute_rvt_hr(
     RvtHrRegressors
     """
     times = recording.times
-    rvt_samples = respiratory_volume_per_time(recording, method)
+    rvt_samples, belt = _rvt(recording, method)
     sample_times = np.asarray(sample_times, dtype=float)
     beats = np.asarray(peak_times, dtype=float)
     rvt = np.interp(sample_times, times, rvt_samples)
@@ -383,7 +388,6 @@ def compute_rvt_hr(
                      RESPONSE_DT_S)
     hr_crf = convolve_response(grid, heart_rate(beats, grid, window_s),
                                cardiac_response_function, sample_times)
-    belt = breathing(recording.respiratory, recording.sampling_frequency)
     notes = []
     if belt.coverage < BREATHING_COVERAGE_NOTE:
         notes.append(
