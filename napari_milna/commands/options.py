@@ -91,7 +91,7 @@ def confounds(parser, *, files: str, columns: str, default: list | None = None) 
 def fd_threshold(parser) -> None:
     """``--fd-threshold``: framewise displacement above which a volume is scrubbed."""
     parser.add_argument("--fd-threshold", type=values.positive_mm, default=FD_THRESHOLD_MM,
-                        help="scrub volumes with FD above this (mm, default 0.5)")
+                        help=f"scrub volumes with FD above this (mm, default {FD_THRESHOLD_MM:g})")
 
 
 def physio_slice(parser, *, slice_help: str, at_help: str) -> None:
